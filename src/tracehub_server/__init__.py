@@ -1,0 +1,1 @@
+"""TraceHub server: ingestion API, queue, workers, storage and dashboard."""

@@ -1,0 +1,65 @@
+"""Fixtures shared by every test package: a private PostgreSQL database and RabbitMQ vhost.
+
+Each test run creates its own database and vhost with a unique name and removes them at the
+end, so concurrent runs (CI, several developers) never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("TRACEHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_BASE_URL = os.environ.get("TRACEHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def _run_id() -> str:
+    return f"th_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+async def _admin_execute(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this test run, dropped afterwards."""
+    pytest.importorskip("asyncpg")
+    name = _run_id()
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(PG_ADMIN_URL, name)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A RabbitMQ vhost of this test run (guest has full rights), deleted afterwards."""
+    vhost = _run_id()
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"{AMQP_BASE_URL}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
