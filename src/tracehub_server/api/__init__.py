@@ -1,0 +1,1 @@
+"""HTTP API: ingestion, health, metrics, and the JSON query API."""

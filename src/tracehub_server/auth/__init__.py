@@ -1,0 +1,1 @@
+"""Authentication and authorisation shared by the JSON API and the dashboard."""

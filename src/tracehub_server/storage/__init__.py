@@ -1,0 +1,1 @@
+"""All SQL of TraceHub lives in this package; callers use its named functions."""
