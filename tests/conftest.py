@@ -14,7 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("TRACEHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "TRACEHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 AMQP_BASE_URL = os.environ.get("TRACEHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
 
 

@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// (for example postgresql://user@host/db)")
+            raise ValueError(
+                "must start with postgresql:// (for example postgresql://user@host/db)"
+            )
         return value
 
     @field_validator("amqp_url")

@@ -12,7 +12,9 @@ _MIGRATION_LOCK_ID = 0x7472_6163_6568_7562  # "tracehub"
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections decode jsonb to Python objects."""
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
