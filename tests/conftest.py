@@ -65,3 +65,21 @@ def amqp_url() -> Iterator[str]:
         yield f"{AMQP_BASE_URL}/{vhost}"
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def migrated_database_url(database_url: str) -> str:
+    """The run's database with every TraceHub migration applied."""
+    import asyncpg
+
+    from tracehub_server.storage.db import migrate
+
+    async def apply() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(apply())
+    return database_url
