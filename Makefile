@@ -1,0 +1,33 @@
+# One entry point for the project's checks; CI (.ci/run) calls `make test` too.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install browser lint test bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+## install: the package with every extra and the test tools, into $(VENV)
+install: $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[all,dev]"
+
+## browser: Debian's Chromium for the Playwright tests (Playwright's own download is not used)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## lint: ruff, as CI runs it
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## test: everything CI runs — lint, then the whole suite against the real services
+test: install browser lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## bench: the benchmarks (not tests; they print medians next to a baseline)
+bench: install
+	$(BIN)/python bench/bench_sdk.py
