@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from importlib import resources
 
 import asyncpg
+
+from tracehub_server.storage.partitions import prepare_partitions
 
 # Any constant works; it only has to be the same in every TraceHub process.
 _MIGRATION_LOCK_ID = 0x7472_6163_6568_7562  # "tracehub"
@@ -43,7 +46,8 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied.
 
     Safe when several processes start at once: an advisory lock serialises them and each
-    migration runs in its own transaction with its version recorded.
+    migration runs in its own transaction with its version recorded. Also creates the log
+    partitions around today, so a fresh server never builds one on its first request.
     """
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
@@ -63,6 +67,8 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
                 )
             applied.append(name)
+        # Today's and the next days' partitions exist before the first batch arrives.
+        await prepare_partitions(conn, datetime.now(timezone.utc))
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
     return applied
