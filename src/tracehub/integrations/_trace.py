@@ -1,0 +1,114 @@
+"""Trace ids at the edge of a request: read, validate, generate, bind.
+
+Every framework integration answers the same question the same way, so the answer
+lives here once: an incoming ``X-Trace-ID`` wins if it is well formed, else the
+trace id of a W3C ``traceparent`` header, else a freshly generated id. Incoming ids
+are validated (1-128 characters from ``[A-Za-z0-9._:-]``) because they are echoed
+in a response header and stored with every log line: a client must not be able to
+inject header-splitting bytes, markup or megabytes through them. An invalid id is
+ignored, not repaired, so what is stored is always exactly what a client sent.
+
+Generated ids are 32 lowercase hex characters, the W3C trace-id format, so a
+TraceHub id can be handed on to an OpenTelemetry system unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from contextvars import Token
+
+from tracehub import enricher
+from tracehub.limits import MAX_TRACE_ID_CHARS
+
+__all__ = [
+    "TRACEPARENT_HEADER",
+    "TRACE_ID_HEADER",
+    "bind_trace_id",
+    "generate_trace_id",
+    "parse_traceparent",
+    "resolve_trace_id",
+    "trace_id_from_asgi_headers",
+    "unbind_trace_id",
+    "valid_trace_id",
+]
+
+#: The header read from requests and set on responses.
+TRACE_ID_HEADER = "X-Trace-ID"
+#: The W3C Trace Context header whose trace-id is used when ``X-Trace-ID`` is absent.
+TRACEPARENT_HEADER = "traceparent"
+
+_TRACE_ID_RE = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_TRACE_ID_CHARS}}}")
+# version-traceid-parentid-flags; future versions may append "-more" fields.
+_TRACEPARENT_RE = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_ZERO_TRACE_ID = "0" * 32
+_ZERO_PARENT_ID = "0" * 16
+# A traceparent is 55 characters; anything far longer is hostile, not a future version.
+_MAX_TRACEPARENT_CHARS = 512
+
+_ASGI_TRACE_ID = TRACE_ID_HEADER.lower().encode("ascii")
+_ASGI_TRACEPARENT = TRACEPARENT_HEADER.encode("ascii")
+
+
+def generate_trace_id() -> str:
+    """Return a new random W3C-compatible trace id (32 lowercase hex characters)."""
+    return os.urandom(16).hex()
+
+
+def valid_trace_id(value: str | None) -> str | None:
+    """Return ``value`` if it is an acceptable client-supplied trace id, else ``None``."""
+    if value is None or len(value) > MAX_TRACE_ID_CHARS:
+        return None
+    return value if _TRACE_ID_RE.fullmatch(value) else None
+
+
+def parse_traceparent(value: str | None) -> str | None:
+    """Return the trace-id of a W3C ``traceparent`` header, or ``None`` if it is invalid.
+
+    Follows the Trace Context rules a receiver must apply: version ``ff`` is invalid,
+    version ``00`` has exactly four fields, and all-zero trace or parent ids are invalid.
+    """
+    if value is None or len(value) > _MAX_TRACEPARENT_CHARS:
+        return None
+    match = _TRACEPARENT_RE.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, parent_id, _flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest is not None):
+        return None
+    if trace_id == _ZERO_TRACE_ID or parent_id == _ZERO_PARENT_ID:
+        return None
+    return trace_id
+
+
+def resolve_trace_id(x_trace_id: str | None, traceparent: str | None) -> str:
+    """Pick the request's trace id: valid ``X-Trace-ID``, else traceparent's, else a new one."""
+    return valid_trace_id(x_trace_id) or parse_traceparent(traceparent) or generate_trace_id()
+
+
+def trace_id_from_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """Resolve the trace id from an ASGI scope's raw ``headers`` list.
+
+    ASGI header names are lowercase bytes; values are decoded as latin-1 (the HTTP
+    default), after which validation rejects anything outside plain ASCII.
+    """
+    x_trace_id: str | None = None
+    traceparent: str | None = None
+    for name, value in headers:
+        # A repeated header keeps its first value: later copies are easier to smuggle in.
+        if name == _ASGI_TRACE_ID and x_trace_id is None:
+            x_trace_id = value.decode("latin-1")
+        elif name == _ASGI_TRACEPARENT and traceparent is None:
+            traceparent = value.decode("latin-1")
+    return resolve_trace_id(x_trace_id, traceparent)
+
+
+def bind_trace_id(trace_id: str) -> Token[str | None]:
+    """Make ``trace_id`` the current context's trace id; pass the result to unbind."""
+    return enricher.set_trace_id(trace_id)
+
+
+def unbind_trace_id(token: Token[str | None]) -> None:
+    """Restore the trace id that was current before the matching :func:`bind_trace_id`."""
+    enricher.reset_trace_id(token)

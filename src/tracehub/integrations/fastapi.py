@@ -1,0 +1,101 @@
+"""FastAPI / Starlette integration: a pure ASGI middleware that binds a trace id per request.
+
+    from tracehub.integrations.fastapi import TraceHubMiddleware
+    app.add_middleware(TraceHubMiddleware)
+
+It is written as a plain ASGI callable, not on ``BaseHTTPMiddleware``: that base class
+runs the endpoint in a separate task, so a trace id set in the middleware would not be
+seen by the handler's context, and it buffers streaming responses. Here the handler
+runs in the middleware's own context (sync endpoints in Starlette's thread pool get a
+copy of it), so every log line written while handling the request carries its id.
+Websocket and lifespan scopes pass straight through.
+
+An exception escaping the app is reported (when ``capture_exceptions`` is true) and
+re-raised, so Starlette's ``ServerErrorMiddleware`` still renders its 500. That 500 is
+produced outside this middleware and therefore carries no ``X-Trace-ID`` header.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+try:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
+    raise ImportError(
+        "tracehub.integrations.fastapi needs Starlette: pip install 'tracehub[fastapi]'"
+    ) from exc
+
+from tracehub.integrations._report import report_request_exception
+from tracehub.integrations._trace import (
+    TRACE_ID_HEADER,
+    bind_trace_id,
+    trace_id_from_asgi_headers,
+    unbind_trace_id,
+)
+
+__all__ = ["TraceHubMiddleware"]
+
+_HEADER_NAME = TRACE_ID_HEADER.lower().encode("ascii")
+
+
+class TraceHubMiddleware:
+    """Bind a trace id to each HTTP request, echo it in ``X-Trace-ID``, report crashes.
+
+    ``logger`` is the :class:`tracehub.TraceHubLogger` crashes are reported to; when
+    ``None`` the process default (``tracehub.set_default_logger``) is looked up at report
+    time, so the middleware may be added before the logger exists.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, logger: Any | None = None, capture_exceptions: bool = True
+    ) -> None:
+        self.app = app
+        self._logger = logger
+        self._capture_exceptions = capture_exceptions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection; only ``http`` scopes are touched."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        trace_id = trace_id_from_asgi_headers(scope["headers"])
+        header = (_HEADER_NAME, trace_id.encode("ascii"))
+        status = 0
+
+        async def send_with_trace_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != _HEADER_NAME]
+                headers.append(header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = bind_trace_id(trace_id)
+        try:
+            await self.app(scope, receive, send_with_trace_id)
+        except Exception as exc:
+            if self._capture_exceptions:
+                self._report(scope, exc, status or 500, started)
+            raise
+        finally:
+            unbind_trace_id(token)
+
+    def _report(self, scope: Scope, exc: Exception, status: int, started: float) -> None:
+        """Hand the crash and its request context to the shared reporter."""
+        route = scope.get("route")
+        client = scope.get("client")
+        report_request_exception(
+            self._logger,
+            exc,
+            integration="fastapi",
+            method=scope.get("method", ""),
+            path=scope.get("path", ""),
+            route=getattr(route, "path", None),
+            status=status,
+            started=started,
+            client_ip=client[0] if client else None,
+        )

@@ -1,0 +1,158 @@
+"""The stdlib ``logging`` bridge: ship existing ``logging`` calls to TraceHub.
+
+    import logging
+    from tracehub.integrations.logging import TraceHubHandler
+    logging.getLogger().addHandler(TraceHubHandler(logger))
+
+Each record becomes one TraceHub entry: the level is mapped (WARNING -> WARN,
+CRITICAL -> FATAL, custom levels to the nearest standard level below them), ``module``
+is the logger's name, the message is ``record.getMessage()`` (``%``-arguments applied),
+``exc_info`` becomes the error fields and the record's custom attributes (``extra=`` on
+the stdlib call) become ``extra``.
+
+Two guarantees keep the bridge safe to attach to the root logger:
+
+* **No loops.** Records from the SDK's own ``tracehub`` logger, from the HTTP client's
+  loggers (``httpx``, ``httpcore``, ``h11``, ``h2``, ``hpack``) and anything logged while
+  the SDK is doing its own work (``is_sdk_internal()``, e.g. on the ``tracehub-worker``
+  thread) are dropped, as is a record emitted by ``emit`` itself.
+* **No deadlock.** ``logging.shutdown()`` and ``dictConfig`` call ``flush``/``close``
+  while holding logging's module lock. ``flush`` waits at most ``flush_timeout`` seconds
+  for the SDK, and ``close`` does not close the SDK logger (it is shared and not owned
+  by the handler; reconfiguring logging must not stop TraceHub).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from tracehub._diagnostics import is_sdk_internal
+
+__all__ = ["TraceHubHandler", "tracehub_level"]
+
+#: Logger-name roots never shipped: the SDK itself and the HTTP stack it sends with.
+IGNORED_LOGGER_ROOTS = frozenset({"tracehub", "httpx", "httpcore", "h11", "h2", "hpack"})
+#: Seconds ``flush`` waits for the SDK; bounded because logging may hold its module lock.
+DEFAULT_FLUSH_TIMEOUT = 2.0
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD_ATTRS = frozenset(
+    {
+        *vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)),
+        "message",
+        "asctime",
+        "taskName",
+    }
+)
+_LEVELS = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARN",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "FATAL",
+}
+
+
+def tracehub_level(levelno: int) -> str:
+    """Map a stdlib level number to a TraceHub level (custom levels round down)."""
+    if levelno >= logging.CRITICAL:
+        return "FATAL"
+    if levelno >= logging.ERROR:
+        return "ERROR"
+    if levelno >= logging.WARNING:
+        return "WARN"
+    if levelno >= logging.INFO:
+        return "INFO"
+    return "DEBUG"
+
+
+class TraceHubHandler(logging.Handler):
+    """A ``logging.Handler`` that forwards records to a :class:`tracehub.TraceHubLogger`.
+
+    ``logger`` may be omitted to use the process default (``tracehub.set_default_logger``),
+    looked up per record, which also suits ``dictConfig`` (``"()"`` or ``"class"`` keys).
+    """
+
+    def __init__(
+        self,
+        logger: Any | None = None,
+        level: int | str = logging.NOTSET,
+        *,
+        flush_timeout: float = DEFAULT_FLUSH_TIMEOUT,
+    ) -> None:
+        super().__init__(level)
+        self._logger = logger
+        self._flush_timeout = flush_timeout
+        self._emitting = threading.local()
+
+    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
+        """Filter and emit without the handler lock: the SDK logger is thread-safe.
+
+        Skipping the lock also means a slow or re-entrant emit can never hold up other
+        threads' logging, and ``shutdown`` (which takes this lock) never waits on us.
+        """
+        rv = self.filter(record)
+        if rv:
+            self.emit(record if rv is True else rv)  # type: ignore[arg-type]
+        return rv
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Forward one record, unless it would feed the SDK's own logging back to it."""
+        if (
+            record.name.partition(".")[0] in IGNORED_LOGGER_ROOTS
+            or is_sdk_internal()
+            or getattr(self._emitting, "active", False)
+        ):
+            return
+        target = self._logger if self._logger is not None else _default_logger()
+        if target is None:
+            return
+        self._emitting.active = True
+        try:
+            self._forward(target, record)
+        except Exception:
+            self.handleError(record)
+        finally:
+            self._emitting.active = False
+
+    def _forward(self, target: Any, record: logging.LogRecord) -> None:
+        """Translate ``record`` into one ``target.log`` call."""
+        exc_info = record.exc_info
+        exception = exc_info[1] if exc_info else None
+        extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS}
+        target.log(
+            _LEVELS.get(record.levelno) or tracehub_level(record.levelno),
+            _message(record),
+            exception=exception,
+            stack_trace=record.stack_info if exception is None else None,
+            module=record.name,
+            extra=extra or None,
+        )
+
+    def flush(self) -> None:
+        """Ask the SDK to send what it holds, waiting at most ``flush_timeout`` seconds."""
+        target = self._logger if self._logger is not None else _default_logger()
+        if target is None or is_sdk_internal():
+            return
+        # flush runs inside logging.shutdown and dictConfig: it must never raise.
+        with contextlib.suppress(Exception):
+            target.flush(timeout=self._flush_timeout)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """Return the formatted message, or the raw one if ``%``-formatting fails."""
+    try:
+        return record.getMessage()
+    except Exception:
+        # A bad format string is a bug in the caller's log line; keep the line anyway.
+        return f"{record.msg!s} (unformattable arguments: {record.args!r})"
+
+
+def _default_logger() -> Any | None:
+    """The process default TraceHub logger, imported late to avoid an import cycle."""
+    import tracehub
+
+    return tracehub.get_default_logger()

@@ -1,0 +1,142 @@
+"""Trace id resolution at the request edge: valid, malformed, oversized and hostile input."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+
+from tracehub.enricher import get_trace_id
+from tracehub.integrations._trace import (
+    bind_trace_id,
+    generate_trace_id,
+    parse_traceparent,
+    resolve_trace_id,
+    trace_id_from_asgi_headers,
+    unbind_trace_id,
+    valid_trace_id,
+)
+from tracehub.limits import MAX_TRACE_ID_CHARS
+
+W3C_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{W3C_TRACE_ID}-00f067aa0ba902b7-01"
+
+
+def test_generated_ids_are_w3c_trace_ids_and_unique() -> None:
+    """Generated ids are 32 lowercase hex characters and do not repeat."""
+    ids = {generate_trace_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "req-123", "a.b:c_d-e", "A" * MAX_TRACE_ID_CHARS, W3C_TRACE_ID],
+)
+def test_well_formed_client_ids_are_accepted(value: str) -> None:
+    """Ids of 1-128 characters from [A-Za-z0-9._:-] are kept exactly as sent."""
+    assert valid_trace_id(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "A" * (MAX_TRACE_ID_CHARS + 1),
+        "x" * 1_000_000,
+        "abc\r\nSet-Cookie: a=b",
+        "abc\n",
+        "<script>alert(1)</script>",
+        "id with spaces",
+        "naïve",
+        "abc\x00def",
+        "../../etc/passwd",
+        "a,b",
+    ],
+)
+def test_malformed_or_hostile_client_ids_are_rejected(value: str | None) -> None:
+    """Empty, oversized, control, markup, non-ASCII and separator characters are refused."""
+    assert valid_trace_id(value) is None
+
+
+def test_traceparent_yields_its_trace_id() -> None:
+    """A valid W3C traceparent gives its 32-hex trace-id."""
+    assert parse_traceparent(TRACEPARENT) == W3C_TRACE_ID
+
+
+def test_future_traceparent_versions_may_carry_more_fields() -> None:
+    """Versions after 00 may append fields; the trace-id is still read."""
+    assert parse_traceparent(f"01-{W3C_TRACE_ID}-00f067aa0ba902b7-01-extra") == W3C_TRACE_ID
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "garbage",
+        f"ff-{W3C_TRACE_ID}-00f067aa0ba902b7-01",
+        f"00-{W3C_TRACE_ID}-00f067aa0ba902b7-01-extra",
+        f"00-{'0' * 32}-00f067aa0ba902b7-01",
+        f"00-{W3C_TRACE_ID}-{'0' * 16}-01",
+        f"00-{W3C_TRACE_ID.upper()}-00f067aa0ba902b7-01",
+        f"00-{W3C_TRACE_ID[:-1]}-00f067aa0ba902b7-01",
+        f"00-{W3C_TRACE_ID}-00f067aa0ba902b7",
+        f"01-{W3C_TRACE_ID}-00f067aa0ba902b7-01-" + "x" * 100_000,
+    ],
+)
+def test_invalid_traceparents_are_ignored(value: str | None) -> None:
+    """Version ff, extra fields on 00, zero ids, uppercase, short and huge headers are refused."""
+    assert parse_traceparent(value) is None
+
+
+def test_resolution_prefers_x_trace_id_then_traceparent_then_generates() -> None:
+    """X-Trace-ID wins, an invalid one falls back to traceparent, then to a new id."""
+    assert resolve_trace_id("mine", TRACEPARENT) == "mine"
+    assert resolve_trace_id("bad id", TRACEPARENT) == W3C_TRACE_ID
+    generated = resolve_trace_id("bad id", "bad")
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+
+
+def test_asgi_headers_use_the_first_copy_and_reject_raw_bytes() -> None:
+    """Raw ASGI headers: first X-Trace-ID wins; CRLF and high bytes are never accepted."""
+    assert trace_id_from_asgi_headers([(b"x-trace-id", b"one"), (b"x-trace-id", b"two")]) == "one"
+    assert trace_id_from_asgi_headers([(b"traceparent", TRACEPARENT.encode())]) == W3C_TRACE_ID
+    hostile = [(b"x-trace-id", b"a\r\nb"), (b"traceparent", b"\xff\xfe" * 5000)]
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id_from_asgi_headers(hostile))
+
+
+def test_bind_and_unbind_restore_the_previous_id() -> None:
+    """Unbinding restores whatever id was bound before, including none."""
+    outer = bind_trace_id("outer")
+    try:
+        inner = bind_trace_id("inner")
+        assert get_trace_id() == "inner"
+        unbind_trace_id(inner)
+        assert get_trace_id() == "outer"
+    finally:
+        unbind_trace_id(outer)
+    assert get_trace_id() is None
+
+
+def test_resolution_is_safe_from_many_threads() -> None:
+    """Concurrent resolution from 16 threads gives each caller its own id."""
+    results: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        for i in range(200):
+            sent = f"t{n}-{i}"
+            got = resolve_trace_id(sent, None)
+            with lock:
+                results.append((sent, got))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(results) == 16 * 200
+    assert all(sent == got for sent, got in results)
