@@ -124,7 +124,8 @@ class LogFilter:
     raw: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
-def _items(params: Params) -> list[tuple[str, str]]:
+def param_items(params: Params) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs of any parameter container, repeats kept."""
     if hasattr(params, "multi_items"):
         return list(params.multi_items())  # type: ignore[union-attr]
     if isinstance(params, Mapping):
@@ -138,7 +139,8 @@ def _items(params: Params) -> list[tuple[str, str]]:
     return list(params)
 
 
-def _clean(param: str, value: str, limit: int) -> str:
+def clean_value(param: str, value: str, limit: int) -> str:
+    """``value`` stripped; FilterError when too long or holding NUL (PostgreSQL refuses it)."""
     if not isinstance(value, str):
         raise FilterError(param, "must be text")
     value = value.strip()
@@ -149,10 +151,11 @@ def _clean(param: str, value: str, limit: int) -> str:
     return value
 
 
-def _split_values(param: str, values: list[str], limit: int) -> tuple[str, ...]:
+def split_values(param: str, values: list[str], limit: int) -> tuple[str, ...]:
+    """Repeated and comma-separated values, de-duplicated, at most MAX_REPEATS."""
     out: list[str] = []
     for value in values:
-        for part in _clean(param, value, limit * MAX_REPEATS).split(","):
+        for part in clean_value(param, value, limit * MAX_REPEATS).split(","):
             part = part.strip()
             if part:
                 if len(part) > limit:
@@ -165,7 +168,7 @@ def _split_values(param: str, values: list[str], limit: int) -> tuple[str, ...]:
 
 def _parse_levels(values: list[str]) -> tuple[str, ...]:
     out = []
-    for value in _split_values("level", values, 16):
+    for value in split_values("level", values, 16):
         level = value.upper()
         level = _LEVEL_ALIASES.get(level, level)
         if level not in LEVELS:
@@ -176,7 +179,7 @@ def _parse_levels(values: list[str]) -> tuple[str, ...]:
 
 def parse_time(param: str, value: str, now: datetime) -> datetime:
     """An ISO 8601 time (UTC when no offset is given) or a relative age like ``15m``, ``7d``."""
-    value = _clean(param, value, 64)
+    value = clean_value(param, value, 64)
     match = _RELATIVE.match(value)
     if match:
         delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
@@ -196,8 +199,9 @@ def parse_time(param: str, value: str, now: datetime) -> datetime:
     return when
 
 
-def _parse_limit(value: str) -> int:
-    value = _clean("limit", value, 10)
+def parse_limit(value: str) -> int:
+    """A page size from 1 to MAX_LIMIT."""
+    value = clean_value("limit", value, 10)
     if not value.isdigit():
         raise FilterError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     limit = int(value)
@@ -234,13 +238,13 @@ def _extra_candidates(path: tuple[str, ...], value: str) -> tuple[Any, ...]:
 
 def _parse_extra(key: str, value: str) -> ExtraFilter:
     param = key
-    name = _clean(param, key[len("extra.") :], MAX_EXTRA_KEY_CHARS)
+    name = clean_value(param, key[len("extra.") :], MAX_EXTRA_KEY_CHARS)
     path = tuple(name.split("."))
     if not name or any(not part for part in path):
         raise FilterError(param, "needs a key, as in extra.user_id=usr_42")
     if len(path) > MAX_EXTRA_DEPTH:
         raise FilterError(param, f"nests at most {MAX_EXTRA_DEPTH} keys deep")
-    value = _clean(param, value, MAX_EXTRA_VALUE_CHARS)
+    value = clean_value(param, value, MAX_EXTRA_VALUE_CHARS)
     return ExtraFilter(path=path, value=value, candidates=_extra_candidates(path, value))
 
 
@@ -261,7 +265,7 @@ def parse_log_filter(
     grouped: dict[str, list[str]] = {}
     extra: list[ExtraFilter] = []
     raw: list[tuple[str, str]] = []
-    for key, value in _items(params):
+    for key, value in param_items(params):
         if not isinstance(key, str) or len(key) > MAX_EXTRA_KEY_CHARS + 10:
             continue
         if key.startswith("extra."):
@@ -279,7 +283,7 @@ def parse_log_filter(
             return None
         if len(values) > 1:
             raise FilterError(param, "may be given only once")
-        return _clean(param, values[0], limit) or None
+        return clean_value(param, values[0], limit) or None
 
     until_text = single("until", 64)
     since_text = single("since", 64)
@@ -296,18 +300,18 @@ def parse_log_filter(
     return LogFilter(
         since=since,
         until=until,
-        projects=_split_values("project", grouped.get("project", []), MAX_SHORT_VALUE_CHARS),
+        projects=split_values("project", grouped.get("project", []), MAX_SHORT_VALUE_CHARS),
         levels=_parse_levels(grouped.get("level", [])),
-        services=_split_values("service", grouped.get("service", []), MAX_SHORT_VALUE_CHARS),
-        environments=_split_values(
+        services=split_values("service", grouped.get("service", []), MAX_SHORT_VALUE_CHARS),
+        environments=split_values(
             "environment", grouped.get("environment", []), MAX_SHORT_VALUE_CHARS
         ),
-        modules=_split_values("module", grouped.get("module", []), MAX_SHORT_VALUE_CHARS),
+        modules=split_values("module", grouped.get("module", []), MAX_SHORT_VALUE_CHARS),
         trace_id=single("trace_id", MAX_TRACE_ID_CHARS),
         q=q,
         terms=_query_terms(q) if q else (),
         extra=tuple(extra),
-        limit=_parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
+        limit=parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
         cursor=Cursor.decode(cursor_text) if cursor_text else None,
         raw=tuple(raw),
     )

@@ -221,3 +221,17 @@ async def remove_membership(conn: asyncpg.Connection, project_id: int, user_id: 
         user_id,
     )
     return row is not None
+
+
+async def can_read_project(conn: asyncpg.Connection, user_id: int, project_id: int) -> bool:
+    """True when the user is an admin or a member/viewer of the project (assignee check)."""
+    if not valid_id(user_id) or not valid_id(project_id):
+        return False
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND is_admin)"
+            " OR EXISTS (SELECT 1 FROM project_members WHERE user_id = $1 AND project_id = $2)",
+            user_id,
+            project_id,
+        )
+    )
