@@ -7,9 +7,9 @@ bad value stops start-up with a message that names the setting, never a tracebac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,27 @@ class Settings(BaseSettings):
     #: Secret for session and CSRF tokens; generated and kept under data_dir when unset.
     secret_key: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: HTTP worker processes of ``tracehub server`` (uvicorn ``--workers``).
+    workers: int = Field(default=1, ge=1, le=64)
+    #: Seconds the API waits for the broker's confirm before answering 503.
+    publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Deliveries of a message before it goes to the dead-letter queue.
+    max_delivery_attempts: int = Field(default=5, ge=1, le=100)
+    #: Unacknowledged messages a worker holds (RabbitMQ prefetch).
+    worker_prefetch: int = Field(default=400, ge=1, le=65535)
+    #: Messages a worker digests in one transaction at most.
+    worker_batch_messages: int = Field(default=100, ge=1, le=10_000)
+    #: Seconds a worker waits to fill a batch once it holds its first message.
+    worker_batch_seconds: float = Field(default=0.05, ge=0, le=60)
+    #: Port of the worker's Prometheus endpoint; unset means none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("queue_name")
+    @classmethod
+    def _check_queue_name(cls, value: str) -> str:
+        if not value or len(value) > 200 or not value.isprintable():
+            raise ValueError("must be 1-200 printable characters")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -62,3 +83,29 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no external database is configured."""
         return self.database_url is None
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names it and says what is expected."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from ``TRACEHUB_*`` variables, overridden by the non-None ``overrides`` (flags).
+
+    Raises :class:`ConfigError` with one line per invalid setting, named as its environment
+    variable, instead of pydantic's multi-line report.
+    """
+    flags = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            value = error.get("input")
+            # URLs and secrets may carry passwords: never echo them.
+            secret = any(word in name for word in ("url", "secret"))
+            shown = "" if secret or isinstance(value, dict) else f" (got {str(value)[:80]!r})"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"TRACEHUB_{name.upper()}: {message}{shown}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,35 +1,99 @@
-"""Application factory: the ingest API, the query API and the dashboard on one port."""
+"""Application factory: the ingest API, the query API and the dashboard on one port.
+
+The queue is chosen here: RabbitMQ when ``amqp_url`` is set (workers digest), otherwise the
+in-process queue (this process digests, 202 means committed).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 
 from tracehub_server import dashboard
+from tracehub_server.api import health, ingest, metrics
+from tracehub_server.api.ingest import IngestService
+from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.query import router as query_router
+from tracehub_server.api.ratelimit import RateLimiter
+from tracehub_server.api.validation import EntryValidator
+from tracehub_server.queue.base import IngestQueue
 from tracehub_server.settings import Settings
 from tracehub_server.storage.db import create_pool, migrate
 
+logger = logging.getLogger(__name__)
+
+
+async def _open_queue(settings: Settings, pool: asyncpg.Pool) -> IngestQueue:
+    if settings.amqp_url:
+        from tracehub_server.queue.rabbitmq import RabbitPublisher, Topology
+
+        publisher = RabbitPublisher(
+            settings.amqp_url,
+            Topology.from_settings(settings),
+            publish_timeout=settings.publish_timeout_seconds,
+        )
+        await publisher.start()
+        return publisher
+    # The embedded default digests here; the worker package is imported only then.
+    from tracehub_server.queue.inprocess import InProcessQueue
+    from tracehub_server.worker.digest import digest
+    from tracehub_server.worker.metrics import observe_digest
+
+    return InProcessQueue(pool, digest, observe=observe_digest)
+
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the ASGI app; the pool is opened (and migrations applied) at start-up."""
+    """Build the ASGI app; the pool and queue are opened (migrations applied) at start-up."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings.database_url, "the embedded database is resolved before create_app"
-        pool = await create_pool(settings.database_url)
+        pool = await create_pool(settings.database_url, max_size=20)
         async with pool.acquire() as conn:
             await migrate(conn)
+        queue = await _open_queue(settings, pool)
+        usage = KeyUsage(pool)
         app.state.pool = pool
+        app.state.queue = queue
+        app.state.ingest = IngestService(
+            keys=ApiKeyCache(pool, ttl=settings.api_key_cache_seconds),
+            usage=usage,
+            limiter=RateLimiter(rate=settings.rate_limit_per_second),
+            validator=EntryValidator(retention_days=settings.retention_days),
+            queue=queue,
+            max_queue_depth=settings.max_queue_depth,
+        )
+        usage.start()
         try:
             yield
         finally:
+            # Requests in flight have finished (uvicorn drains them before lifespan exit).
+            await queue.close()
+            await usage.stop()
             await pool.close()
 
     app = FastAPI(title="TraceHub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.include_router(ingest.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(query_router)
     dashboard.mount(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``uvicorn --factory`` (``tracehub server --workers N``): env settings.
+
+    The embedded database is resolved (started or joined) in each process.
+    """
+    from tracehub_server.embedded import resolve_database_url
+    from tracehub_server.settings import load_settings
+
+    settings = load_settings()
+    settings = settings.model_copy(update={"database_url": resolve_database_url(settings)})
+    return create_app(settings)

@@ -1,0 +1,267 @@
+"""Per-entry validation: a wire entry (parsed JSON object) becomes a validated entry dict.
+
+Hand-written checks over the dicts orjson returns: this is the API's hot path, and plain
+type checks cost a fraction of a pydantic model per entry (see ``bench/bench_server.py``).
+
+A validated entry has exactly the keys of :data:`ENTRY_KEYS`; optional ones may be None.
+Rules (the README's ingest reference documents them):
+
+* ``level`` and ``message`` are required; ``level`` is case-insensitive and accepts the
+  aliases WARNING -> WARN and CRITICAL -> FATAL.
+* ``null`` for an optional field means absent; ``service`` and ``environment`` default to
+  ``"unknown"``.
+* ``event_id`` is a UUID (32 hex digits, dashes allowed); a missing one is assigned here, so
+  the queue and the digest only ever see entries with an id.
+* ``timestamp``: missing -> receive time; unparseable -> the entry is rejected; older than
+  retention or more than a day in the future -> receive time, with the sent value kept in
+  ``original_timestamp``. So no hostile timestamp can make the digest create partitions
+  outside ``[now - retention, now + 1 day]``.
+* Text is truncated with :mod:`tracehub.limits` (a marker says how much was cut), and NUL
+  characters, which PostgreSQL text and jsonb cannot store, become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from tracehub.limits import (
+    MAX_ERROR_MESSAGE_CHARS,
+    MAX_EXTRA_BYTES,
+    MAX_MESSAGE_CHARS,
+    MAX_SHORT_FIELD_CHARS,
+    MAX_STACK_TRACE_CHARS,
+    MAX_TRACE_ID_CHARS,
+    truncate_text,
+)
+
+ENTRY_KEYS = (
+    "event_id",
+    "timestamp",
+    "received_at",
+    "level",
+    "service",
+    "environment",
+    "message",
+    "host",
+    "pid",
+    "thread_id",
+    "sdk_version",
+    "module",
+    "trace_id",
+    "error_type",
+    "error_message",
+    "stack_trace",
+    "extra",
+    "original_timestamp",
+)
+
+LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARN",
+    "WARNING": "WARN",
+    "ERROR": "ERROR",
+    "FATAL": "FATAL",
+    "CRITICAL": "FATAL",
+}
+#: Timestamps later than receive time + this are replaced (clock skew beyond it is a bug).
+FUTURE_TOLERANCE = timedelta(days=1)
+#: Longer timestamp strings are not ISO 8601; refused before parsing.
+MAX_TIMESTAMP_CHARS = 64
+#: Characters of an oversized ``extra`` kept in its summary's ``_preview``.
+EXTRA_PREVIEW_CHARS = 1024
+DEFAULT_SERVICE = "unknown"
+DEFAULT_ENVIRONMENT = "unknown"
+
+_MAX_INT32 = 2**31 - 1
+_MAX_INT64 = 2**63 - 1
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_REPLACEMENT = "\ufffd"
+
+
+class EntryError(ValueError):
+    """One entry is invalid; the message goes into the response's ``rejected`` list."""
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", _REPLACEMENT) if "\x00" in value else value
+
+
+def _text(entry: dict[str, Any], key: str, limit: int, *, keep_end: bool = False) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise EntryError(f"{key} must be a string, got {_json_type(value)}")
+    if len(value) > limit:
+        value = truncate_text(value, limit, keep_end=keep_end)
+    return _clean(value)
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _event_id(value: object) -> str:
+    if value is None:
+        return os.urandom(16).hex()
+    if type(value) is not str:
+        raise EntryError(f"event_id must be a string, got {_json_type(value)}")
+    if len(value) == 36:
+        value = value.replace("-", "")
+    if len(value) != 32 or _HEX32.fullmatch(value) is None:
+        raise EntryError("event_id must be a UUID (32 hexadecimal digits)")
+    return value.lower()
+
+
+def _int(value: object, key: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise EntryError(f"{key} must be an integer, got {_json_type(value)}")
+    if not 0 <= value <= maximum:
+        raise EntryError(f"{key} must be between 0 and {maximum}, got {value}")
+    return value
+
+
+def _thread_id(value: object) -> int | None:
+    # Thread idents are unsigned 64-bit on some platforms; store them as the signed
+    # bigint with the same bits rather than refusing the entry.
+    if type(value) is int and _MAX_INT64 < value < 2**64:
+        return value - 2**64
+    return _int(value, "thread_id", _MAX_INT64)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def _extra(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if type(value) is not dict:
+        raise EntryError(f"extra must be an object, got {_json_type(value)}")
+    if not value:
+        return value
+    raw = orjson.dumps(value)
+    if b"\\u0000" in raw:
+        value = _clean_json(value)
+    if len(raw) > MAX_EXTRA_BYTES:
+        preview = raw[:EXTRA_PREVIEW_CHARS].decode("utf-8", "ignore")
+        return {"_truncated": True, "_original_bytes": len(raw), "_preview": _clean(preview)}
+    return value
+
+
+def _parse_timestamp(value: str) -> datetime:
+    if len(value) > MAX_TIMESTAMP_CHARS:
+        raise EntryError("timestamp is not an ISO 8601 date-time")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise EntryError(f"timestamp is not an ISO 8601 date-time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+class EntryValidator:
+    """Validates the entries of one request against one receive time.
+
+    Built once per app with the retention; :meth:`validate` is called per request.
+    """
+
+    def __init__(self, *, retention_days: int) -> None:
+        self._retention = timedelta(days=retention_days)
+
+    def validate(
+        self, items: list[Any], now: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Split ``items`` into validated entries and ``{"index", "error"}`` rejections."""
+        received = now.isoformat()
+        oldest = now - self._retention
+        newest = now + FUTURE_TOLERANCE
+        accepted: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                accepted.append(self._entry(item, received, oldest, newest))
+            except EntryError as exc:
+                rejected.append({"index": index, "error": str(exc)})
+        return accepted, rejected
+
+    def _entry(
+        self, item: object, received: str, oldest: datetime, newest: datetime
+    ) -> dict[str, Any]:
+        if type(item) is not dict:
+            raise EntryError(f"entry must be a JSON object, got {_json_type(item)}")
+        level = item.get("level")
+        if type(level) is not str:
+            raise EntryError("level is required: one of DEBUG, INFO, WARN, ERROR, FATAL")
+        normalised = LEVELS.get(level.upper()) if len(level) <= 8 else None
+        if normalised is None:
+            raise EntryError(
+                f"level must be one of DEBUG, INFO, WARN, ERROR, FATAL, got {level[:20]!r}"
+            )
+        message = item.get("message")
+        if type(message) is not str:
+            raise EntryError(
+                "message is required"
+                if message is None
+                else f"message must be a string, got {_json_type(message)}"
+            )
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = truncate_text(message, MAX_MESSAGE_CHARS)
+        timestamp, original = self._timestamp(item.get("timestamp"), received, oldest, newest)
+        return {
+            "event_id": _event_id(item.get("event_id")),
+            "timestamp": timestamp,
+            "received_at": received,
+            "level": normalised,
+            "service": _text(item, "service", MAX_SHORT_FIELD_CHARS) or DEFAULT_SERVICE,
+            "environment": _text(item, "environment", MAX_SHORT_FIELD_CHARS) or DEFAULT_ENVIRONMENT,
+            "message": _clean(message),
+            "host": _text(item, "host", MAX_SHORT_FIELD_CHARS),
+            "pid": _int(item.get("pid"), "pid", _MAX_INT32),
+            "thread_id": _thread_id(item.get("thread_id")),
+            "sdk_version": _text(item, "sdk_version", MAX_SHORT_FIELD_CHARS),
+            "module": _text(item, "module", MAX_SHORT_FIELD_CHARS),
+            "trace_id": _text(item, "trace_id", MAX_TRACE_ID_CHARS),
+            "error_type": _text(item, "error_type", MAX_SHORT_FIELD_CHARS),
+            "error_message": _text(item, "error_message", MAX_ERROR_MESSAGE_CHARS),
+            "stack_trace": _text(item, "stack_trace", MAX_STACK_TRACE_CHARS, keep_end=True),
+            "extra": _extra(item.get("extra")),
+            "original_timestamp": original,
+        }
+
+    @staticmethod
+    def _timestamp(
+        value: object, received: str, oldest: datetime, newest: datetime
+    ) -> tuple[str, str | None]:
+        if value is None:
+            return received, None
+        if type(value) is not str:
+            raise EntryError(f"timestamp must be an ISO 8601 string, got {_json_type(value)}")
+        parsed = _parse_timestamp(value)
+        if oldest <= parsed <= newest:
+            return parsed.isoformat(), None
+        return received, _clean(value)

@@ -1,0 +1,56 @@
+"""The ``tracehub`` command: server, worker, migrations, projects, keys, users, the DLQ.
+
+Every command reads ``TRACEHUB_*`` settings (flags override them), prints errors as one
+``error: ...`` line and exits non-zero: 2 for configuration and start-up problems, 1 when
+the command could not do what was asked.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import click
+
+from tracehub_server.cli.accounts import user as _fallback_user
+from tracehub_server.cli.dlq import dlq
+from tracehub_server.cli.projects import apikey, project
+from tracehub_server.cli.serve import migrate, server, worker
+
+
+@click.group()
+@click.option("--database-url", default=None, help="PostgreSQL URL (TRACEHUB_DATABASE_URL).")
+@click.option("--amqp-url", default=None, help="RabbitMQ URL (TRACEHUB_AMQP_URL).")
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Embedded data directory (TRACEHUB_DATA_DIR, ~/.tracehub).",
+)
+@click.version_option(package_name="tracehub", prog_name="tracehub")
+def cli(database_url: str | None, amqp_url: str | None, data_dir: Path | None) -> None:
+    """TraceHub: self-hosted log ingestion and error tracking."""
+
+
+def _optional_group(module: str, name: str) -> click.Command | None:
+    """A command group another package of TraceHub contributes, if it is installed."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+for _command in (server, worker, migrate, project, apikey, dlq):
+    cli.add_command(_command)
+cli.add_command(_optional_group("tracehub_server.cli.users", "user") or _fallback_user, "user")
+_tokens = _optional_group("tracehub_server.cli.tokens", "token")
+if _tokens is not None:
+    cli.add_command(_tokens, "token")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tracehub")
+
+
+__all__ = ["cli", "main"]

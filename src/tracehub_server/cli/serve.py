@@ -1,0 +1,119 @@
+"""``tracehub server``, ``tracehub worker`` and ``tracehub migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import click
+
+from tracehub_server.cli._checks import check_broker
+from tracehub_server.cli._common import (
+    CommandError,
+    database_url,
+    one_line_errors,
+    settings_from,
+    setup_logging,
+    with_connection,
+)
+from tracehub_server.settings import ConfigError, Settings
+
+#: Seconds uvicorn lets requests in flight finish after SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def _check_broker(settings: Settings) -> None:
+    if settings.amqp_url:
+        asyncio.run(
+            check_broker(
+                settings.amqp_url,
+                queue_name=settings.queue_name,
+                queue_type=settings.queue_type,
+                attempts=settings.max_delivery_attempts,
+            )
+        )
+
+
+def _export(settings: Settings, url: str) -> None:
+    """Hand the resolved settings to uvicorn's worker processes through the environment."""
+    for name, value in settings.model_dump(exclude_none=True).items():
+        os.environ[f"TRACEHUB_{name.upper()}"] = str(value)
+    os.environ["TRACEHUB_DATABASE_URL"] = url
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to bind (TRACEHUB_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (TRACEHUB_PORT, 8000).")
+@click.option("--workers", default=None, type=int, help="HTTP processes (TRACEHUB_WORKERS, 1).")
+@click.pass_context
+@one_line_errors
+def server(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP API (ingest, query API, dashboard)."""
+    import uvicorn
+
+    settings = settings_from(ctx, host=host, port=port, workers=workers)
+    setup_logging(settings)
+    url = database_url(settings)
+    _check_broker(settings)
+    with_connection(settings.model_copy(update={"database_url": url}), _noop)
+    settings = settings.model_copy(update={"database_url": url})
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    if settings.workers == 1:
+        from tracehub_server.api.app import create_app
+
+        uvicorn.run(create_app(settings), **common)
+        return
+    _export(settings, url)
+    uvicorn.run(
+        "tracehub_server.api.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        **common,
+    )
+
+
+async def _noop(conn: object) -> None:
+    """Nothing: ``with_connection`` has applied the migrations already."""
+
+
+@click.command()
+@click.option("--metrics-port", default=None, type=int, help="Serve Prometheus metrics here.")
+@click.pass_context
+@one_line_errors
+def worker(ctx: click.Context, metrics_port: int | None) -> None:
+    """Consume ingest batches from RabbitMQ into PostgreSQL (run any number)."""
+    from tracehub_server.worker.runner import run_worker
+
+    settings = settings_from(ctx, metrics_port=metrics_port)
+    if not settings.amqp_url:
+        raise ConfigError(
+            "tracehub worker needs TRACEHUB_AMQP_URL (without it, tracehub server digests "
+            "batches itself and no worker is needed)"
+        )
+    setup_logging(settings)
+    url = database_url(settings)
+    _check_broker(settings)
+    asyncio.run(run_worker(settings.model_copy(update={"database_url": url})))
+
+
+@click.command()
+@click.pass_context
+@one_line_errors
+def migrate(ctx: click.Context) -> None:
+    """Apply pending schema migrations (safe while other processes start)."""
+    from tracehub_server.storage.db import migrate as apply
+
+    applied = with_connection(settings_from(ctx), apply)
+    if applied:
+        for name in applied:
+            click.echo(f"applied {name}")
+    else:
+        click.echo("schema is up to date")
+
+
+__all__ = ["CommandError", "migrate", "server", "worker"]

@@ -1,0 +1,1 @@
+"""Queue consumers: digest ingest batches into PostgreSQL (``tracehub worker``)."""

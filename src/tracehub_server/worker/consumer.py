@@ -1,0 +1,294 @@
+"""``tracehub worker``: consume ingest batches from RabbitMQ and digest them into PostgreSQL.
+
+When a message is acknowledged, and why nothing is lost or counted twice:
+
+* Messages are gathered into a batch (``worker_batch_messages`` messages, or whatever arrived
+  within ``worker_batch_seconds`` of the first) and digested in **one transaction**. Only
+  after that transaction commits are they acknowledged, with one ``multiple`` ack.
+* If the worker dies before the ack (SIGKILL, crash, lost connection), RabbitMQ redelivers
+  the messages. The digest inserts with ``ON CONFLICT (event_id, ...) DO NOTHING`` and counts
+  only the rows actually inserted, so a redelivered event is stored once and counted once.
+* A transient failure (PostgreSQL unreachable, deadlock, serialization failure) keeps the
+  batch and retries it with backoff; it is not the message's fault and does not count as an
+  attempt.
+* Any other failure is blamed on the content: the batch is retried message by message, and a
+  message that fails on its own is returned to the queue with its attempt counted (quorum:
+  the broker's delivery count; classic: the ``x-tracehub-attempts`` header, republished).
+  After ``max_delivery_attempts`` it is dead-lettered to ``<queue>.dead`` for
+  ``tracehub dlq redrive``. An undecodable body is dead-lettered at once.
+* SIGTERM: the batch in hand is finished and acknowledged, nothing new is taken, and
+  messages prefetched but not started are returned to the queue by closing the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+
+from tracehub_server.queue.messages import IngestBatch, MessageError, decode
+from tracehub_server.queue.rabbitmq import (
+    ATTEMPTS_HEADER,
+    CONNECT_TIMEOUT,
+    Topology,
+    declare_topology,
+)
+from tracehub_server.worker import metrics
+
+logger = logging.getLogger(__name__)
+
+DigestFn = Callable[[asyncpg.Pool, Sequence[IngestBatch]], Awaitable[Any]]
+
+#: SQLSTATE classes that say "try again", not "this data is bad": connection exception,
+#: transaction rollback (deadlock, serialization), insufficient resources, operator
+#: intervention (shutdown, cannot connect now), system error.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+#: Seconds between checks of the stop flag and the connection while idle.
+_POLL_SECONDS = 0.5
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures of the database or network rather than of the batch's content."""
+    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return (exc.sqlstate or "")[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerOptions:
+    """How a worker batches and retries (from Settings)."""
+
+    prefetch: int = 400
+    batch_messages: int = 100
+    batch_seconds: float = 0.05
+    max_backoff: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ConsumerOptions:
+        return cls(
+            prefetch=settings.worker_prefetch,
+            batch_messages=settings.worker_batch_messages,
+            batch_seconds=settings.worker_batch_seconds,
+        )
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a success."""
+
+    def __init__(self, *, initial: float = 0.5, maximum: float = 30.0) -> None:
+        self._initial = initial
+        self._maximum = maximum
+        self._attempt = 0
+
+    def next(self) -> float:
+        delay = min(self._maximum, self._initial * 2**self._attempt)
+        self._attempt = min(self._attempt + 1, 30)
+        return random.uniform(delay / 2, delay)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived while a batch was waiting for the database: return it to the queue."""
+
+
+class Consumer:
+    """One worker's consume-digest-ack loop; :meth:`run` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        *,
+        amqp_url: str,
+        pool: asyncpg.Pool,
+        topology: Topology,
+        digest: DigestFn,
+        options: ConsumerOptions | None = None,
+    ) -> None:
+        self._url = amqp_url
+        self._pool = pool
+        self._topology = topology
+        self._digest = digest
+        self._options = options or ConsumerOptions()
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the current batch, then return from :meth:`run` (the SIGTERM handler)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; reconnects to RabbitMQ with backoff when it is lost."""
+        backoff = Backoff(maximum=self._options.max_backoff)
+        while not self._stop.is_set():
+            try:
+                await self._session(backoff)
+            except Exception as exc:  # the broker went away (or never came): reconnect
+                if self._stop.is_set():
+                    break
+                delay = backoff.next()
+                logger.warning(
+                    "RabbitMQ connection lost (%s: %s); reconnecting in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                metrics.FAILURES.labels("broker").inc()
+                await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _session(self, backoff: Backoff) -> None:
+        connection = await aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self._options.prefetch)
+            queue, _ = await declare_topology(channel, self._topology)
+            inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+            tag = await queue.consume(inbox.put, no_ack=False)
+            logger.info("consuming from %s", self._topology.queue_name)
+            backoff.reset()
+            while not self._stop.is_set():
+                if connection.is_closed or channel.is_closed:
+                    raise ConnectionError("connection to RabbitMQ closed")
+                messages = await self._gather(inbox)
+                if messages:
+                    await self._process(channel, messages)
+            await queue.cancel(tag)
+        # Closing the channel returned every prefetched, unacknowledged message to the queue.
+
+    async def _gather(
+        self, inbox: asyncio.Queue[AbstractIncomingMessage]
+    ) -> list[AbstractIncomingMessage]:
+        try:
+            first = await asyncio.wait_for(inbox.get(), _POLL_SECONDS)
+        except asyncio.TimeoutError:
+            return []
+        messages = [first]
+        deadline = time.monotonic() + self._options.batch_seconds
+        while len(messages) < self._options.batch_messages:
+            try:
+                messages.append(inbox.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                messages.append(await asyncio.wait_for(inbox.get(), remaining))
+            except asyncio.TimeoutError:
+                break
+        return messages
+
+    async def _process(
+        self, channel: AbstractChannel, messages: list[AbstractIncomingMessage]
+    ) -> None:
+        decoded: list[tuple[AbstractIncomingMessage, IngestBatch]] = []
+        for message in messages:
+            try:
+                decoded.append((message, decode(message.body)))
+            except MessageError as exc:
+                logger.error("dead-lettering an undecodable message: %s", exc)
+                metrics.DEAD_LETTERED.inc()
+                await message.reject(requeue=False)
+        if not decoded:
+            return
+        try:
+            await self._commit([batch for _, batch in decoded])
+        except _Stopped:
+            for message, _ in decoded:
+                await message.nack(requeue=True)
+            return
+        except Exception as exc:  # content failure: find the bad message(s) one by one
+            logger.warning("batch of %d failed (%s); retrying singly", len(decoded), exc)
+            for message, batch in decoded:
+                await self._process_single(channel, message, batch)
+            return
+        # Every earlier delivery on this channel is in this batch or already settled.
+        await decoded[-1][0].ack(multiple=True)
+
+    async def _process_single(
+        self, channel: AbstractChannel, message: AbstractIncomingMessage, batch: IngestBatch
+    ) -> None:
+        try:
+            await self._commit([batch])
+        except _Stopped:
+            await message.nack(requeue=True)
+        except Exception as exc:  # this message is the poison
+            metrics.FAILURES.labels("content").inc()
+            await self._fail(channel, message, exc)
+        else:
+            await message.ack()
+
+    async def _commit(self, batches: list[IngestBatch]) -> None:
+        """Digest in one transaction, retrying transient failures until stopped."""
+        backoff = Backoff(maximum=self._options.max_backoff)
+        while True:
+            started = time.perf_counter()
+            try:
+                result = await self._digest(self._pool, batches)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                metrics.FAILURES.labels("database").inc()
+                if self._stop.is_set():
+                    raise _Stopped from exc
+                delay = backoff.next()
+                logger.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                continue
+            received = batches[-1].entries[0]["received_at"] if batches[-1].entries else None
+            metrics.observe_digest(result, time.perf_counter() - started, received)
+            return
+
+    async def _fail(
+        self, channel: AbstractChannel, message: AbstractIncomingMessage, exc: BaseException
+    ) -> None:
+        limit = self._topology.max_delivery_attempts
+        if self._topology.queue_type == "quorum":
+            # The broker counts deliveries and dead-letters past x-delivery-limit.
+            logger.error("message failed (%s: %s); returning it", type(exc).__name__, exc)
+            await message.nack(requeue=True)
+            return
+        headers = dict(message.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0) or 0) + 1
+        if attempts >= limit:
+            logger.error(
+                "message failed %d times (%s: %s); dead-lettering it",
+                attempts,
+                type(exc).__name__,
+                exc,
+            )
+            metrics.DEAD_LETTERED.inc()
+            await message.reject(requeue=False)
+            return
+        logger.error(
+            "message failed (attempt %d of %d: %s: %s)", attempts, limit, type(exc).__name__, exc
+        )
+        headers[ATTEMPTS_HEADER] = attempts
+        # Republished (confirmed) before the original is acked: a crash between the two
+        # duplicates the message, which the digest absorbs, instead of losing it.
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                message.body,
+                headers=headers,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                content_type=message.content_type,
+            ),
+            routing_key=self._topology.queue_name,
+            mandatory=True,
+        )
+        await message.ack()
