@@ -1,0 +1,27 @@
+"""TraceHub SDK: non-blocking logging and error capture for a self-hosted TraceHub.
+
+::
+
+    from tracehub import TraceHubLogger
+
+    logger = TraceHubLogger(api_key="th_...", service="orders", environment="production")
+    logger.info("user logged in", module="auth", extra={"user_id": 42})
+
+Only the names in ``__all__`` are public; everything else may change.
+"""
+
+from tracehub._version import __version__
+from tracehub.client import TraceHubLogger, get_default_logger, set_default_logger
+from tracehub.exceptions import TraceHubConfigError, TraceHubError, TraceHubTransportError
+from tracehub.models import Stats
+
+__all__ = [
+    "Stats",
+    "TraceHubConfigError",
+    "TraceHubError",
+    "TraceHubLogger",
+    "TraceHubTransportError",
+    "__version__",
+    "get_default_logger",
+    "set_default_logger",
+]

@@ -1,0 +1,472 @@
+"""TraceHubLogger: the public client, and the process-wide default logger.
+
+A logging call does the minimum on the caller's thread — take the time, snapshot
+``extra``, read the trace id and thread id, capture exception text when asked — and
+appends one tuple to the :class:`~tracehub.buffer.RingBuffer`. It takes no lock, does
+no I/O, and never raises. Everything else happens on the
+:class:`~tracehub.batcher.BatchWorker` thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import weakref
+from pathlib import Path
+from threading import get_ident
+from time import time
+from typing import Any
+
+from tracehub import _diagnostics
+from tracehub._version import __version__
+from tracehub.batcher import BatchWorker
+from tracehub.buffer import RingBuffer
+from tracehub.config import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_DLQ_MAX_BYTES,
+    DEFAULT_DLQ_PATH,
+    ClientConfig,
+)
+from tracehub.dlq import DeadLetterQueue
+from tracehub.enricher import capture_error, current_trace_id
+from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
+from tracehub.serializer import EntryEncoder, safe_text, snapshot_extra
+from tracehub.transport import HttpTransport, Transport
+
+__all__ = ["TraceHubLogger", "get_default_logger", "set_default_logger"]
+
+#: Threshold used after close(): never reached, so a late call does nothing else.
+_NEVER = 1 << 62
+#: Threshold before the worker runs: the first logging call starts it.
+_FIRST_USE = 1
+
+
+def _discard(_record: object) -> None:
+    """Stands in for the buffer's append after close(): logging becomes a no-op."""
+
+
+class TraceHubLogger:
+    """Ships log entries and errors to a TraceHub server without blocking the caller.
+
+    See ``docs/sections/sdk.md`` for every option; the advanced keyword-only knobs
+    (``dlq_max_bytes``, ``close_timeout``, ``retry_backoff``, ``max_backoff``,
+    ``transport``) exist for tuning and tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        service: str,
+        environment: str,
+        endpoint: str | None = None,
+        batch_size: int = 50,
+        flush_interval: float = 5.0,
+        max_buffer: int = 10_000,
+        max_retries: int = 3,
+        timeout: float = 10.0,
+        compress: bool = True,
+        dlq_path: str | os.PathLike[str] | None = DEFAULT_DLQ_PATH,
+        dlq_max_bytes: int = DEFAULT_DLQ_MAX_BYTES,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        retry_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        transport: Transport | None = None,
+    ) -> None:
+        self.config = ClientConfig.build(
+            api_key=api_key,
+            service=service,
+            environment=environment,
+            endpoint=endpoint,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_buffer=max_buffer,
+            max_retries=max_retries,
+            timeout=timeout,
+            compress=compress,
+            dlq_path=dlq_path,
+            dlq_max_bytes=dlq_max_bytes,
+            close_timeout=close_timeout,
+            retry_backoff=retry_backoff,
+            max_backoff=max_backoff,
+        )
+        self._buffer = RingBuffer(self.config.max_buffer)
+        self._worker = BatchWorker(
+            self._buffer,
+            EntryEncoder(service=service, environment=environment, sdk_version=__version__),
+            transport if transport is not None else self._http_transport(),
+            self._make_dlq(self.config.dlq_path),
+            flush_interval=self.config.flush_interval,
+            retry_backoff=self.config.retry_backoff,
+            max_backoff=self.config.max_backoff,
+        )
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._arm()
+        _register(self)
+
+    # -- construction helpers --------------------------------------------------------
+
+    def _http_transport(self) -> HttpTransport:
+        cfg = self.config
+        return HttpTransport(
+            cfg.ingest_url,
+            cfg.api_key,
+            timeout=cfg.timeout,
+            max_retries=cfg.max_retries,
+            compress=cfg.compress,
+            retry_backoff=cfg.retry_backoff,
+            max_backoff=cfg.max_backoff,
+        )
+
+    def _make_dlq(self, path: Path | None) -> DeadLetterQueue | None:
+        return None if path is None else DeadLetterQueue(path, max_bytes=self.config.dlq_max_bytes)
+
+    def _arm(self) -> None:
+        """Bind the hot path to the current buffer; the next call starts the worker."""
+        self._queue = self._buffer.queue
+        self._append = self._buffer.append
+        self._wake = self._worker.wake
+        # Below the batch size when flush_interval is 0: send whenever anything waits.
+        batch = self.config.batch_size if self.config.flush_interval > 0 else 1
+        self._batch_threshold = min(batch, self.config.max_buffer)
+        self._threshold = _FIRST_USE
+
+    # -- the hot path ----------------------------------------------------------------
+
+    def _kick(self) -> None:
+        """Threshold crossed: enforce the bound, start/wake the worker (rare path)."""
+        try:
+            if len(self._queue) > self._buffer.capacity:
+                self._buffer.trim()
+            if not self._wake.is_set():
+                if self._threshold == _FIRST_USE:
+                    self._threshold = self._batch_threshold
+                self._worker.ensure_running()
+                self._wake.set()
+        except Exception as exc:
+            _diagnostics.report("kick", f"could not wake the delivery thread: {exc!r}")
+
+    def debug(
+        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
+    ) -> None:
+        """Log at DEBUG. Never raises, never blocks."""
+        if exc_info:
+            return self._capture(DEBUG, message, exc_info, None, None, None, module, extra, None)
+        try:
+            self._append(
+                (
+                    DEBUG,
+                    message if message.__class__ is str else safe_text(message),
+                    time(),
+                    module,
+                    None if extra is None else snapshot_extra(extra),
+                    current_trace_id(),
+                    get_ident(),
+                    None,
+                )
+            )
+            if len(self._queue) >= self._threshold:
+                self._kick()
+        except Exception as exc:
+            _caller_failure(exc)
+        return None
+
+    def info(
+        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
+    ) -> None:
+        """Log at INFO. Never raises, never blocks."""
+        if exc_info:
+            return self._capture(INFO, message, exc_info, None, None, None, module, extra, None)
+        try:
+            self._append(
+                (
+                    INFO,
+                    message if message.__class__ is str else safe_text(message),
+                    time(),
+                    module,
+                    None if extra is None else snapshot_extra(extra),
+                    current_trace_id(),
+                    get_ident(),
+                    None,
+                )
+            )
+            if len(self._queue) >= self._threshold:
+                self._kick()
+        except Exception as exc:
+            _caller_failure(exc)
+        return None
+
+    def warn(
+        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
+    ) -> None:
+        """Log at WARN. Never raises, never blocks."""
+        if exc_info:
+            return self._capture(WARN, message, exc_info, None, None, None, module, extra, None)
+        try:
+            self._append(
+                (
+                    WARN,
+                    message if message.__class__ is str else safe_text(message),
+                    time(),
+                    module,
+                    None if extra is None else snapshot_extra(extra),
+                    current_trace_id(),
+                    get_ident(),
+                    None,
+                )
+            )
+            if len(self._queue) >= self._threshold:
+                self._kick()
+        except Exception as exc:
+            _caller_failure(exc)
+        return None
+
+    warning = warn
+
+    def error(
+        self,
+        message: Any,
+        *,
+        exc_info: Any = False,
+        exception: Any = None,
+        error_message: Any = None,
+        stack_trace: Any = None,
+        module: Any = "",
+        extra: Any = None,
+    ) -> None:
+        """Log at ERROR, with error details captured the four documented ways."""
+        self._capture(
+            ERROR, message, exc_info, exception, error_message, stack_trace, module, extra, None
+        )
+
+    def fatal(
+        self,
+        message: Any,
+        *,
+        exc_info: Any = False,
+        exception: Any = None,
+        error_message: Any = None,
+        stack_trace: Any = None,
+        module: Any = "",
+        extra: Any = None,
+    ) -> None:
+        """Log at FATAL, with error details captured the four documented ways."""
+        self._capture(
+            FATAL, message, exc_info, exception, error_message, stack_trace, module, extra, None
+        )
+
+    critical = fatal
+
+    def log(
+        self,
+        level: Any,
+        message: Any,
+        *,
+        exc_info: Any = False,
+        exception: Any = None,
+        error_message: Any = None,
+        stack_trace: Any = None,
+        module: Any = "",
+        extra: Any = None,
+        trace_id: Any = None,
+    ) -> None:
+        """Log at ``level`` (a wire level, a stdlib name such as WARNING, or a number).
+
+        ``trace_id=None`` takes the current context's trace id. Used by the stdlib
+        logging bridge.
+        """
+        try:
+            wire_level = normalize_level(level)
+        except Exception:
+            wire_level = INFO
+        self._capture(
+            wire_level, message, exc_info, exception, error_message, stack_trace, module, extra,
+            trace_id,
+        )  # fmt: skip
+
+    def _capture(
+        self,
+        level: str,
+        message: Any,
+        exc_info: Any,
+        exception: Any,
+        error_message: Any,
+        stack_trace: Any,
+        module: Any,
+        extra: Any,
+        trace_id: Any,
+    ) -> None:
+        """The general path: error capture and an explicit trace id."""
+        try:
+            error = None
+            if exc_info or exception is not None or error_message is not None or stack_trace:
+                error = capture_error(exc_info, exception, error_message, stack_trace)
+            if message.__class__ is not str:
+                message = safe_text(message)
+            if trace_id is None:
+                trace_id = current_trace_id()
+            elif trace_id.__class__ is not str:
+                trace_id = safe_text(trace_id)
+            snap = None if extra is None else snapshot_extra(extra)
+            self._append((level, message, time(), module, snap, trace_id, get_ident(), error))
+            if len(self._queue) >= self._threshold:
+                self._kick()
+        except Exception as exc:
+            _caller_failure(exc)
+
+    # -- control ---------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged before the call was delivered or dead-lettered.
+
+        Returns False when ``timeout`` (default: bounded by the retry policy) ran out
+        first. Never raises.
+        """
+        try:
+            if self._closed:
+                return True
+            with _diagnostics.sdk_internal():
+                return self._worker.flush(self._bound(timeout))
+        except Exception as exc:
+            _diagnostics.report("flush", f"flush failed: {exc!r}")
+            return False
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush for at most ``timeout`` seconds (default ``close_timeout``), then stop.
+
+        What is still undelivered at the deadline is dead-lettered. Idempotent; later
+        logging calls are no-ops. Runs automatically at interpreter exit.
+        """
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._append = _discard
+            self._threshold = _NEVER
+        try:
+            with _diagnostics.sdk_internal():
+                limit = self.config.close_timeout if timeout is None else max(float(timeout), 0.0)
+                self._worker.close(limit)
+                _diagnostics.flush_pending()
+        except Exception as exc:
+            _diagnostics.report("close", f"close failed: {exc!r}")
+        finally:
+            _forget_default(self)
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+    def stats(self) -> Stats:
+        """Delivery counters for this logger in this process (see :class:`Stats`)."""
+        w, b = self._worker, self._buffer
+        if not self._closed and w.thread is not None:
+            w.ensure_running()
+        return Stats(
+            enqueued=b.enqueued,
+            sent=w.sent,
+            dropped=b.dropped,
+            retried=w.retried,
+            dead_lettered=w.dead_lettered,
+            replayed=w.replayed,
+            lost=w.lost + (w.dlq.discarded if w.dlq is not None else 0),
+            buffered=len(b),
+        )
+
+    def capture_unhandled(self) -> Any:
+        """Report uncaught exceptions (threads, asyncio, the main thread) through this logger."""
+        from tracehub.integrations.unhandled import install
+
+        return install(self)
+
+    def _bound(self, timeout: float | None) -> float:
+        if timeout is not None:
+            return max(float(timeout), 0.0)
+        cfg = self.config
+        per_batch = (cfg.max_retries + 1) * (cfg.timeout + cfg.max_backoff)
+        return per_batch * 2 + cfg.flush_interval + 5.0
+
+    def _after_fork_in_child(self) -> None:
+        """Fresh buffer, locks, worker state and connection; nothing of the parent's."""
+        self._close_lock = threading.Lock()
+        self._buffer.reset_after_fork()
+        self._worker.reset_after_fork()
+        if self._closed:
+            self._append, self._threshold = _discard, _NEVER
+        else:
+            self._arm()
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return f"<TraceHubLogger service={cfg.service!r} endpoint={cfg.endpoint!r}>"
+
+    def __enter__(self) -> TraceHubLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _caller_failure(exc: Exception) -> None:
+    """A logging call failed internally: queue a report, never raise."""
+    with contextlib.suppress(Exception):  # nothing may escape a logging call
+        _diagnostics.report("log-call", f"a logging call failed: {type(exc).__name__}: {exc}")
+
+
+# -- process-wide registry: default logger, exit and fork hooks --------------------------
+
+_default: TraceHubLogger | None = None
+_default_lock = threading.Lock()
+_loggers: weakref.WeakSet[TraceHubLogger] = weakref.WeakSet()
+
+
+def set_default_logger(logger: TraceHubLogger | None) -> None:
+    """Make ``logger`` the one integrations use when none is passed (None unsets it)."""
+    global _default
+    _default = logger
+
+
+def get_default_logger() -> TraceHubLogger | None:
+    """The default logger: the one set explicitly, else the first one constructed."""
+    return _default
+
+
+def _register(logger: TraceHubLogger) -> None:
+    global _default
+    with _default_lock:
+        _loggers.add(logger)
+        if _default is None:
+            _default = logger
+    ref = weakref.ref(logger)
+    atexit.register(_close_at_exit, ref)
+
+
+def _forget_default(logger: TraceHubLogger) -> None:
+    global _default
+    with _default_lock:
+        if _default is logger:
+            _default = None
+
+
+def _close_at_exit(ref: weakref.ref[TraceHubLogger]) -> None:
+    logger = ref()
+    if logger is not None:
+        logger.close()
+
+
+def _after_fork_in_child() -> None:
+    global _default_lock
+    _default_lock = threading.Lock()
+    for logger in list(_loggers):
+        try:
+            logger._after_fork_in_child()
+        except Exception as exc:
+            _diagnostics.report("fork", f"could not reset a logger after fork: {exc!r}")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,305 @@
+"""Turning buffered records into wire entries, and snapshotting ``extra`` at call time.
+
+Caller side (cheap): :func:`snapshot_extra` copies ``extra`` so a later mutation by the
+application can't change what is sent — a shallow dict copy, deep copies of nested
+containers only, and ``str()`` at call time for objects that might change later.
+
+Worker side: :class:`EntryEncoder` adds the constant fields, formats the timestamp,
+assigns the ``event_id``, truncates to :mod:`tracehub.limits` and encodes with orjson.
+Values orjson can't encode (Decimal, set, bytes, arbitrary objects, huge ints, lone
+surrogates, non-string keys) are converted; an entry is never lost to encoding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from tracehub.limits import (
+    MAX_ERROR_MESSAGE_CHARS,
+    MAX_EXTRA_BYTES,
+    MAX_MESSAGE_CHARS,
+    MAX_SHORT_FIELD_CHARS,
+    MAX_STACK_TRACE_CHARS,
+    MAX_TRACE_ID_CHARS,
+    truncate_text,
+)
+from tracehub.models import Record
+
+__all__ = ["EntryEncoder", "new_event_ids", "safe_text", "snapshot_extra"]
+
+#: Nesting kept when snapshotting ``extra``; deeper values (and cycles) become a marker.
+MAX_EXTRA_DEPTH = 16
+#: Items copied per nested container; more can never fit in MAX_EXTRA_BYTES anyway.
+MAX_EXTRA_ITEMS = 1_000
+#: Bytes of the original ``extra`` kept as a preview when it is over the limit.
+EXTRA_PREVIEW_BYTES = 1_024
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+# Values that can't change after the call, so the snapshot may keep a reference.
+_IMMUTABLE: frozenset[type] = frozenset(
+    {str, int, float, bool, type(None), bytes, dt.datetime, dt.date, dt.time, uuid.UUID}
+)
+_IMMUTABLE |= {decimal.Decimal, dt.timedelta}
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def safe_text(value: object) -> str:
+    """``str(value)`` that never raises."""
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return f"<unprintable {type(value).__name__}>"
+
+
+# -- caller side ---------------------------------------------------------------------
+
+
+def snapshot_extra(extra: object) -> dict[str, Any] | None:
+    """Copy ``extra`` at call time; a non-mapping becomes ``{"value": ...}``."""
+    if extra.__class__ is dict:
+        snap: dict[Any, Any] = extra.copy()  # type: ignore[attr-defined]
+        for key, value in snap.items():
+            if value.__class__ not in _IMMUTABLE:
+                snap[key] = _freeze(value, 1)
+        return snap
+    if extra is None:
+        return None
+    if isinstance(extra, Mapping):
+        try:
+            return _freeze_mapping(extra, 0)
+        except Exception:
+            return {"value": safe_text(extra)}
+    return {"value": _freeze(extra, 1)}
+
+
+def _freeze(value: object, depth: int) -> object:
+    """Copy containers, keep immutable values, stringify everything else now."""
+    cls = value.__class__
+    if cls in _IMMUTABLE or isinstance(value, enum.Enum):
+        return value
+    if depth > MAX_EXTRA_DEPTH:
+        return "<max depth exceeded>"
+    try:
+        if isinstance(value, Mapping):
+            return _freeze_mapping(value, depth)
+        if isinstance(value, _SEQUENCES):
+            items = [
+                _freeze(v, depth + 1) for _, v in zip(range(MAX_EXTRA_ITEMS), value, strict=False)
+            ]
+            if len(value) > MAX_EXTRA_ITEMS:
+                items.append(f"...[{len(value) - MAX_EXTRA_ITEMS} more items]")
+            return items
+        if isinstance(value, (bytearray, memoryview)):
+            return bytes(value)
+        if isinstance(value, (str, int, float, dt.date, dt.time, uuid.UUID, decimal.Decimal)):
+            return value  # subclasses of immutable types
+    except Exception:
+        return f"<unreadable {cls.__name__}>"
+    return safe_text(value)
+
+
+def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for count, (key, item) in enumerate(value.items()):
+        if count >= MAX_EXTRA_ITEMS:
+            out["..."] = f"[{len(value) - MAX_EXTRA_ITEMS} more keys]"
+            break
+        if key.__class__ not in (str, int, float, bool) and key is not None:
+            key = safe_text(key)
+        out[key] = _freeze(item, depth + 1)
+    return out
+
+
+# -- worker side ---------------------------------------------------------------------
+
+
+def new_event_ids(count: int) -> list[str]:
+    """Return ``count`` random UUID4s as 32-char hex, like ``uuid4().hex`` but in bulk."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
+    text = raw.hex()
+    return [text[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
+def _default(value: object) -> object:
+    """orjson fallback for values it can't encode natively."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return safe_text(value)
+
+
+def _sanitize(value: object, depth: int = 0) -> object:
+    """Slow path: rebuild ``value`` from JSON-safe types only (no orjson surprises left)."""
+    if depth > MAX_EXTRA_DEPTH + 2:
+        return "<max depth exceeded>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Mapping):
+        return {_key(k): _sanitize(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_sanitize(v, depth + 1) for v in value]
+    converted = _default(value)
+    if isinstance(value, (dt.date, dt.time, uuid.UUID, enum.Enum)):
+        converted = orjson.loads(orjson.dumps(value, default=safe_text))
+    return _sanitize(converted, depth + 1) if converted is not value else safe_text(value)
+
+
+def _key(key: object) -> str:
+    return _sanitize(key if isinstance(key, str) else safe_text(key))  # type: ignore[return-value]
+
+
+def dumps(value: object) -> bytes:
+    """Encode anything as JSON, converting what orjson refuses."""
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
+    except (orjson.JSONEncodeError, RecursionError, TypeError, ValueError):
+        return orjson.dumps(_sanitize(value), default=safe_text, option=_OPTIONS)
+
+
+def encode_extra(extra: dict[str, Any]) -> bytes:
+    """Encode ``extra``, replacing it with a documented summary when over MAX_EXTRA_BYTES."""
+    data = dumps(extra)
+    if len(data) <= MAX_EXTRA_BYTES:
+        return data
+    preview = data[:EXTRA_PREVIEW_BYTES].decode("utf-8", "ignore")
+    return dumps({"_truncated": True, "_original_bytes": len(data), "_preview": preview})
+
+
+class _Timestamps:
+    """UTC ISO 8601 with milliseconds; the date-time part is cached per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def format(self, ts: float) -> str:
+        second = int(ts)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        millis = int((ts - second) * 1000)
+        return f"{self._prefix}.{min(millis, 999):03d}+00:00"
+
+
+class EntryEncoder:
+    """Builds wire entries from records; constant fields are computed once per process."""
+
+    def __init__(self, *, service: str, environment: str, sdk_version: str) -> None:
+        self._service = service
+        self._environment = environment
+        self._sdk_version = sdk_version
+        self._timestamps = _Timestamps()
+        self.refresh_process_fields()
+
+    def refresh_process_fields(self) -> None:
+        """Recompute host and pid (after a fork the child has a new pid)."""
+        short = MAX_SHORT_FIELD_CHARS
+        self._constant = {
+            "service": truncate_text(self._service, short),
+            "environment": truncate_text(self._environment, short),
+            "host": truncate_text(socket.gethostname() or "unknown", short),
+            "pid": os.getpid(),
+            "sdk_version": truncate_text(self._sdk_version, short),
+        }
+
+    def encode(self, records: list[Record]) -> list[bytes]:
+        """Encode records in order, one JSON object (bytes) per record."""
+        ids = new_event_ids(len(records))
+        return [self._encode_one(r, eid) for r, eid in zip(records, ids, strict=True)]
+
+    def _encode_one(self, record: Record, event_id: str) -> bytes:
+        try:
+            entry = self.build(record, event_id)
+        except Exception as exc:  # never lose the entry, whatever the record holds
+            entry = self._fallback(record, event_id, exc)
+        extra = record[4]
+        extra_json = b""
+        if extra:
+            try:
+                extra_json = encode_extra(extra)
+            except Exception:
+                extra_json = dumps({"_unencodable": safe_text(extra)[:EXTRA_PREVIEW_BYTES]})
+            entry["extra"] = orjson.Fragment(extra_json)
+        try:
+            return orjson.dumps(entry, option=_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            if extra_json:
+                entry["extra"] = orjson.loads(extra_json)
+            return dumps(_sanitize(entry))
+
+    def build(self, record: Record, event_id: str) -> dict[str, Any]:
+        """The entry as a dict, without ``extra`` (encoded separately to apply its limit)."""
+        level, message, ts, module, _extra, trace_id, thread_id, error = record
+        if message.__class__ is not str:
+            message = safe_text(message)
+        entry: dict[str, Any] = {
+            "level": level,
+            "message": truncate_text(message, MAX_MESSAGE_CHARS),
+            "timestamp": self._timestamps.format(ts),
+            **self._constant,
+            "thread_id": thread_id,
+            "event_id": event_id,
+        }
+        if trace_id:
+            text = trace_id if trace_id.__class__ is str else safe_text(trace_id)
+            entry["trace_id"] = text[:MAX_TRACE_ID_CHARS]
+        if module:
+            text = module if module.__class__ is str else safe_text(module)
+            entry["module"] = truncate_text(text, MAX_SHORT_FIELD_CHARS)
+        if error is not None:
+            self._add_error(entry, error)
+        return entry
+
+    @staticmethod
+    def _add_error(entry: dict[str, Any], error: tuple[Any, Any, Any]) -> None:
+        error_type, error_message, stack_trace = error
+        if error_type:
+            entry["error_type"] = truncate_text(safe_text(error_type), MAX_SHORT_FIELD_CHARS)
+        if error_message is not None:
+            text = safe_text(error_message)
+            entry["error_message"] = truncate_text(text, MAX_ERROR_MESSAGE_CHARS)
+        if stack_trace:
+            text = safe_text(stack_trace)
+            entry["stack_trace"] = truncate_text(text, MAX_STACK_TRACE_CHARS, keep_end=True)
+
+    def _fallback(self, record: object, event_id: str, exc: Exception) -> dict[str, Any]:
+        return {
+            "level": "ERROR",
+            "message": truncate_text(safe_text(record), MAX_MESSAGE_CHARS),
+            "timestamp": self._timestamps.format(time.time()),
+            **self._constant,
+            "thread_id": 0,
+            "event_id": event_id,
+            "error_type": "TraceHubEncodingError",
+            "error_message": truncate_text(safe_text(exc), MAX_ERROR_MESSAGE_CHARS),
+        }
