@@ -1,0 +1,86 @@
+"""``GET /api/v1/logs`` and ``GET /api/v1/logs/{id}``: the logs explorer's JSON side."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from tracehub_server.api.deps import PoolDep, SettingsDep
+from tracehub_server.api.query.deps import (
+    CurrentUser,
+    not_found,
+    resolve_projects,
+    unprocessable,
+)
+from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.storage import queries
+from tracehub_server.storage.log_filters import FilterError, parse_log_filter
+
+router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute)
+
+_EXTRA_DOC = (
+    " Add `extra.<key>=<value>` parameters (nested keys with dots, e.g. `extra.user.id=7`) to"
+    " match JSON fields of `extra`; a value that reads as a JSON number, boolean or null"
+    " matches both that and the string."
+)
+
+
+def query_timeout(error: queries.QueryTimeoutError) -> HTTPException:
+    return HTTPException(503, detail=str(error))
+
+
+@router.get("/logs", summary="Search logs, newest first." + _EXTRA_DOC)
+async def list_logs(
+    request: Request,
+    principal: CurrentUser,
+    pool: PoolDep,
+    settings: SettingsDep,
+    project: Annotated[list[str] | None, Query(description="Project id or name")] = None,
+    level: Annotated[
+        list[str] | None, Query(description="DEBUG, INFO, WARN, ERROR, FATAL; repeat or a,b")
+    ] = None,
+    service: Annotated[list[str] | None, Query()] = None,
+    environment: Annotated[list[str] | None, Query()] = None,
+    module: Annotated[list[str] | None, Query()] = None,
+    trace_id: Annotated[str | None, Query()] = None,
+    since: Annotated[
+        str | None, Query(description="ISO time or relative (15m, 24h, 7d); default 24h ago")
+    ] = None,
+    until: Annotated[str | None, Query(description="ISO time or relative; default none")] = None,
+    q: Annotated[
+        str | None, Query(description="Case-insensitive text in message/error type/message")
+    ] = None,
+    limit: Annotated[str | None, Query(description="1 to 1000, default 50")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    # The declared parameters document the API; one parser (shared with the dashboard)
+    # reads them all, extra.* included.
+    try:
+        flt = parse_log_filter(request.query_params, retention_days=settings.retention_days)
+    except FilterError as error:
+        raise unprocessable(error.param, error.message) from None
+    async with pool.acquire() as conn:
+        project_ids = await resolve_projects(conn, principal.access, flt.projects)
+        try:
+            page = await queries.search_logs(conn, project_ids, flt)
+        except queries.QueryTimeoutError as error:
+            raise query_timeout(error) from None
+    return {
+        "logs": [entry.as_dict() for entry in page.entries],
+        "next_cursor": page.next_cursor,
+        "since": flt.since.isoformat(),
+        "until": flt.until.isoformat() if flt.until else None,
+    }
+
+
+@router.get("/logs/{log_id}", summary="One log with its stack trace (id = event id).")
+async def get_log(log_id: str, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
+    event_id = queries.parse_event_id(log_id)
+    if event_id is None:
+        raise unprocessable("log_id", "must be a UUID (the log's event id)", where="path")
+    async with pool.acquire() as conn:
+        entry = await queries.get_log(conn, event_id, principal.access.readable_project_ids())
+    if entry is None:
+        raise not_found("log")
+    return entry.as_dict()
