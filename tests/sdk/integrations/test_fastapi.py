@@ -21,7 +21,6 @@ from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import PlainTextResponse, StreamingResponse  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.routing import Route, WebSocketRoute  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocket  # noqa: E402
 
 from tracehub import TraceHubLogger  # noqa: E402
@@ -154,20 +153,19 @@ async def test_hundred_concurrent_requests_on_one_loop_never_mix_ids(
     assert get_trace_id() is None
 
 
-def test_hundred_concurrent_sync_endpoints_in_the_thread_pool_never_mix_ids(
+async def test_hundred_concurrent_sync_endpoints_in_the_thread_pool_never_mix_ids(
     th_logger: TraceHubLogger, delivered: Callable[[], list[dict[str, Any]]]
 ) -> None:
     """Sync endpoints run in Starlette's thread pool still see only their request's id."""
-    from concurrent.futures import ThreadPoolExecutor
+    transport = httpx.ASGITransport(app=make_app(th_logger))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
 
-    with TestClient(make_app(th_logger)) as client:
+        async def one(n: int) -> httpx.Response:
+            return await client.get(f"/sync?n={n}", headers={"X-Trace-ID": f"sync-{n}"})
 
-        def one(n: int) -> httpx.Response:
-            return client.get(f"/sync?n={n}", headers={"X-Trace-ID": f"sync-{n}"})
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            responses = list(pool.map(one, range(100), timeout=60))
+        responses = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(100))), 60)
     assert [r.text for r in responses] == [f"sync-{n}" for n in range(100)]
+    assert [r.headers["x-trace-id"] for r in responses] == [f"sync-{n}" for n in range(100)]
     logged = {e["extra"]["n"]: e["trace_id"] for e in delivered() if e["message"] == "sync"}
     assert logged == {n: f"sync-{n}" for n in range(100)}
 
@@ -277,7 +275,7 @@ async def test_streaming_response_streams_and_keeps_the_id(
     assert entry["trace_id"] == "streamed"
 
 
-def test_websockets_and_lifespan_pass_through_untouched() -> None:
+async def test_websockets_and_lifespan_pass_through_untouched() -> None:
     """Websocket and lifespan scopes reach the app unchanged and bind no trace id."""
     events: list[str] = []
 
@@ -295,15 +293,22 @@ def test_websockets_and_lifespan_pass_through_untouched() -> None:
     app = Starlette(routes=[WebSocketRoute("/ws", ws)], lifespan=lifespan)
     app.add_middleware(TraceHubMiddleware)
 
-    with (
-        TestClient(app) as client,
-        client.websocket_connect("/ws", headers={"X-Trace-ID": "w"}) as s,
-    ):
-        assert s.receive_text() == "no-id"
+    lifespan_in = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    lifespan_out = await drive(app, {"type": "lifespan", "asgi": {"version": "3.0"}}, lifespan_in)
+    assert [m["type"] for m in lifespan_out] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
     assert events == ["startup:None", "shutdown"]
 
+    scope = http_scope("/ws", [(b"x-trace-id", b"w")]) | {"type": "websocket", "scheme": "ws"}
+    ws_out = await drive(app, scope, [{"type": "websocket.connect"}])
+    assert ws_out[0] == {"type": "websocket.accept", "subprotocol": None, "headers": []}
+    assert ws_out[1]["text"] == "no-id"
+    assert ws_out[2]["type"] == "websocket.close"
 
-def test_plain_starlette_app_works() -> None:
+
+async def test_plain_starlette_app_works() -> None:
     """The middleware needs only Starlette: a bare Starlette app gets ids too."""
 
     async def root(request: Any) -> PlainTextResponse:
@@ -311,11 +316,23 @@ def test_plain_starlette_app_works() -> None:
 
     app = Starlette(routes=[Route("/", root)])
     app.add_middleware(TraceHubMiddleware)
-
-    with TestClient(app) as client:
-        response = client.get("/", headers={"X-Trace-ID": "bare"})
+    response = await call(app, "/", {"X-Trace-ID": "bare"})
     assert response.text == "bare"
     assert response.headers["x-trace-id"] == "bare"
+
+
+async def drive(app: Any, scope: dict[str, Any], incoming: list[dict[str, Any]]) -> list[Any]:
+    """Run one raw ASGI connection: feed ``incoming`` messages, return what the app sent."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for message in incoming:
+        queue.put_nowait(message)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, queue.get, send), 10)
+    return sent
 
 
 def http_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
