@@ -1,0 +1,27 @@
+"""One-shot notices after a redirect ("Key revoked.").
+
+The redirect carries a short code (``?done=key-revoked``), never text: a crafted link can
+only pick one of these fixed messages, so notices cannot be used to inject content.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "key-revoked": ("ok", "API key revoked. Clients using it are refused within seconds."),
+    "password-changed": ("ok", "Password changed. Your other sessions were logged out."),
+    "token-revoked": ("ok", "Token revoked."),
+    "user-created": ("ok", "User created. Share the password with them privately."),
+    "user-updated": ("ok", "User updated."),
+    "member-saved": ("ok", "Member saved."),
+    "member-removed": ("ok", "Member removed."),
+    "project-created": ("ok", "Project created. Create an API key below to start sending logs."),
+    "issue-updated": ("ok", "Issue updated."),
+}
+
+
+def flashes(request: Request) -> list[tuple[str, str]]:
+    """The notice named by ``?done=``, if it is one of ours."""
+    code = request.query_params.get("done", "")
+    return [MESSAGES[code]] if code in MESSAGES else []

@@ -1,0 +1,127 @@
+// TraceHub dashboard behaviour. Plain script, no dependencies; every page works without it.
+// Rows added here come as HTML rendered (and escaped) by the server; this script never builds
+// markup from data, it only sets textContent.
+(function () {
+  "use strict";
+
+  function onReady(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  // A <select> inside a form[data-autosubmit] submits the form when it changes.
+  function autosubmit() {
+    document.querySelectorAll("form[data-autosubmit] select").forEach(function (sel) {
+      sel.addEventListener("change", function () { sel.form.submit(); });
+    });
+  }
+
+  // <button data-copy="element-id"> copies that element's text.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var target = document.getElementById(btn.getAttribute("data-copy"));
+        if (!target) return;
+        var text = target.textContent;
+        var done = function () {
+          var old = btn.textContent;
+          btn.textContent = "Copied";
+          setTimeout(function () { btn.textContent = old; }, 1500);
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { selectText(target); });
+        } else {
+          selectText(target);
+        }
+      });
+    });
+  }
+
+  function selectText(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+
+  // Parse server-rendered rows and add those not already shown (live tail may resend some).
+  function insertRows(tbody, html, where) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = "<table><tbody>" + html + "</tbody></table>";
+    var rows = Array.prototype.slice.call(tpl.content.querySelectorAll("tr"));
+    var added = 0;
+    if (where === "afterbegin") rows.reverse();
+    rows.forEach(function (row) {
+      var id = row.getAttribute("data-event-id");
+      if (id && tbody.querySelector('tr[data-event-id="' + CSS.escape(id) + '"]')) return;
+      if (where === "afterbegin") { row.classList.add("fresh"); tbody.insertBefore(row, tbody.firstChild); }
+      else tbody.appendChild(row);
+      added++;
+    });
+    var empty = document.getElementById("no-results");
+    if (empty && tbody.rows.length) empty.hidden = true;
+    return added;
+  }
+
+  // "Load more": fetch the next page's rows and append them; the link keeps working without JS.
+  function loadMore() {
+    var link = document.getElementById("load-more");
+    var tbody = document.getElementById("log-rows");
+    if (!link || !tbody) return;
+    link.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      link.setAttribute("aria-busy", "true");
+      fetch(link.href, { headers: { "X-Fragment": "rows" }, credentials: "same-origin" })
+        .then(function (resp) {
+          if (!resp.ok) throw new Error("HTTP " + resp.status);
+          var next = resp.headers.get("X-Next-Url");
+          return resp.text().then(function (html) { return { html: html, next: next }; });
+        })
+        .then(function (page) {
+          insertRows(tbody, page.html, "beforeend");
+          if (page.next) { link.href = page.next; link.removeAttribute("aria-busy"); }
+          else { link.parentNode.textContent = "No older entries."; }
+        })
+        .catch(function () { link.removeAttribute("aria-busy"); link.textContent = "Retry loading"; });
+    });
+  }
+
+  // Live tail: Server-Sent Events carrying rendered rows of entries newer than the last seen.
+  function liveTail() {
+    var toggle = document.getElementById("live-tail");
+    var tbody = document.getElementById("log-rows");
+    var status = document.getElementById("live-status");
+    if (!toggle || !tbody) return;
+    var source = null;
+    function stop() {
+      if (source) { source.close(); source = null; }
+      toggle.setAttribute("aria-pressed", "false");
+      toggle.classList.remove("live-on");
+      status.textContent = "Live tail off";
+    }
+    function start() {
+      source = new EventSource(toggle.getAttribute("data-src"));
+      toggle.setAttribute("aria-pressed", "true");
+      toggle.classList.add("live-on");
+      status.textContent = "Live tail on: new entries appear at the top";
+      source.addEventListener("rows", function (ev) {
+        var data = JSON.parse(ev.data);
+        var added = insertRows(tbody, data.html, "afterbegin");
+        if (added) status.textContent = "Live: " + added + " new at " + new Date().toLocaleTimeString();
+      });
+      source.addEventListener("error", function () {
+        if (source && source.readyState === EventSource.CLOSED) stop();
+      });
+    }
+    toggle.addEventListener("click", function () { if (source) stop(); else start(); });
+    if (toggle.getAttribute("data-autostart") === "1") start();
+  }
+
+  onReady(function () {
+    autosubmit();
+    copyButtons();
+    loadMore();
+    liveTail();
+  });
+})();

@@ -1,0 +1,9 @@
+"""The dashboard's routes, one module per area; :data:`router` collects them."""
+
+from fastapi import APIRouter
+
+from tracehub_server.dashboard.views import account, admin, auth, issues, logs, overview, settings
+
+router = APIRouter(include_in_schema=False)
+for _module in (auth, account, admin, overview, logs, issues, settings):
+    router.include_router(_module.router)

@@ -1,0 +1,126 @@
+"""Log in and log out.
+
+The login form is protected against login CSRF with a double-submit token: a random value in
+a short-lived HttpOnly cookie must come back in the form (a session's own CSRF token does not
+exist yet). Failed logins show one message whatever was wrong, so the form does not reveal
+which emails have accounts, and are slowed down per email and address by ``auth.throttle``
+(the same throttle as the JSON login).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tracehub_server.api.deps import PoolDep
+from tracehub_server.auth import sessions
+from tracehub_server.auth.passwords import verify_password
+from tracehub_server.auth.throttle import client_ip, get_throttle
+from tracehub_server.dashboard.context import Page, forbidden
+from tracehub_server.dashboard.forms import read_csrf_form, read_form
+from tracehub_server.dashboard.redirects import safe_next, see_other
+from tracehub_server.dashboard.templating import render
+from tracehub_server.storage import users as user_store
+
+router = APIRouter()
+
+LOGIN_CSRF_COOKIE = "tracehub_login_csrf"
+_BAD_LOGIN = "That email and password do not match an account."
+
+
+def _login_page(
+    request: Request, *, next_url: str, email: str = "", error: str = "", status: int = 200
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not 20 <= len(token) <= 100:
+        token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        {"csrf": token, "next": next_url, "email": email, "error": error},
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, pool: PoolDep, next: str = "/") -> HTMLResponse:
+    """The login form; a logged-in user goes straight on."""
+    async with pool.acquire() as conn:
+        if await sessions.load_session(conn, sessions.session_token(request)):
+            return see_other(safe_next(next))  # type: ignore[return-value]
+    return _login_page(request, next_url=safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, pool: PoolDep) -> Response:
+    """Check the credentials and start a session (303 to ``next``)."""
+    form = await read_form(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    presented = form.raw(sessions.CSRF_FORM_FIELD)
+    if (
+        not cookie
+        or not presented
+        or not hmac.compare_digest(cookie.encode(), presented.encode("utf-8", "replace"))
+    ):
+        raise forbidden("The login form expired; reload the page and log in again.")
+    email, password = form.get("email")[:300], form.raw("password")[:2000]
+    next_url = safe_next(form.get("next"))
+    throttle, client = get_throttle(request), client_ip(request)
+    wait = throttle.attempt(email, client)
+    if wait > 0:
+        response = _login_page(
+            request,
+            next_url=next_url,
+            email=email,
+            status=429,
+            error=f"Too many failed attempts. Try again in {math.ceil(wait)} seconds.",
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    async with pool.acquire() as conn:
+        found = await user_store.get_credentials(conn, email)
+        ok = found is not None and verify_password(found[1], password)
+        if not ok or found is None:
+            return _login_page(
+                request, next_url=next_url, email=email, error=_BAD_LOGIN, status=400
+            )
+        user = found[0]
+        throttle.succeeded(email, client)
+        token, _csrf = await sessions.create_session(conn, user.id)
+        await user_store.record_login(conn, user.id)
+    response = see_other(next_url)
+    sessions.set_session_cookie(response, request, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.get("/logout")
+async def logout_form(request: Request, page: Page) -> HTMLResponse:
+    """A confirmation page: logging out is a POST so other sites cannot trigger it."""
+    page.nav = "account"
+    return render(request, "logout.html", {})
+
+
+@router.post("/logout")
+async def logout(request: Request, page: Page, pool: PoolDep) -> RedirectResponse:
+    """End this session and forget the cookie."""
+    await read_csrf_form(request, page)
+    async with pool.acquire() as conn:
+        await sessions.revoke_session(conn, page.session_token)
+    response = see_other("/login")
+    sessions.clear_session_cookie(response, request)
+    return response

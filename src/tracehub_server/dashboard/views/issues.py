@@ -1,0 +1,173 @@
+"""Issues: the list with status tabs and sparklines, and an issue's detail with its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tracehub_server.api.deps import PoolDep, SettingsDep
+from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
+from tracehub_server.dashboard.flash import flashes
+from tracehub_server.dashboard.forms import read_csrf_form
+from tracehub_server.dashboard.redirects import see_other
+from tracehub_server.dashboard.series import bucket_starts, hourly_counts
+from tracehub_server.dashboard.templating import query_string, render
+from tracehub_server.storage import queries
+from tracehub_server.storage import users as user_store
+from tracehub_server.storage.log_filters import FilterError
+from tracehub_server.storage.queries import ISSUE_STATUSES, UNCHANGED, Issue
+
+router = APIRouter()
+
+#: Tabs of the list: (label, status parameter); "" lists every status.
+TABS = (("Open", "OPEN"), ("In progress", "IN_PROGRESS"), ("Resolved", "RESOLVED"),
+        ("Ignored", "IGNORED"), ("All", ""))  # fmt: skip
+SPARK_HOURS = 24
+DETAIL_HOURS = 24 * 7
+#: The status buttons offered from each status (the issue's workflow).
+NEXT_STATUSES = {
+    "OPEN": ("IN_PROGRESS", "RESOLVED", "IGNORED"),
+    "IN_PROGRESS": ("RESOLVED", "OPEN", "IGNORED"),
+    "RESOLVED": ("OPEN",),
+    "IGNORED": ("OPEN",),
+}
+STATUS_BUTTONS = {
+    "OPEN": "Reopen",
+    "IN_PROGRESS": "Start progress",
+    "RESOLVED": "Resolve",
+    "IGNORED": "Ignore",
+}
+
+
+@router.get("/projects/{project_id}/issues")
+async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTMLResponse:
+    """Issues of one status tab, filtered by level, sorted, with 24-hour sparklines."""
+    assert page.project is not None
+    page.nav = "issues"
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "project"][:50]
+    if not any(k == "status" for k, _ in params):
+        params.append(("status", "OPEN"))
+    params = [(k, v) for k, v in params if not (k == "status" and v == "")]
+    error, result = "", queries.IssuePage(issues=[], next_cursor=None)
+    now = datetime.now(timezone.utc)
+    starts = bucket_starts(now - timedelta(hours=SPARK_HOURS - 1), now, "hour")
+    sparks: dict[int, list[int]] = {}
+    try:
+        flt = queries.parse_issue_filter(params)
+        async with pool.acquire() as conn:
+            result = await queries.list_issues(conn, [page.project.id], flt)
+            for issue in result.issues:
+                series = await queries.issue_hourly_series(conn, issue.id, since=starts[0])
+                sparks[issue.id] = hourly_counts(series, starts)
+    except FilterError as exc:
+        error = str(exc)
+    status = request.query_params.get("status", "OPEN")
+    keep = [(k, v) for k, v in params if k not in ("cursor",)]
+    base = f"/projects/{page.project.id}/issues"
+    return render(
+        request,
+        "issues.html",
+        {
+            "tabs": TABS,
+            "status": status.upper(),
+            "level": request.query_params.get("level", ""),
+            "sort": request.query_params.get("sort", "last_seen"),
+            "issues": result.issues,
+            "sparks": sparks,
+            "error": error,
+            "next_url": base + query_string(keep, cursor=result.next_cursor)
+            if result.next_cursor
+            else None,
+            "base": base,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+async def _assignees(conn: object, page: PageContext) -> list[tuple[int, str]]:
+    """Users who may be assigned: the project's members and the admins."""
+    assert page.project is not None
+    members = await user_store.list_members(conn, page.project.id)  # type: ignore[arg-type]
+    admins = [u for u in await user_store.list_users(conn) if u.is_admin]  # type: ignore[arg-type]
+    found = {m.user_id: m.email for m in members if m.role == "member"}
+    found.update({u.id: u.email for u in admins})
+    return sorted(found.items(), key=lambda item: item[1])
+
+
+async def _load_issue(conn: object, page: PageContext, issue_id: int) -> Issue:
+    assert page.project is not None
+    issue = await queries.get_issue(conn, issue_id, [page.project.id])  # type: ignore[arg-type]
+    if issue is None:
+        raise not_found()
+    return issue
+
+
+@router.get("/projects/{project_id}/issues/{issue_id}")
+async def issue_detail(
+    request: Request, issue_id: int, page: ProjectPage, pool: PoolDep, settings: SettingsDep
+) -> HTMLResponse:
+    """Title, error, sample stack trace, 7-day chart, recent events, status and assignee."""
+    page.nav = "issues"
+    now = datetime.now(timezone.utc)
+    starts = bucket_starts(now - timedelta(hours=DETAIL_HOURS - 1), now, "hour")
+    async with pool.acquire() as conn:
+        issue = await _load_issue(conn, page, issue_id)
+        events = await queries.issue_events(
+            conn, issue, limit=20, retention_days=settings.retention_days
+        )
+        series = await queries.issue_hourly_series(conn, issue.id, since=starts[0])
+        assignees = await _assignees(conn, page) if page.can_write else []
+    return render(
+        request,
+        "issue_detail.html",
+        {
+            "flashes": flashes(request),
+            "issue": issue,
+            "events": events,
+            "counts": hourly_counts(series, starts),
+            "next_statuses": NEXT_STATUSES.get(issue.status, ISSUE_STATUSES),
+            "status_buttons": STATUS_BUTTONS,
+            "assignees": assignees,
+        },
+    )
+
+
+@router.post("/projects/{project_id}/issues/{issue_id}/status")
+async def set_status(
+    request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
+) -> RedirectResponse:
+    """Move the issue to another status (members and admins; viewers get 403)."""
+    assert page.project is not None
+    require_write(page)
+    form = await read_csrf_form(request, page)
+    status = form.get("status").upper()
+    if status not in ISSUE_STATUSES:
+        raise not_found()
+    async with pool.acquire() as conn:
+        await _load_issue(conn, page, issue_id)
+        await queries.update_issue(conn, issue_id, [page.project.id], status=status)
+    return see_other(f"/projects/{page.project.id}/issues/{issue_id}?done=issue-updated")
+
+
+@router.post("/projects/{project_id}/issues/{issue_id}/assignee")
+async def set_assignee(
+    request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
+) -> RedirectResponse:
+    """Assign the issue to a member or admin of the project, or to nobody."""
+    assert page.project is not None
+    require_write(page)
+    form = await read_csrf_form(request, page)
+    raw = form.get("assignee")
+    async with pool.acquire() as conn:
+        await _load_issue(conn, page, issue_id)
+        assignee: int | None = UNCHANGED
+        if raw == "":
+            assignee = None
+        elif raw.isdigit() and int(raw) in dict(await _assignees(conn, page)):
+            assignee = int(raw)
+        else:
+            raise not_found()
+        await queries.update_issue(conn, issue_id, [page.project.id], assignee_id=assignee)
+    return see_other(f"/projects/{page.project.id}/issues/{issue_id}?done=issue-updated")

@@ -1,0 +1,118 @@
+"""Logs explorer, "load more" fragments, live tail and a log's detail page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from tracehub_server.api.deps import PoolDep, SettingsDep
+from tracehub_server.dashboard import tail
+from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
+from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
+from tracehub_server.dashboard.templating import query_string, render, render_fragment
+from tracehub_server.storage import queries
+from tracehub_server.storage.queries import LogEntry, LogPage, QueryTimeoutError
+
+router = APIRouter()
+
+
+def _rows_html(project_id: int, entries: list[LogEntry]) -> str:
+    return render_fragment("_log_rows.html", {"entries": entries, "project_id": project_id})
+
+
+@router.get("/projects/{project_id}/logs")
+async def explorer(
+    request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
+) -> Response:
+    """The filter form (state in the URL), results newest first, "load more" by cursor."""
+    assert page.project is not None
+    page.nav = "logs"
+    query = parse_explorer_query(
+        request.query_params.multi_items(), retention_days=settings.retention_days
+    )
+    result, error = LogPage(entries=[], next_cursor=None), query.error and str(query.error)
+    if query.filter is not None:
+        try:
+            async with pool.acquire() as conn:
+                result = await queries.search_logs(conn, [page.project.id], query.filter)
+        except QueryTimeoutError as exc:
+            error = str(exc)
+    base = f"/projects/{page.project.id}/logs"
+    filter_pairs = [(k, v) for k, v in query.pairs if k != "cursor"]
+    next_url = (
+        base + query_string(filter_pairs, cursor=result.next_cursor) if result.next_cursor else None
+    )
+    if request.headers.get("X-Fragment") == "rows":
+        headers = {"X-Next-Url": next_url} if next_url else {}
+        return HTMLResponse(_rows_html(page.project.id, result.entries), headers=headers)
+    now = datetime.now(timezone.utc)
+    return render(
+        request,
+        "logs.html",
+        {
+            "query": query,
+            "error": error,
+            "entries": result.entries,
+            "next_url": next_url,
+            "since_choices": SINCE_CHOICES,
+            "tail_src": f"{base}/tail" + query_string(filter_pairs, start=now.isoformat()),
+            "autostart": request.query_params.get("tail") == "1",
+            "paged": query.value("cursor") != "",
+            "first_page_url": base + query_string(filter_pairs),
+        },
+        status_code=422 if query.error else 200,
+    )
+
+
+@router.get("/projects/{project_id}/logs/tail")
+async def live_tail(
+    request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
+) -> Response:
+    """Server-Sent Events: rendered rows of new matching entries (see ``dashboard.tail``)."""
+    assert page.project is not None
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "start"]
+    query = parse_explorer_query(items, retention_days=settings.retention_days)
+    if query.filter is None:
+        raise PageError(422, "Bad filter", str(query.error))
+    if not tail.can_open():
+        raise PageError(503, "Too many live tails", "Close other live tails and retry.")
+    now = datetime.now(timezone.utc)
+    start = (
+        tail.parse_watermark(request.headers.get("Last-Event-ID"))
+        or tail.parse_watermark(request.query_params.get("start"))
+        or now
+    )
+    project_id = page.project.id
+    return StreamingResponse(
+        tail.stream(
+            pool,
+            project_id,
+            query.filter,
+            start=start,
+            render_rows=lambda entries: _rows_html(project_id, entries),
+        ),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/projects/{project_id}/logs/{event_id}")
+async def log_detail(
+    request: Request, event_id: str, page: ProjectPage, pool: PoolDep, settings: SettingsDep
+) -> HTMLResponse:
+    """Every field of one entry, its stack trace, ``extra`` as a tree, trace and issue links."""
+    assert page.project is not None
+    page.nav = "logs"
+    async with pool.acquire() as conn:
+        entry = await queries.get_log(conn, event_id, [page.project.id])
+    if entry is None:
+        raise not_found()
+    base = f"/projects/{page.project.id}/logs"
+    trace_url = (
+        base + query_string({"trace_id": entry.trace_id, "since": f"{settings.retention_days}d"})
+        if entry.trace_id
+        else None
+    )
+    return render(request, "log_detail.html", {"entry": entry, "trace_url": trace_url})
