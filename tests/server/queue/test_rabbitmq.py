@@ -1,0 +1,134 @@
+"""The RabbitMQ publisher, topology and re-drive against the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+
+import aio_pika
+import pytest
+from queue_helpers import close_connections
+
+from tracehub_server.queue.base import QueueUnavailable
+from tracehub_server.queue.messages import IngestBatch, decode
+from tracehub_server.queue.rabbitmq import RabbitPublisher, Topology, declare_topology, redrive
+
+
+def _batch(n: int = 1) -> IngestBatch:
+    return IngestBatch(project_id=1, entries=[{"event_id": f"{i:032x}"} for i in range(n)])
+
+
+async def _get_all(amqp_url: str, name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(amqp_url)
+    found = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(name)
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            found.append(message)
+    return found
+
+
+async def test_publish_is_persistent_on_a_durable_queue(amqp_url, topology) -> None:
+    """A confirmed publish is a persistent message in the durable ingest queue."""
+    publisher = RabbitPublisher(amqp_url, topology)
+    await publisher.start()
+    try:
+        await publisher.publish(_batch(3))
+        assert await publisher.ready()
+    finally:
+        await publisher.close()
+    [message] = await _get_all(amqp_url, topology.queue_name)
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert len(decode(message.body).entries) == 3
+    assert _queue_info(amqp_url)[topology.queue_name]["durable"] == "true"
+
+
+async def test_concurrent_publishes_are_all_confirmed(amqp_url, topology) -> None:
+    """Many concurrent publishes on one channel all land, once each."""
+    publisher = RabbitPublisher(amqp_url, topology)
+    try:
+        await asyncio.gather(*(publisher.publish(_batch(1)) for _ in range(200)))
+        assert await publisher.depth() is not None
+    finally:
+        await publisher.close()
+    assert len(await _get_all(amqp_url, topology.queue_name)) == 200
+
+
+async def test_unreachable_broker_raises_queue_unavailable(topology) -> None:
+    """A closed port makes publish raise QueueUnavailable (and ready() False) quickly."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    publisher = RabbitPublisher(f"amqp://guest:guest@127.0.0.1:{port}/", topology)
+    await publisher.start()
+    with pytest.raises(QueueUnavailable):
+        await publisher.publish(_batch())
+    assert await publisher.ready() is False
+    assert await publisher.depth() is None
+    await publisher.close()
+
+
+async def test_publisher_reconnects_after_the_broker_drops_it(amqp_url, topology) -> None:
+    """After the broker closes the connection, a later publish reconnects (bounded wait)."""
+    publisher = RabbitPublisher(amqp_url, topology)
+    await publisher.publish(_batch())
+    close_connections(amqp_url)
+    published = False
+    for _ in range(100):  # at most ~10 s
+        try:
+            await publisher.publish(_batch())
+            published = True
+            break
+        except QueueUnavailable:
+            await asyncio.sleep(0.1)
+    await publisher.close()
+    assert published
+    assert len(await _get_all(amqp_url, topology.queue_name)) >= 2
+
+
+async def test_redrive_moves_dead_letters_back(amqp_url, topology) -> None:
+    """redrive republishes dead-lettered messages to the ingest queue with attempts reset."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await declare_topology(channel, topology)
+        for i in range(5):
+            await channel.default_exchange.publish(
+                aio_pika.Message(b"body%d" % i, headers={"x-tracehub-attempts": 3}),
+                routing_key=topology.dead_queue_name,
+            )
+    assert await redrive(amqp_url, topology, limit=2) == 2
+    assert await redrive(amqp_url, topology) == 3
+    moved = await _get_all(amqp_url, topology.queue_name)
+    assert sorted(m.body for m in moved) == [b"body%d" % i for i in range(5)]
+    assert all("x-tracehub-attempts" not in (m.headers or {}) for m in moved)
+
+
+async def test_quorum_topology_declares_a_delivery_limit(amqp_url, topology) -> None:
+    """A quorum topology declares quorum queues with x-delivery-limit and a DLX."""
+    quorum = Topology(topology.queue_name + "_q", "quorum", 4)
+    assert quorum.main_arguments()["x-delivery-limit"] == 3
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        main, dead = await declare_topology(channel, quorum)
+        await declare_topology(channel, quorum)  # idempotent
+        assert (main.name, dead.name) == (quorum.queue_name, quorum.dead_queue_name)
+    info = _queue_info(amqp_url)
+    assert info[quorum.queue_name]["type"] == "quorum"
+    assert info[quorum.dead_queue_name]["type"] == "quorum"
+
+
+def _queue_info(amqp_url: str) -> dict[str, dict[str, str]]:
+    vhost = amqp_url.rsplit("/", 1)[1]
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "durable", "type"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    rows = [line.split("\t") for line in out.splitlines() if line.strip()]
+    return {row[0]: {"durable": row[1], "type": row[2]} for row in rows if len(row) == 3}
