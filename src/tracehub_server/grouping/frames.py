@@ -1,0 +1,247 @@
+"""Stack-trace parsing: Python, Java, JavaScript/Node and Go traces to ``Frame`` lists.
+
+Every parser returns frames nearest-to-the-raise-site first (Python prints them last, the
+others first), without line numbers, each marked in-app or not, with recursion collapsed,
+plus the exception types of the chain (causes) where the trace shows them. Paths are cut to
+what survives a redeploy: the last two path components, or the package path inside
+site-packages / node_modules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+#: Characters of a stack trace parsed (the end is kept by the SDK: it holds the raise site).
+MAX_TRACE_CHARS = 65_536
+#: Lines longer than this are skipped when parsing.
+MAX_LINE_CHARS = 2_000
+#: Frames kept per trace after parsing; deeper frames never reach the fingerprint anyway.
+MAX_FRAMES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One stack frame: where (module or file) and which function; no line number."""
+
+    module: str
+    function: str
+    in_app: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTrace:
+    """Frames (raise site first), the language recognised, and the chain's exception types."""
+
+    language: str
+    frames: tuple[Frame, ...]
+    chain: tuple[str, ...] = ()
+
+
+# --- Python -----------------------------------------------------------------------------
+_PY_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"\n]{1,1000})", line \d+(?:, in (?P<func>[^\n]{1,300}))?'
+)
+_PY_CHAIN = re.compile(
+    r"^(?:During handling of the above exception, another exception occurred:"
+    r"|The above exception was the direct cause of the following exception:)\s*$",
+    re.M,
+)
+_PY_EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]{0,200})(?::|$)", re.M)
+_PY_STDLIB = re.compile(r"/lib/python\d(?:\.\d+)?/|\\lib\\|^<frozen |^<")
+_PY_THIRD_PARTY = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
+
+# --- Java -------------------------------------------------------------------------------
+_JAVA_FRAME = re.compile(
+    r"^\s*at (?:[\w.\-]{1,100}/)?(?P<cls>[\w$.<>]{1,500})\.(?P<func>[\w$<>]{1,300})"
+    r"\((?P<src>[^)\n]{0,300})\)"
+)
+_JAVA_CAUSE = re.compile(r"^\s*Caused by: (?P<type>[\w$.]{1,300})", re.M)
+_JAVA_NON_APP = (
+    "java.",
+    "javax.",
+    "jdk.",
+    "sun.",
+    "com.sun.",
+    "kotlin.",
+    "kotlinx.",
+    "scala.",
+    "org.springframework.",
+    "org.apache.",
+    "io.netty.",
+    "org.hibernate.",
+    "com.fasterxml.",
+    "reactor.",
+    "io.undertow.",
+    "org.eclipse.jetty.",
+    "org.junit.",
+    "net.bytebuddy.",
+)
+_JAVA_GENERATED = re.compile(
+    r"\$\$[A-Za-z]+\$\$[0-9a-f]+|\$\$Lambda(?:\$\d+)?(?:/0x[0-9a-f]+)?|\$\d+"
+)
+
+# --- JavaScript / Node --------------------------------------------------------------------
+_JS_FRAME = re.compile(
+    r"^\s*at (?:(?:async|new) )?(?:(?P<func>[^\n(]{1,300}?) \((?P<loc1>[^\n]{1,1000})\)"
+    r"|(?P<loc2>[^\s(][^\n]{0,1000}))\s*$"
+)
+_JS_GECKO = re.compile(r"^(?P<func>[^@\s]{0,300})@(?P<loc>[^\n]{1,1000}:\d+:\d+)\s*$")
+_JS_LINE_COL = re.compile(r":\d+(?::\d+)?$")
+_JS_NON_APP = re.compile(r"node_modules[/\\]|^node:|^internal[/\\]|^native$|<anonymous>|^\[native")
+
+# --- Go -----------------------------------------------------------------------------------
+_GO_FUNC = re.compile(
+    r"^(?P<func>(?:created by )?[\w./\-*()\[\]{}$]{1,500}?)(?:\(.*\))?(?: in goroutine \d+)?$"
+)
+_GO_FILE = re.compile(r"^\t(?P<path>[^\n]{1,1000}?\.go|\?\?\?):\d+(?: \+0x[0-9a-f]+)?$")
+_GO_GOROUTINE = re.compile(r"^goroutine \d+ \[")
+
+_HEX_RUN = re.compile(r"[.\-_][0-9a-f]{6,}(?=\.)|\?.*$")
+
+
+def _tail_path(path: str, parts: int = 2) -> str:
+    path = path.replace("\\", "/")
+    return "/".join(path.rstrip("/").split("/")[-parts:])
+
+
+def collapse_recursion(frames: list[Frame]) -> list[Frame]:
+    """Fold directly repeated frames and repeated short cycles (A B A B ...) into one copy."""
+    out: list[Frame] = []
+    for frame in frames:
+        out.append(frame)
+        for width in (1, 2, 3):
+            if len(out) >= 2 * width and out[-width:] == out[-2 * width : -width]:
+                del out[-width:]
+                break
+    return out
+
+
+def _python_frame(path: str, func: str) -> Frame:
+    path = path.replace("\\", "/")
+    third_party = _PY_THIRD_PARTY.search(path)
+    if third_party:
+        module = path[third_party.end() :]
+        in_app = False
+    else:
+        module = _tail_path(path)
+        in_app = not _PY_STDLIB.search(path)
+    if module.endswith(".py"):
+        module = module[:-3]
+    return Frame(module=module, function=func.strip(), in_app=in_app)
+
+
+def parse_python(trace: str) -> ParsedTrace | None:
+    """The raised exception's frames; earlier chained tracebacks contribute only their types."""
+    blocks = _PY_CHAIN.split(trace)
+    chain = []
+    for block in blocks[:-1]:
+        types = [m.group("type") for m in _PY_EXC_LINE.finditer(block)]
+        types = [t for t in types if t not in ("Traceback", "File")]
+        if types:
+            chain.append(types[-1])
+    frames = []
+    for line in blocks[-1].splitlines():
+        match = _PY_FRAME.match(line)
+        if match:
+            frames.append(_python_frame(match.group("path"), match.group("func") or "?"))
+    if not frames:
+        return None
+    frames.reverse()
+    return ParsedTrace("python", tuple(collapse_recursion(frames)), tuple(chain))
+
+
+def parse_java(trace: str) -> ParsedTrace | None:
+    """The thrown exception's frames (before the first "Caused by:"); causes give types."""
+    head, _, _ = trace.partition("Caused by:")
+    frames = []
+    for line in head.splitlines():
+        match = _JAVA_FRAME.match(line)
+        if match:
+            cls = _JAVA_GENERATED.sub("", match.group("cls"))
+            in_app = not cls.startswith(_JAVA_NON_APP) and match.group("src") != "Native Method"
+            frames.append(Frame(module=cls, function=match.group("func"), in_app=in_app))
+    if not frames:
+        return None
+    chain = tuple(m.group("type") for m in _JAVA_CAUSE.finditer(trace))
+    return ParsedTrace("java", tuple(collapse_recursion(frames)), chain)
+
+
+def _js_frame(func: str, location: str) -> Frame:
+    location = _JS_LINE_COL.sub("", location.strip())
+    location = re.sub(r"^(?:file|webpack|webpack-internal)://+", "", location)
+    location = re.sub(r"^https?://[^/]+", "", location)
+    in_app = not _JS_NON_APP.search(location)
+    cut = location.rfind("node_modules/")
+    module = location[cut + len("node_modules/") :] if cut >= 0 else _tail_path(location)
+    module = _HEX_RUN.sub("", module)
+    return Frame(module=module, function=func.strip() or "<anonymous>", in_app=in_app)
+
+
+def parse_javascript(trace: str) -> ParsedTrace | None:
+    """V8 ("at f (file:1:2)") and Firefox/Safari ("f@file:1:2") frames, innermost first."""
+    frames = []
+    for line in trace.splitlines():
+        match = _JS_FRAME.match(line)
+        if match and (match.group("loc1") or _JS_LINE_COL.search(match.group("loc2") or "")):
+            loc = match.group("loc1") or match.group("loc2")
+            frames.append(_js_frame(match.group("func") or "", loc))
+            continue
+        gecko = _JS_GECKO.match(line.strip())
+        if gecko:
+            frames.append(_js_frame(gecko.group("func"), gecko.group("loc")))
+    if not frames:
+        return None
+    return ParsedTrace("javascript", tuple(collapse_recursion(frames)), ())
+
+
+def _go_frame(func: str, path: str) -> Frame:
+    func = re.sub(r"\.func\d+(?:\.\d+)*$", ".func", func)
+    slash = func.rfind("/")
+    dot = func.find(".", slash + 1)
+    package, name = (func[:dot], func[dot + 1 :]) if dot > 0 else (func, "?")
+    first = package.split("/", 1)[0]
+    stdlib = package != "main" and "." not in first
+    in_app = not stdlib and "/go/src/" not in path and "/pkg/mod/" not in path
+    return Frame(module=package, function=name, in_app=in_app)
+
+
+def parse_go(trace: str) -> ParsedTrace | None:
+    """The panicking goroutine's frames ("pkg.Func(args)" then a tab and "file.go:N")."""
+    frames = []
+    lines = trace.splitlines()
+    seen_goroutine = False
+    for current, following in itertools.pairwise(lines):
+        if _GO_GOROUTINE.match(current):
+            if seen_goroutine:
+                break
+            seen_goroutine = True
+            continue
+        if current.startswith("created by "):
+            continue
+        func = _GO_FUNC.match(current)
+        file = _GO_FILE.match(following)
+        if func and file:
+            frames.append(_go_frame(func.group("func"), file.group("path")))
+    if not frames:
+        return None
+    return ParsedTrace("go", tuple(collapse_recursion(frames)), ())
+
+
+_PARSERS = (parse_python, parse_java, parse_go, parse_javascript)
+
+
+def parse_stack(trace: str | None) -> ParsedTrace | None:
+    """Parse a trace in any supported language; None if no frame is recognised."""
+    if not trace:
+        return None
+    # Longer lines are never frames; dropping them bounds every pattern's work per line.
+    text = "\n".join(
+        line for line in trace[-MAX_TRACE_CHARS:].splitlines() if len(line) <= MAX_LINE_CHARS
+    )
+    for parser in _PARSERS:
+        parsed = parser(text)
+        if parsed is not None:
+            return ParsedTrace(parsed.language, parsed.frames[:MAX_FRAMES], parsed.chain)
+    return None

@@ -1,0 +1,187 @@
+"""Issue rows: find-or-create by fingerprint, then count new events into them.
+
+The digest works in two steps inside one transaction. :func:`resolve_issue_ids` runs first
+and creates missing issues (without counting anything) so the log rows can carry their
+``issue_id``; :func:`add_issue_events` runs after the log insert, with only the events that
+were really new, so a redelivered event is never counted twice.
+
+Concurrency: every statement handles its issues in one order (by (project_id, fingerprint)
+when creating, by id when counting), so
+concurrent workers take row locks in one global order and cannot deadlock; the counts are
+``event_count + n`` under the row lock, so no increment is lost; the unique
+(project_id, fingerprint) constraint with ``ON CONFLICT`` makes duplicate issues impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
+
+
+@dataclass(slots=True)
+class IssueCandidate:
+    """What one batch knows about one fingerprint: enough to create the issue if new."""
+
+    project_id: int
+    fingerprint: str
+    title: str
+    level: str
+    error_type: str | None
+    error_message: str | None
+    sample_stack_trace: str | None
+    sample_event_id: str
+    service: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvents:
+    """New events of one issue in one batch."""
+
+    issue_id: int
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    fatal: bool
+
+
+_SELECT_EXISTING = """
+SELECT i.id, i.project_id, i.fingerprint
+FROM issues i
+JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, fingerprint)
+  ON i.project_id = k.project_id AND i.fingerprint = k.fingerprint
+"""
+
+# event_count starts at 0: add_issue_events counts the events that turn out to be new.
+_CREATE = """
+INSERT INTO issues (project_id, fingerprint, title, level, error_type, error_message,
+                    sample_stack_trace, sample_event_id, service, first_seen, last_seen,
+                    event_count)
+SELECT * , 0 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::uuid[], $9::text[], $10::timestamptz[],
+                         $11::timestamptz[])
+ORDER BY 1, 2
+ON CONFLICT (project_id, fingerprint) DO NOTHING
+RETURNING id, project_id, fingerprint
+"""
+
+# "locked" takes the row locks in id order (LockRows sits above the Sort) and reads the
+# current status under the lock, so the reopen decision and the report are exact.
+_ADD_EVENTS = """
+WITH u AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[],
+                         $5::boolean[]) AS u(id, n, first_seen, last_seen, fatal)
+), locked AS (
+    SELECT id, status, resolved_at FROM issues
+    WHERE id IN (SELECT id FROM u)
+    ORDER BY id
+    FOR UPDATE
+), upd AS (
+    UPDATE issues i SET
+        event_count = i.event_count + u.n,
+        first_seen = least(i.first_seen, u.first_seen),
+        last_seen = greatest(i.last_seen, u.last_seen),
+        level = CASE WHEN u.fatal THEN 'FATAL' ELSE i.level END,
+        status = CASE WHEN r.reopen THEN 'OPEN' ELSE i.status END,
+        is_regression = i.is_regression OR r.reopen,
+        updated_at = now()
+    FROM locked l
+    JOIN u ON u.id = l.id
+    CROSS JOIN LATERAL (
+        SELECT l.status = 'RESOLVED'
+               AND u.last_seen > coalesce(l.resolved_at, '-infinity') AS reopen
+    ) r
+    WHERE i.id = l.id
+    RETURNING r.reopen
+)
+SELECT count(*) FILTER (WHERE reopen) FROM upd
+"""
+
+
+def _key(item: IssueCandidate) -> tuple[int, str]:
+    return (item.project_id, item.fingerprint)
+
+
+async def resolve_issue_ids(
+    conn: asyncpg.Connection, candidates: Sequence[IssueCandidate]
+) -> tuple[dict[tuple[int, str], int], set[int]]:
+    """Ids of the candidates' issues, creating missing ones; also returns the created ids.
+
+    Existing issues are only read (no lock); a new issue's unique-index entry makes a
+    concurrent creator of the same fingerprint wait for this transaction, then find it.
+    """
+    if not candidates:
+        return {}, set()
+    ordered = sorted(candidates, key=_key)
+    keys = [_key(c) for c in ordered]
+    ids: dict[tuple[int, str], int] = {}
+    for row in await conn.fetch(_SELECT_EXISTING, [k[0] for k in keys], [k[1] for k in keys]):
+        ids[(row["project_id"], row["fingerprint"])] = row["id"]
+    missing = [c for c in ordered if _key(c) not in ids]
+    created: set[int] = set()
+    if missing:
+        rows = await conn.fetch(
+            _CREATE,
+            [c.project_id for c in missing],
+            [c.fingerprint for c in missing],
+            [c.title for c in missing],
+            [c.level for c in missing],
+            [c.error_type for c in missing],
+            [c.error_message for c in missing],
+            [c.sample_stack_trace for c in missing],
+            [c.sample_event_id for c in missing],
+            [c.service for c in missing],
+            [c.first_seen for c in missing],
+            [c.last_seen for c in missing],
+        )
+        for row in rows:
+            ids[(row["project_id"], row["fingerprint"])] = row["id"]
+            created.add(row["id"])
+        # Lost a race: another transaction created them and committed; this statement's
+        # fresh snapshot sees them.
+        still = [c for c in missing if _key(c) not in ids]
+        if still:
+            for row in await conn.fetch(
+                _SELECT_EXISTING, [c.project_id for c in still], [c.fingerprint for c in still]
+            ):
+                ids[(row["project_id"], row["fingerprint"])] = row["id"]
+    return ids, created
+
+
+async def add_issue_events(conn: asyncpg.Connection, events: Sequence[IssueEvents]) -> int:
+    """Count new events into their issues, reopening resolved ones they regress.
+
+    Returns how many issues were reopened as regressions. A RESOLVED issue reopens (OPEN,
+    ``is_regression``) only if an event's timestamp is after ``resolved_at``: a late event
+    from before the fix does not reopen it.
+    """
+    if not events:
+        return 0
+    ordered = sorted(events, key=lambda e: e.issue_id)
+    reopened = await conn.fetchval(
+        _ADD_EVENTS,
+        [e.issue_id for e in ordered],
+        [e.count for e in ordered],
+        [e.first_seen for e in ordered],
+        [e.last_seen for e in ordered],
+        [e.fatal for e in ordered],
+    )
+    return int(reopened or 0)
+
+
+async def delete_empty_issues(conn: asyncpg.Connection, issue_ids: Sequence[int]) -> None:
+    """Remove issues created in this transaction that ended up with no new event.
+
+    Only possible when every event of a new fingerprint was a duplicate stored under another
+    issue (the grouping algorithm changed between deliveries); keeps issues never empty.
+    """
+    if issue_ids:
+        await conn.execute(
+            "DELETE FROM issues WHERE id = ANY($1::bigint[]) AND event_count = 0", list(issue_ids)
+        )
