@@ -126,11 +126,16 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
 # -- worker side ---------------------------------------------------------------------
 
 
+# Byte translations that stamp the UUID version (4) and variant (RFC 4122) bits.
+_UUID_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
+_UUID_VARIANT_RFC4122 = bytes((b & 0x3F) | 0x80 for b in range(256))
+
+
 def new_event_ids(count: int) -> list[str]:
     """Return ``count`` random UUID4s as 32-char hex, like ``uuid4().hex`` but in bulk."""
     raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
+    raw[6::16] = raw[6::16].translate(_UUID_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_UUID_VARIANT_RFC4122)
     text = raw.hex()
     return [text[i : i + 32] for i in range(0, 32 * count, 32)]
 
@@ -195,6 +200,9 @@ def encode_extra(extra: dict[str, Any]) -> bytes:
     return dumps({"_truncated": True, "_original_bytes": len(data), "_preview": preview})
 
 
+_MILLIS = [f".{ms:03d}+00:00" for ms in range(1000)]
+
+
 class _Timestamps:
     """UTC ISO 8601 with milliseconds; the date-time part is cached per second."""
 
@@ -207,8 +215,7 @@ class _Timestamps:
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        millis = int((ts - second) * 1000)
-        return f"{self._prefix}.{min(millis, 999):03d}+00:00"
+        return self._prefix + _MILLIS[min(int((ts - second) * 1000), 999)]
 
 
 class EntryEncoder:
@@ -224,18 +231,19 @@ class EntryEncoder:
     def refresh_process_fields(self) -> None:
         """Recompute host and pid (after a fork the child has a new pid)."""
         short = MAX_SHORT_FIELD_CHARS
-        self._constant = {
-            "service": truncate_text(self._service, short),
-            "environment": truncate_text(self._environment, short),
-            "host": truncate_text(socket.gethostname() or "unknown", short),
-            "pid": os.getpid(),
-            "sdk_version": truncate_text(self._sdk_version, short),
-        }
+        self._constant = (
+            truncate_text(self._service, short),
+            truncate_text(self._environment, short),
+            truncate_text(socket.gethostname() or "unknown", short),
+            os.getpid(),
+            truncate_text(self._sdk_version, short),
+        )
 
     def encode(self, records: list[Record]) -> list[bytes]:
         """Encode records in order, one JSON object (bytes) per record."""
         ids = new_event_ids(len(records))
-        return [self._encode_one(r, eid) for r, eid in zip(records, ids, strict=True)]
+        encode_one = self._encode_one
+        return [encode_one(r, eid) for r, eid in zip(records, ids, strict=True)]
 
     def _encode_one(self, record: Record, event_id: str) -> bytes:
         try:
@@ -243,30 +251,44 @@ class EntryEncoder:
         except Exception as exc:  # never lose the entry, whatever the record holds
             entry = self._fallback(record, event_id, exc)
         extra = record[4]
-        extra_json = b""
+        if extra:
+            entry["extra"] = extra
+        try:
+            data = orjson.dumps(entry, default=_default, option=_OPTIONS)
+        except (orjson.JSONEncodeError, RecursionError, TypeError, ValueError):
+            data = b""
+        # The entry bounds its extra: only a large entry needs extra measured on its own.
+        if data and (not extra or len(data) <= MAX_EXTRA_BYTES):
+            return data
         if extra:
             try:
-                extra_json = encode_extra(extra)
+                entry["extra"] = orjson.Fragment(encode_extra(extra))
             except Exception:
-                extra_json = dumps({"_unencodable": safe_text(extra)[:EXTRA_PREVIEW_BYTES]})
-            entry["extra"] = orjson.Fragment(extra_json)
+                entry["extra"] = {"_unencodable": safe_text(extra)[:EXTRA_PREVIEW_BYTES]}
         try:
             return orjson.dumps(entry, option=_OPTIONS)
         except (orjson.JSONEncodeError, TypeError):
-            if extra_json:
-                entry["extra"] = orjson.loads(extra_json)
+            if extra:
+                entry["extra"] = orjson.loads(encode_extra(extra))
             return dumps(_sanitize(entry))
 
     def build(self, record: Record, event_id: str) -> dict[str, Any]:
-        """The entry as a dict, without ``extra`` (encoded separately to apply its limit)."""
+        """The entry as a dict, without ``extra`` (the caller adds it, within its limit)."""
         level, message, ts, module, _extra, trace_id, thread_id, error = record
         if message.__class__ is not str:
             message = safe_text(message)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = truncate_text(message, MAX_MESSAGE_CHARS)
+        service, environment, host, pid, sdk_version = self._constant
         entry: dict[str, Any] = {
             "level": level,
-            "message": truncate_text(message, MAX_MESSAGE_CHARS),
+            "message": message,
             "timestamp": self._timestamps.format(ts),
-            **self._constant,
+            "service": service,
+            "environment": environment,
+            "host": host,
+            "pid": pid,
+            "sdk_version": sdk_version,
             "thread_id": thread_id,
             "event_id": event_id,
         }
@@ -275,7 +297,11 @@ class EntryEncoder:
             entry["trace_id"] = text[:MAX_TRACE_ID_CHARS]
         if module:
             text = module if module.__class__ is str else safe_text(module)
-            entry["module"] = truncate_text(text, MAX_SHORT_FIELD_CHARS)
+            entry["module"] = (
+                text
+                if len(text) <= MAX_SHORT_FIELD_CHARS
+                else truncate_text(text, MAX_SHORT_FIELD_CHARS)
+            )
         if error is not None:
             self._add_error(entry, error)
         return entry
@@ -293,11 +319,16 @@ class EntryEncoder:
             entry["stack_trace"] = truncate_text(text, MAX_STACK_TRACE_CHARS, keep_end=True)
 
     def _fallback(self, record: object, event_id: str, exc: Exception) -> dict[str, Any]:
+        service, environment, host, pid, sdk_version = self._constant
         return {
             "level": "ERROR",
             "message": truncate_text(safe_text(record), MAX_MESSAGE_CHARS),
             "timestamp": self._timestamps.format(time.time()),
-            **self._constant,
+            "service": service,
+            "environment": environment,
+            "host": host,
+            "pid": pid,
+            "sdk_version": sdk_version,
             "thread_id": 0,
             "event_id": event_id,
             "error_type": "TraceHubEncodingError",

@@ -230,6 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
     rx: LocalReceiver
     protocol_version = "HTTP/1.1"  # keep-alive, like the real server
     timeout = 10  # idle keep-alive connections end on their own
+    disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests assert on recorded requests, not on stderr."""
