@@ -6,12 +6,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import httpx
 import pytest
+from query_api_support import Seat, World
 
 from tracehub_server.api.app import create_app
 from tracehub_server.auth import sessions, tokens
@@ -24,36 +24,6 @@ from tracehub_server.storage.users import create_user, set_membership
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@dataclass
-class Seat:
-    """A user of the test world and the ways they can authenticate."""
-
-    id: int
-    email: str
-    token: str
-    session: str = ""
-    csrf: str = ""
-
-    @property
-    def bearer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class World:
-    """Two projects (A: seeded; B: another team's) and users of every role."""
-
-    a: int
-    b: int
-    a_name: str
-    admin: Seat
-    member: Seat
-    viewer: Seat
-    outsider: Seat
-    logs: dict[str, uuid.UUID] = field(default_factory=dict)
-    issues: dict[str, int] = field(default_factory=dict)
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import uuid
 
 import httpx
 import pytest
-
-from conftest import World
+from query_api_support import World
 
 
 async def _ids(client: httpx.AsyncClient, w: World, params: dict | list, seat=None) -> list[str]:
