@@ -92,9 +92,6 @@ _JS_LINE_COL = re.compile(r":\d+(?::\d+)?$")
 _JS_NON_APP = re.compile(r"node_modules[/\\]|^node:|^internal[/\\]|^native$|<anonymous>|^\[native")
 
 # --- Go -----------------------------------------------------------------------------------
-_GO_FUNC = re.compile(
-    r"^(?P<func>(?:created by )?[\w./\-*()\[\]{}$]{1,500}?)(?:\(.*\))?(?: in goroutine \d+)?$"
-)
 _GO_FILE = re.compile(r"^\t(?P<path>[^\n]{1,1000}?\.go|\?\?\?):\d+(?: \+0x[0-9a-f]+)?$")
 _GO_GOROUTINE = re.compile(r"^goroutine \d+ \[")
 
@@ -196,6 +193,23 @@ def parse_javascript(trace: str) -> ParsedTrace | None:
     return ParsedTrace("javascript", tuple(collapse_recursion(frames)), ())
 
 
+def _go_function(line: str) -> str | None:
+    """"pkg.(*T).Method(0xc0, {0x1, 0x2})" -> "pkg.(*T).Method": cut the final (args)."""
+    if not line.endswith(")") or line.startswith(("\t", " ")):
+        return None
+    depth = 0
+    for index in range(len(line) - 1, -1, -1):
+        char = line[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            depth -= 1
+            if depth == 0:
+                name = line[:index]
+                return name if name and " " not in name else None
+    return None
+
+
 def _go_frame(func: str, path: str) -> Frame:
     func = re.sub(r"\.func\d+(?:\.\d+)*$", ".func", func)
     slash = func.rfind("/")
@@ -220,10 +234,10 @@ def parse_go(trace: str) -> ParsedTrace | None:
             continue
         if current.startswith("created by "):
             continue
-        func = _GO_FUNC.match(current)
+        func = _go_function(current)
         file = _GO_FILE.match(following)
         if func and file:
-            frames.append(_go_frame(func.group("func"), file.group("path")))
+            frames.append(_go_frame(func, file.group("path")))
     if not frames:
         return None
     return ParsedTrace("go", tuple(collapse_recursion(frames)), ())
