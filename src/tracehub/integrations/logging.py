@@ -17,9 +17,10 @@ Two guarantees keep the bridge safe to attach to the root logger:
   the SDK is doing its own work (``is_sdk_internal()``, e.g. on the ``tracehub-worker``
   thread) are dropped, as is a record emitted by ``emit`` itself.
 * **No deadlock.** ``logging.shutdown()`` and ``dictConfig`` call ``flush``/``close``
-  while holding logging's module lock. ``flush`` waits at most ``flush_timeout`` seconds
-  for the SDK, and ``close`` does not close the SDK logger (it is shared and not owned
-  by the handler; reconfiguring logging must not stop TraceHub).
+  (``dictConfig`` while holding logging's module lock). ``flush`` waits at most
+  ``flush_timeout`` seconds for the SDK, and not at all while this thread holds the
+  module lock; ``close`` does not close the SDK logger (it is shared, not owned by the
+  handler: reconfiguring logging must not stop TraceHub). ``emit`` takes no lock.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ _STANDARD_ATTRS = frozenset(
         "taskName",
     }
 )
+# Set while any bridge emits on this thread: a record logged from inside emit (say, by
+# an argument's __str__) is dropped instead of re-entering the SDK through any bridge.
+_emitting = threading.local()
 _LEVELS = {
     logging.DEBUG: "DEBUG",
     logging.INFO: "INFO",
@@ -86,7 +90,6 @@ class TraceHubHandler(logging.Handler):
         super().__init__(level)
         self._logger = logger
         self._flush_timeout = flush_timeout
-        self._emitting = threading.local()
 
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         """Filter and emit without the handler lock: the SDK logger is thread-safe.
@@ -104,19 +107,19 @@ class TraceHubHandler(logging.Handler):
         if (
             record.name.partition(".")[0] in IGNORED_LOGGER_ROOTS
             or is_sdk_internal()
-            or getattr(self._emitting, "active", False)
+            or getattr(_emitting, "active", False)
         ):
             return
         target = self._logger if self._logger is not None else _default_logger()
         if target is None:
             return
-        self._emitting.active = True
+        _emitting.active = True
         try:
             self._forward(target, record)
         except Exception:
             self.handleError(record)
         finally:
-            self._emitting.active = False
+            _emitting.active = False
 
     def _forward(self, target: Any, record: logging.LogRecord) -> None:
         """Translate ``record`` into one ``target.log`` call."""
@@ -133,13 +136,20 @@ class TraceHubHandler(logging.Handler):
         )
 
     def flush(self) -> None:
-        """Ask the SDK to send what it holds, waiting at most ``flush_timeout`` seconds."""
+        """Ask the SDK to send what it holds, waiting at most ``flush_timeout`` seconds.
+
+        Under ``dictConfig`` (which holds logging's module lock) it does not wait at all:
+        dictConfig has just cleared every logger's level cache, so the worker's next HTTP
+        log call (``httpx``/``httpcore`` check their level) needs that very lock, and
+        waiting for the worker would only burn the whole timeout.
+        """
         target = self._logger if self._logger is not None else _default_logger()
         if target is None or is_sdk_internal():
             return
+        timeout = 0.0 if _holds_logging_lock() else self._flush_timeout
         # flush runs inside logging.shutdown and dictConfig: it must never raise.
         with contextlib.suppress(Exception):
-            target.flush(timeout=self._flush_timeout)
+            target.flush(timeout=timeout)
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -149,6 +159,15 @@ def _message(record: logging.LogRecord) -> str:
     except Exception:
         # A bad format string is a bug in the caller's log line; keep the line anyway.
         return f"{record.msg!s} (unformattable arguments: {record.args!r})"
+
+
+def _holds_logging_lock() -> bool:
+    """True if this thread holds logging's module lock (False when that can't be told)."""
+    is_owned = getattr(getattr(logging, "_lock", None), "_is_owned", None)
+    try:
+        return bool(is_owned()) if is_owned is not None else False
+    except Exception:
+        return False
 
 
 def _default_logger() -> Any | None:
