@@ -8,6 +8,7 @@ the command could not do what was asked.
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 
 import click
@@ -49,8 +50,15 @@ if _tokens is not None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="tracehub")
+    """Console-script entry point; usage errors too are one ``error:`` line."""
+    try:
+        cli.main(prog_name="tracehub", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
 
 
 __all__ = ["cli", "main"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -65,6 +66,10 @@ async def check_broker(url: str, *, queue_name: str, queue_type: str, attempts: 
     from tracehub_server.queue.rabbitmq import Topology, declare_topology
 
     where = describe(url)
+    # aiormq logs its own failed connect at ERROR; the one line below replaces it.
+    noisy = logging.getLogger("aiormq.connection")
+    previous = noisy.level
+    noisy.setLevel(logging.CRITICAL)
     try:
         connection = await aio_pika.connect(url, timeout=CHECK_TIMEOUT)
     except aio_pika.exceptions.ProbableAuthenticationError:
@@ -80,6 +85,8 @@ async def check_broker(url: str, *, queue_name: str, queue_type: str, attempts: 
         ) from None
     except Exception as exc:  # aiormq has many exception types; all mean "not usable"
         raise ConfigError(f"cannot use RabbitMQ at {where}: {type(exc).__name__}: {exc}") from None
+    finally:
+        noisy.setLevel(previous)
     async with connection:
         channel = await connection.channel()
         try:
