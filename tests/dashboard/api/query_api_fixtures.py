@@ -1,4 +1,4 @@
-"""Fixtures for the JSON query API tests: a real app (lifespan run) on the run's database,
+"""Fixtures for the JSON query API and auth tests: a real app (lifespan run) on the run's database,
 two projects with seeded logs, issues and hourly counts, and one user per role."""
 
 from __future__ import annotations
