@@ -302,11 +302,11 @@ class BatchWorker:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(deadline - time.monotonic(), 0.0))
-        if thread is not None and thread.is_alive():
-            self._take_over()
-        else:
-            self._take_over()  # nothing left in the normal case; covers a never-run worker
-            self.transport.close()
+        # Normally nothing is left; otherwise (a request still hanging at the deadline,
+        # or a worker that never ran) the entries go to the DLQ here.
+        self._take_over()
+        # Closing also cuts a request still in flight, so the worker stops retrying.
+        self.transport.close()
         self._hurry.set()
 
     def _take_over(self) -> None:

@@ -302,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"accepted": len(entries), "rejected": []}).encode()
         else:
             body = json.dumps({"error": error or f"scripted status {reply.status}"}).encode()
+        if ok:
+            # Recorded before the reply is written, as a real server stores before it
+            # answers: once the client sees 2xx, ``entries`` already holds the batch.
+            self.rx._accept(entries)
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -313,6 +317,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             self.close_connection = True
-            return
-        if ok:
-            self.rx._accept(entries)

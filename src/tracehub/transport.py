@@ -61,7 +61,8 @@ class Transport:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Release connections (idempotent)."""
+        """Release connections (idempotent; may be called while ``send`` runs elsewhere,
+        which then stops retrying)."""
 
     def reset_after_fork(self) -> None:
         """Forget state inherited from the parent process (connections, locks)."""
@@ -168,6 +169,8 @@ class HttpTransport(Transport):
         if self.compress:
             body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         for attempt in range(self.max_retries + 1):
+            if self._closed.is_set():
+                return _DEADLINE, None
             if attempt:
                 result.retries += 1
             left = _remaining(deadline)
