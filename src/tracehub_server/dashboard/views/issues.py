@@ -12,7 +12,7 @@ from tracehub_server.dashboard.context import PageContext, ProjectPage, not_foun
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
-from tracehub_server.dashboard.series import bucket_starts, hourly_counts
+from tracehub_server.dashboard.series import bucket_starts, fill, hourly_counts
 from tracehub_server.dashboard.templating import query_string, render
 from tracehub_server.storage import queries
 from tracehub_server.storage import users as user_store
@@ -126,7 +126,7 @@ async def issue_detail(
             "flashes": flashes(request),
             "issue": issue,
             "events": events,
-            "counts": hourly_counts(series, starts),
+            "buckets": fill(((hour, {issue.level: n}) for hour, n in series), starts),
             "next_statuses": NEXT_STATUSES.get(issue.status, ISSUE_STATUSES),
             "status_buttons": STATUS_BUTTONS,
             "assignees": assignees,
