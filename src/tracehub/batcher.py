@@ -187,6 +187,9 @@ class BatchWorker:
                 self._inflight = self.encoder.encode(records)
             try:
                 self._deliver_inflight()
+            except BaseException:
+                self._rescue_inflight()  # the thread is dying: keep what it holds
+                raise
             finally:
                 with self._handoff:
                     self._inflight = None
@@ -203,8 +206,8 @@ class BatchWorker:
                 failed = result.undelivered
                 self._note_health(result.delivered, bool(result.undelivered))
                 if result.rejected:
-                    # Refused for good: kept for a later start (say, after an API key
-                    # fix), not replayed at once by this process.
+                    # Refused for good: kept for a later process (say, after an API
+                    # key fix), never replayed by this one.
                     self._dead_letter(result.rejected, replay=False)
             with self._handoff:
                 if self._abandoned:
@@ -226,7 +229,7 @@ class BatchWorker:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _dead_letter(self, entries: list[bytes], *, replay: bool = True) -> None:
-        if self.dlq is not None and self.dlq.write(entries):
+        if self.dlq is not None and self.dlq.write(entries, hold=not replay):
             self.dead_lettered += len(entries)
             self._replay_pending = self._replay_pending or replay
             return

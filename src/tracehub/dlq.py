@@ -58,16 +58,23 @@ class DeadLetterQueue:
         self._lock = threading.Lock()
         #: Entries deleted to respect ``max_bytes`` or skipped as corrupt.
         self.discarded = 0
+        # Files this process wrote with ``hold=True``: refused batches that only a later
+        # process (say, after an API key fix) should replay.
+        self._held: set[str] = set()
 
     def reset_after_fork(self) -> None:
         """Fresh lock for the child (the parent may have held it at fork time)."""
         self._lock = threading.Lock()
         self.discarded = 0
+        self._held = set()
 
     # -- writing ---------------------------------------------------------------------
 
-    def write(self, entries: Sequence[bytes]) -> bool:
-        """Persist ``entries`` as one new file; False (and a report) when that fails."""
+    def write(self, entries: Sequence[bytes], *, hold: bool = False) -> bool:
+        """Persist ``entries`` as one new file; False (and a report) when that fails.
+
+        ``hold`` keeps this process from replaying the file (another process may).
+        """
         if not entries:
             return True
         name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
@@ -76,6 +83,8 @@ class DeadLetterQueue:
             try:
                 self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._write_atomically(self.path / name, data)
+                if hold:
+                    self._held.add(name)
             except OSError as exc:
                 _diagnostics.report(
                     "dlq-write", f"could not write dead-letter file in {self.path}: {exc}"
@@ -143,6 +152,8 @@ class DeadLetterQueue:
         """Claim the oldest pending file (atomic rename) and read it; None when empty."""
         self.recover_stale()
         for path in self.pending():
+            if path.name in self._held:
+                continue
             claimed = path.with_name(f"{path.name}{CLAIM_MARK}{os.getpid()}-{secrets.token_hex(4)}")
             try:
                 os.rename(path, claimed)
