@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 
 import click
 
@@ -63,6 +65,7 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
         "log_level": settings.log_level,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
+    _exit_cleanly_after_sigterm()
     if settings.workers == 1:
         from tracehub_server.api.app import create_app
 
@@ -75,6 +78,16 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
         workers=settings.workers,
         **common,
     )
+
+
+def _exit_cleanly_after_sigterm() -> None:
+    """Make the re-raised SIGTERM after uvicorn's graceful shutdown a normal exit.
+
+    uvicorn drains requests in flight, runs the lifespan shutdown, restores the previous
+    handler and re-raises the signal. With this handler that ends in ``sys.exit``, so
+    ``atexit`` hooks run -- the embedded PostgreSQL is stopped when its last user exits.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 async def _noop(conn: object) -> None:
