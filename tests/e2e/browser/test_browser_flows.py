@@ -15,7 +15,7 @@ from conftest import PASSWORD, World, entry, ingest, login, screenshot
 def test_login_refuses_a_wrong_password_then_logs_in(context: Any, world: World) -> None:
     """A wrong password shows an error on the form; the right one opens the projects page."""
     page = context.new_page()
-    page.goto(world.url("/projects/%d/logs" % world.project_id))
+    page.goto(world.url(f"/projects/{world.project_id}/logs"))
     assert "/login" in page.url
     screenshot(page, "login")
     page.get_by_label("Email").fill(world.member)
@@ -169,3 +169,27 @@ def test_viewer_sees_everything_read_only(context: Any, world: World) -> None:
     assert resp.status == 403
     page.goto(world.url(f"/projects/{world.project_id}/issues/{world.issue_id}"))
     expect(page.locator("#issue-status")).not_to_have_text("Resolved")
+
+
+def test_dark_mode_follows_the_system_preference(browser: Any, world: World) -> None:
+    """With prefers-color-scheme: dark the pages switch to the dark palette."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    try:
+        page = login(ctx, world, world.admin)
+        page.goto(world.url(f"/projects/{world.project_id}"))
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(15, 18, 24)"
+        screenshot(page, "overview-dark")
+    finally:
+        ctx.close()
+
+
+def test_keyboard_focus_is_visible(context: Any, world: World) -> None:
+    """Tabbing from the top reaches the skip link first, drawn with a visible outline."""
+    page = login(context, world, world.admin)
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => [document.activeElement.textContent, getComputedStyle(document.activeElement)"
+        ".outlineStyle]"
+    )
+    assert focused == ["Skip to content", "solid"]
