@@ -248,9 +248,9 @@ class EntryEncoder:
     def _encode_one(self, record: Record, event_id: str) -> bytes:
         try:
             entry = self.build(record, event_id)
+            extra = record[4]
         except Exception as exc:  # never lose the entry, whatever the record holds
-            entry = self._fallback(record, event_id, exc)
-        extra = record[4]
+            entry, extra = self._fallback(record, event_id, exc), None
         if extra:
             entry["extra"] = extra
         try:
