@@ -194,7 +194,7 @@ def parse_javascript(trace: str) -> ParsedTrace | None:
 
 
 def _go_function(line: str) -> str | None:
-    """"pkg.(*T).Method(0xc0, {0x1, 0x2})" -> "pkg.(*T).Method": cut the final (args)."""
+    """Cut the final argument list: `pkg.(*T).Method(0xc0, {0x1})` -> `pkg.(*T).Method`."""
     if not line.endswith(")") or line.startswith(("\t", " ")):
         return None
     depth = 0
