@@ -40,6 +40,7 @@ TRACE_ID_HEADER = "X-Trace-ID"
 TRACEPARENT_HEADER = "traceparent"
 
 _TRACE_ID_RE = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_TRACE_ID_CHARS}}}")
+_TRACE_ID_BYTES_RE = re.compile(_TRACE_ID_RE.pattern.encode("ascii"))
 # version-traceid-parentid-flags; future versions may append "-more" fields.
 _TRACEPARENT_RE = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _ZERO_TRACE_ID = "0" * 32
@@ -90,18 +91,24 @@ def resolve_trace_id(x_trace_id: str | None, traceparent: str | None) -> str:
 def trace_id_from_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """Resolve the trace id from an ASGI scope's raw ``headers`` list.
 
-    ASGI header names are lowercase bytes; values are decoded as latin-1 (the HTTP
-    default), after which validation rejects anything outside plain ASCII.
+    ASGI header names are lowercase bytes. The id is validated as bytes, so anything
+    outside plain ASCII is refused before it is ever decoded. A repeated header keeps
+    its first value: later copies are easier to smuggle in.
     """
-    x_trace_id: str | None = None
-    traceparent: str | None = None
+    seen_trace_id = False
+    traceparent: bytes | None = None
     for name, value in headers:
-        # A repeated header keeps its first value: later copies are easier to smuggle in.
-        if name == _ASGI_TRACE_ID and x_trace_id is None:
-            x_trace_id = value.decode("latin-1")
+        if name == _ASGI_TRACE_ID and not seen_trace_id:
+            if _TRACE_ID_BYTES_RE.fullmatch(value):
+                return value.decode("ascii")  # the common case: no need to look further
+            seen_trace_id = True
         elif name == _ASGI_TRACEPARENT and traceparent is None:
-            traceparent = value.decode("latin-1")
-    return resolve_trace_id(x_trace_id, traceparent)
+            traceparent = value
+    if traceparent is not None:
+        parent_trace_id = parse_traceparent(traceparent.decode("latin-1"))
+        if parent_trace_id is not None:
+            return parent_trace_id
+    return generate_trace_id()
 
 
 def bind_trace_id(trace_id: str) -> Token[str | None]:

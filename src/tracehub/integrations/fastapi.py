@@ -66,10 +66,11 @@ class TraceHubMiddleware:
         status = 0
 
         async def send_with_trace_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
+                nonlocal status
                 status = message["status"]
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != _HEADER_NAME]
+                # ASGI response header names are lowercase; an id the app set is replaced.
+                headers = [h for h in message.get("headers", ()) if h[0] != _HEADER_NAME]
                 headers.append(header)
                 message = {**message, "headers": headers}
             await send(message)

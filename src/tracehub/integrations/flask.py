@@ -6,8 +6,9 @@
 The trace id is bound by wrapping ``app.wsgi_app`` rather than in a
 ``before_request`` hook, so it is already set for every other hook, error handler
 and teardown function, and is removed even when Flask itself fails. A streamed body
-(a generator response) is produced after ``wsgi_app`` returns, so the id is bound
-again around each chunk the server pulls: logs written while streaming carry it too.
+(a generator response) is produced after ``wsgi_app`` returns, so an ``after_request``
+hook wraps it to bind the id again around each chunk: logs written while streaming
+carry it too. Buffered responses pay nothing for this.
 
 Crashes are taken from Flask's ``got_request_exception`` signal, which Flask sends only
 for exceptions no error handler dealt with (not for ``abort(404)``); Flask then renders
@@ -22,12 +23,13 @@ from typing import Any
 
 try:
     import flask
-    from flask import Flask, got_request_exception
+    from flask import Flask, Response, got_request_exception
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ImportError(
         "tracehub.integrations.flask needs Flask: pip install 'tracehub[flask]'"
     ) from exc
 
+from tracehub.enricher import get_trace_id
 from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import (
     TRACE_ID_HEADER,
@@ -39,7 +41,6 @@ from tracehub.integrations._trace import (
 __all__ = ["TraceHubFlask", "init_tracehub"]
 
 _EXTENSION_KEY = "tracehub"
-_ENVIRON_TRACE_ID = "tracehub.trace_id"
 _ENVIRON_STARTED = "tracehub.started"
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -68,6 +69,7 @@ class TraceHubFlask:
         self._logger = logger
         self._wsgi_app: _WSGIApp = app.wsgi_app
         app.wsgi_app = self._traced_wsgi_app  # type: ignore[method-assign]
+        app.after_request(_trace_streamed_body)
         if capture_exceptions:
             # Weak by default in blinker: the receiver lives exactly as long as this object,
             # which app.extensions keeps alive as long as the app.
@@ -79,7 +81,6 @@ class TraceHubFlask:
         """Run the wrapped app with the request's trace id bound and echoed."""
         environ[_ENVIRON_STARTED] = time.perf_counter()
         trace_id = resolve_trace_id(environ.get("HTTP_X_TRACE_ID"), environ.get("HTTP_TRACEPARENT"))
-        environ[_ENVIRON_TRACE_ID] = trace_id
 
         def start_response_with_trace_id(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -90,15 +91,9 @@ class TraceHubFlask:
 
         token = bind_trace_id(trace_id)
         try:
-            body = self._wsgi_app(environ, start_response_with_trace_id)
+            return self._wsgi_app(environ, start_response_with_trace_id)
         finally:
             unbind_trace_id(token)
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
-            # A file body runs no user code and servers send it with sendfile() only if
-            # they get their own wrapper back, so it is returned unwrapped.
-            return body
-        return _TracedBody(body, trace_id)
 
     def _on_exception(self, sender: Flask, exception: BaseException, **_: Any) -> None:
         """Report an exception Flask is about to turn into a 500."""
@@ -117,35 +112,33 @@ class TraceHubFlask:
         )
 
 
-class _TracedBody:
-    """A WSGI body that binds the request's trace id while each chunk is produced."""
+def _trace_streamed_body(response: Response) -> Response:
+    """``after_request``: keep the trace id bound while a generator body is produced.
 
-    __slots__ = ("_body", "_iterator", "_trace_id")
+    A buffered body needs nothing; a file body (``direct_passthrough``, e.g.
+    ``send_file``) runs no user code and is left alone so servers can still sendfile() it.
+    """
+    if response.is_streamed and not response.direct_passthrough:
+        trace_id = get_trace_id()
+        if trace_id is not None:
+            response.response = _traced_chunks(response.response, trace_id)
+    return response
 
-    def __init__(self, body: Iterable[bytes], trace_id: str) -> None:
-        self._body = body
-        self._iterator: Iterator[bytes] | None = None
-        self._trace_id = trace_id
 
-    def __iter__(self) -> _TracedBody:
-        return self
-
-    def __next__(self) -> bytes:
-        token = bind_trace_id(self._trace_id)
-        try:
-            if self._iterator is None:
-                self._iterator = iter(self._body)
-            return next(self._iterator)
-        finally:
-            unbind_trace_id(token)
-
-    def close(self) -> None:
-        """Close the wrapped body (WSGI requires servers to call this) with the id bound."""
-        close = getattr(self._body, "close", None)
-        if close is None:
-            return
-        token = bind_trace_id(self._trace_id)
-        try:
+def _traced_chunks(chunks: Iterable[Any], trace_id: str) -> Iterator[Any]:
+    """Yield ``chunks`` with ``trace_id`` bound while each one is produced."""
+    iterator = iter(chunks)
+    try:
+        while True:
+            token = bind_trace_id(trace_id)
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                unbind_trace_id(token)
+            yield chunk
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
             close()
-        finally:
-            unbind_trace_id(token)
