@@ -119,6 +119,16 @@ urlpatterns = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _this_module_is_the_site() -> Iterator[None]:
+    """Route requests to this module's views through the middleware.
+
+    Overridden per test, so it holds even if another test module configured Django first.
+    """
+    with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=[MIDDLEWARE], ALLOWED_HOSTS=["*"]):
+        yield
+
+
 @pytest.fixture
 def use_logger(th_logger: TraceHubLogger) -> Iterator[TraceHubLogger]:
     """Point the middleware (via the TRACEHUB setting) and the views at ``th_logger``."""
