@@ -84,7 +84,7 @@ class TraceHubMiddleware:
         trace_id = self._start(request)
         token = bind_trace_id(trace_id)
         try:
-            response = await self.get_response(request)  # type: ignore[misc]
+            response = await self.get_response(request)
         finally:
             unbind_trace_id(token)
         return _finish(response, trace_id)
@@ -115,11 +115,11 @@ def _finish(response: HttpResponseBase, trace_id: str) -> HttpResponseBase:
     """Echo the trace id and keep it bound while a streaming body is produced."""
     response[TRACE_ID_HEADER] = trace_id
     if getattr(response, "streaming", False):
-        content = response.streaming_content  # type: ignore[attr-defined]
+        content = response.streaming_content
         if getattr(response, "is_async", False):
-            response.streaming_content = _traced_async_chunks(content, trace_id)  # type: ignore[attr-defined]
+            response.streaming_content = _traced_async_chunks(content, trace_id)
         else:
-            response.streaming_content = _traced_chunks(content, trace_id)  # type: ignore[attr-defined]
+            response.streaming_content = _traced_chunks(content, trace_id)
     return response
 
 

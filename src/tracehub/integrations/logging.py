@@ -99,7 +99,7 @@ class TraceHubHandler(logging.Handler):
         """
         rv = self.filter(record)
         if rv:
-            self.emit(record if rv is True else rv)  # type: ignore[arg-type]
+            self.emit(record if rv is True else rv)
         return rv
 
     def emit(self, record: logging.LogRecord) -> None:
