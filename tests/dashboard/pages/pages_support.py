@@ -1,4 +1,4 @@
-"""Fixtures for the dashboard's HTML routes: a seeded database and a logged-in httpx client.
+"""Helpers and fixtures for the dashboard page tests (imported by this folder's conftest).
 
 The app under test is a bare FastAPI app with only the dashboard mounted on a real pool, so
 these tests exercise the pages (sessions, roles, CSRF, escaping) against real PostgreSQL

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import httpx
+from pages_support import Seed, insert_issue, insert_log, login
 
-from conftest import Seed, insert_issue, insert_log, login
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.explorer import parse_explorer_query
 

@@ -6,8 +6,7 @@ import asyncio
 
 import httpx
 import pytest
-
-from conftest import HOSTILE, PASSWORD, Seed, csrf_of, login
+from pages_support import HOSTILE, PASSWORD, Seed, csrf_of, login
 
 Client = tuple[httpx.AsyncClient, str]
 

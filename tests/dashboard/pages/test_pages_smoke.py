@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from conftest import Seed
+from pages_support import Seed
 
 
 @pytest.mark.parametrize(

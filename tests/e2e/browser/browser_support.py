@@ -1,8 +1,8 @@
 """Browser test harness: a real TraceHub server process, real PostgreSQL, real Chromium.
 
 One server (``uvicorn --factory`` on a free 127.0.0.1 port, embedded queue so a 202 from
-ingest means the rows are committed) and one browser per session; each test gets a fresh
-browser context, so cookies never leak between tests. Users, the project and its API key
+ingest means the rows are committed) per session and one browser per module; each test gets
+a fresh browser context, so cookies never leak between tests. Users, the project and its API key
 are created with the storage functions; every log is sent through ``POST /api/v1/ingest``.
 """
 
@@ -45,15 +45,6 @@ XSS_VALUES = {
     "img": '"><img src=x onerror="window.__xss=1">',
     "js_link": "javascript:window.__xss=1//",
 }
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.browser)
-            if not Path(CHROMIUM).exists():
-                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
 
 
 def _free_port() -> int:
@@ -232,9 +223,13 @@ def world(server_url: str, migrated_database_url: str) -> World:
     return w
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(world: World) -> Iterator[Any]:
-    """One headless Chromium for the whole session.
+    """One headless Chromium per test module (a second or so to start).
+
+    Not session-scoped on purpose: Playwright's sync API runs an event loop in this thread
+    while it is alive, which would break the asyncio tests of other packages collected after
+    this one; module scope stops it as soon as the browser tests are done.
 
     Started after ``world``: Playwright's sync API keeps an event loop running in this
     thread, so the harness's own ``asyncio.run`` calls must happen before it starts (tests

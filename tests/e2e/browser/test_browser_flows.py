@@ -7,9 +7,8 @@ import uuid
 from typing import Any
 
 import httpx
+from browser_support import PASSWORD, World, entry, ingest, login, screenshot
 from playwright.sync_api import expect
-
-from conftest import PASSWORD, World, entry, ingest, login, screenshot
 
 
 def test_login_refuses_a_wrong_password_then_logs_in(context: Any, world: World) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from browser_support import XSS_VALUES, Dialogs, World, login
 from playwright.sync_api import expect
-
-from conftest import XSS_VALUES, Dialogs, World, login
 
 PAGES = [
     "/",
