@@ -60,7 +60,7 @@ def volume_chart(
     label_every = max(1, len(buckets) // 8)
     for i, bucket in enumerate(buckets):
         x = pad_left + i * slot + (slot - bar_w) / 2
-        y_base = pad_top + plot_h
+        y_base = float(pad_top + plot_h)
         detail = ", ".join(f"{lv} {bucket.counts.get(lv, 0):,}" for lv in _levels(bucket))
         title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.total:,} ({detail})"
         rects: list[Markup] = []

@@ -25,7 +25,8 @@ def bucket_starts(since: datetime, until: datetime, size: str) -> list[datetime]
     else:
         first = since.replace(minute=0, second=0, microsecond=0)
         step = timedelta(hours=1)
-    out, current = [], first
+    out: list[datetime] = []
+    current = first
     while current < until and len(out) < 1000:
         out.append(current)
         current += step

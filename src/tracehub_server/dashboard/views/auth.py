@@ -102,10 +102,10 @@ async def login(request: Request, pool: PoolDep) -> Response:
         throttle.succeeded(email, client)
         token, _csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)
-    response = see_other(next_url)
-    sessions.set_session_cookie(response, request, token)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
+    redirect = see_other(next_url)
+    sessions.set_session_cookie(redirect, request, token)
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return redirect
 
 
 @router.get("/logout")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -86,19 +87,19 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     )
 
 
-async def _assignees(conn: object, page: PageContext) -> list[tuple[int, str]]:
+async def _assignees(conn: asyncpg.Connection, page: PageContext) -> list[tuple[int, str]]:
     """Users who may be assigned: the project's members and the admins."""
     assert page.project is not None
-    members = await user_store.list_members(conn, page.project.id)  # type: ignore[arg-type]
-    admins = [u for u in await user_store.list_users(conn) if u.is_admin]  # type: ignore[arg-type]
+    members = await user_store.list_members(conn, page.project.id)
+    admins = [u for u in await user_store.list_users(conn) if u.is_admin]
     found = {m.user_id: m.email for m in members if m.role == "member"}
     found.update({u.id: u.email for u in admins})
     return sorted(found.items(), key=lambda item: item[1])
 
 
-async def _load_issue(conn: object, page: PageContext, issue_id: int) -> Issue:
+async def _load_issue(conn: asyncpg.Connection, page: PageContext, issue_id: int) -> Issue:
     assert page.project is not None
-    issue = await queries.get_issue(conn, issue_id, [page.project.id])  # type: ignore[arg-type]
+    issue = await queries.get_issue(conn, issue_id, [page.project.id])
     if issue is None:
         raise not_found()
     return issue
