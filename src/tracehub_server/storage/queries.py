@@ -198,7 +198,7 @@ def _log_where(project_ids: Sequence[int], flt: LogFilter) -> _Where:
 
 async def _fetch_bounded(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
     try:
-        async with conn.transaction(readonly=True):
+        async with conn.transaction():
             await conn.execute(f"SET LOCAL statement_timeout = {int(QUERY_TIMEOUT_MS)}")
             return await conn.fetch(sql, *args)
     except asyncpg.QueryCanceledError:
