@@ -65,6 +65,8 @@ def setup_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pgserver narrates every pg_ctl call at INFO; its problems still show at WARNING.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def database_url(settings: Settings) -> str:
