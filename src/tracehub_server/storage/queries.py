@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from tracehub_server.storage.log_filters import (
     parse_limit,
     split_values,
 )
+from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget, ScanPlanner
 from tracehub_server.storage.users import valid_id
 
 #: Milliseconds a single explorer query may run before it is cancelled.
@@ -48,6 +50,12 @@ _LIST_COLUMNS = (
     " original_timestamp, issue_id"
 )
 _DETAIL_COLUMNS = _LIST_COLUMNS + ", stack_trace"
+#: Projects one log search may merge; beyond this the caller must name ``project``.
+MAX_MERGED_PROJECTS = 50
+_NIL_UUID = uuid.UUID(int=0)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+#: Entries stamped slightly in the future (client clock skew) are still found.
+_FUTURE_SLACK = timedelta(days=1, hours=1)
 
 
 class QueryTimeoutError(RuntimeError):
@@ -101,10 +109,16 @@ class LogEntry:
 
 @dataclass(frozen=True, slots=True)
 class LogPage:
-    """A page of results, newest first; ``next_cursor`` is None on the last page."""
+    """A page of results, newest first; ``next_cursor`` is None on the last page.
+
+    ``searched_back_to`` is set when the scan budget ran out before the page filled up:
+    the range from there to the top was searched, older entries were not looked at yet
+    (follow ``next_cursor`` to continue).
+    """
 
     entries: list[LogEntry]
     next_cursor: str | None
+    searched_back_to: datetime | None = None
 
 
 def _entry(row: asyncpg.Record) -> LogEntry:
@@ -164,17 +178,8 @@ class _Where:
         return " AND ".join(self.clauses) or "true"
 
 
-def _log_where(project_ids: Sequence[int], flt: LogFilter) -> _Where:
-    where = _Where()
-    ids = sorted(set(project_ids))
-    # A single project keeps the index order (project_id, timestamp DESC) usable for LIMIT.
-    if len(ids) == 1:
-        where.add(f"project_id = {where.arg(ids[0])}")
-    else:
-        where.add(f"project_id = ANY({where.arg(ids)}::bigint[])")
-    where.add(f'"timestamp" >= {where.arg(flt.since)}')
-    if flt.until is not None:
-        where.add(f'"timestamp" < {where.arg(flt.until)}')
+def _add_filters(where: _Where, flt: LogFilter) -> None:
+    """Every clause of ``flt`` except the project and the time range."""
     where.any_of("level", flt.levels)
     where.any_of("service", flt.services)
     where.any_of("environment", flt.environments)
@@ -193,7 +198,55 @@ def _log_where(project_ids: Sequence[int], flt: LogFilter) -> _Where:
         e = where.arg(flt.cursor.event_id)
         # Spelled out (not a row comparison) so the time bound is an index condition.
         where.add(f'"timestamp" <= {t} AND ("timestamp" < {t} OR event_id < {e})')
-    return where
+
+
+def _page_sql(
+    project_ids: Sequence[int],
+    flt: LogFilter,
+    *,
+    lower: datetime,
+    upper: datetime | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """One newest-first page of ``[lower, upper)``; several projects are merged, not sorted.
+
+    For one project PostgreSQL walks ``logs_project_time_idx`` backwards and stops after
+    ``limit`` rows. ``project_id = ANY(...)`` would instead read and sort every matching row
+    of the range, so several projects get one such walk each (a LATERAL join), merged: the
+    cost is at most ``limit`` rows per project, whatever the range holds.
+    """
+    where = _Where()
+    ids = sorted(set(project_ids))
+    ids_arg = ""
+    if len(ids) == 1:
+        where.add(f"project_id = {where.arg(ids[0])}")
+    else:
+        ids_arg = where.arg(ids)
+        where.add("project_id = p.id")
+    where.add(f'"timestamp" >= {where.arg(lower)}')
+    if upper is not None:
+        where.add(f'"timestamp" < {where.arg(upper)}')
+    _add_filters(where, flt)
+    lim = where.arg(limit)
+    # Only constant clauses with $n placeholders are interpolated; values are bound.
+    inner = (
+        f"SELECT {_LIST_COLUMNS} FROM logs WHERE {where.sql()}"  # noqa: S608
+        f' ORDER BY "timestamp" DESC, event_id DESC LIMIT {lim}'
+    )
+    if not ids_arg:
+        return inner, where.args
+    return (
+        f"SELECT l.* FROM unnest({ids_arg}::bigint[]) AS p(id)"  # noqa: S608
+        f" CROSS JOIN LATERAL ({inner}) AS l"
+        f' ORDER BY l."timestamp" DESC, l.event_id DESC LIMIT {lim}',
+        where.args,
+    )
+
+
+def _timeout() -> QueryTimeoutError:
+    return QueryTimeoutError(
+        f"the query ran longer than {QUERY_TIMEOUT_MS} ms; narrow since/until or add filters"
+    )
 
 
 async def _fetch_bounded(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -202,36 +255,109 @@ async def _fetch_bounded(conn: asyncpg.Connection, sql: str, *args: Any) -> list
             await conn.execute(f"SET LOCAL statement_timeout = {int(QUERY_TIMEOUT_MS)}")
             return await conn.fetch(sql, *args)
     except asyncpg.QueryCanceledError:
-        raise QueryTimeoutError(
-            f"the query ran longer than {QUERY_TIMEOUT_MS} ms; narrow since/until or add filters"
-        ) from None
+        raise _timeout() from None
+
+
+def needs_bounded_scan(flt: LogFilter) -> bool:
+    """True when no index serves the filter, so the walk is budgeted (see ``scan_budget``).
+
+    ``trace_id`` and ``extra`` are answered from their own indexes (a bitmap of the few
+    matching rows), and an unfiltered page is the first ``limit`` entries of the time index.
+    """
+    if flt.trace_id or flt.extra:
+        return False
+    return bool(flt.terms or flt.levels or flt.services or flt.environments or flt.modules)
+
+
+async def _fetch_page(
+    conn: asyncpg.Connection,
+    project_ids: Sequence[int],
+    flt: LogFilter,
+    *,
+    lower: datetime,
+    upper: datetime | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    sql, args = _page_sql(project_ids, flt, lower=lower, upper=upper, limit=limit)
+    return await conn.fetch(sql, *args)
+
+
+async def _walk(
+    conn: asyncpg.Connection, project_ids: Sequence[int], flt: LogFilter, budget: ScanBudget
+) -> tuple[list[asyncpg.Record], datetime | None]:
+    """Rows of the newest slices until ``limit + 1`` are found or the budget is spent.
+
+    Returns the rows and, when the walk stopped with range left, the time it searched back
+    to (None when the page filled up or the range was exhausted).
+    """
+    now = datetime.now(timezone.utc)
+    upper = flt.until or now + _FUTURE_SLACK
+    if flt.cursor is not None:
+        # A row cursor's own instant is still partly unread (rows with smaller event ids);
+        # a slice boundary's (nil event id) is not.
+        edge = flt.cursor.timestamp
+        if flt.cursor.event_id != _NIL_UUID:
+            edge += _ONE_MICROSECOND
+        upper = min(upper, edge)
+    planner = ScanPlanner(budget, lower=flt.since, upper=upper, now=now)
+    rows: list[asyncpg.Record] = []
+    while len(rows) <= flt.limit and (bounds := planner.next_slice()) is not None:
+        start, end = bounds
+        t0 = time.perf_counter()
+        rows += await _fetch_page(
+            conn, project_ids, flt, lower=start, upper=end, limit=flt.limit + 1 - len(rows)
+        )
+        planner.record(start, (time.perf_counter() - t0) * 1000)
+    if len(rows) > flt.limit or planner.exhausted:
+        return rows, None
+    return rows, planner.searched_back_to
 
 
 async def search_logs(
-    conn: asyncpg.Connection, project_ids: Sequence[int], flt: LogFilter
+    conn: asyncpg.Connection,
+    project_ids: Sequence[int],
+    flt: LogFilter,
+    *,
+    budget: ScanBudget = DEFAULT_BUDGET,
 ) -> LogPage:
     """Logs of ``project_ids`` matching ``flt``, newest first, one page at a time.
 
     ``project_ids`` must already be limited to what the caller may read; an empty list
-    returns an empty page. Raises :class:`QueryTimeoutError` when the query is cancelled.
+    returns an empty page, and more than :data:`MAX_MERGED_PROJECTS` raise
+    :class:`FilterError` (``project``). When :func:`needs_bounded_scan`, the walk stops
+    after ``budget`` with range left: the page then holds fewer than ``limit`` entries, its
+    ``next_cursor`` continues below ``searched_back_to``. Raises :class:`QueryTimeoutError`
+    when a statement is cancelled.
     """
     if not project_ids:
         return LogPage(entries=[], next_cursor=None)
-    where = _log_where(project_ids, flt)
-    limit = where.arg(flt.limit + 1)
-    rows = await _fetch_bounded(
-        conn,
-        # Only constant clauses with $n placeholders are interpolated; values are bound.
-        f"SELECT {_LIST_COLUMNS} FROM logs WHERE {where.sql()}"  # noqa: S608
-        f' ORDER BY "timestamp" DESC, event_id DESC LIMIT {limit}',
-        *where.args,
-    )
+    if len(set(project_ids)) > MAX_MERGED_PROJECTS:
+        raise FilterError(
+            "project",
+            f"is required when you can read more than {MAX_MERGED_PROJECTS} projects"
+            f" (you can read {len(set(project_ids))}); name up to {MAX_MERGED_PROJECTS}",
+        )
+    searched_back_to = None
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL statement_timeout = {int(QUERY_TIMEOUT_MS)}")
+            if needs_bounded_scan(flt):
+                rows, searched_back_to = await _walk(conn, project_ids, flt, budget)
+            else:
+                rows = await _fetch_page(
+                    conn, project_ids, flt, lower=flt.since, upper=flt.until, limit=flt.limit + 1
+                )
+    except asyncpg.QueryCanceledError:
+        raise _timeout() from None
     entries = [_entry(row) for row in rows[: flt.limit]]
     next_cursor = None
     if len(rows) > flt.limit:
         last = entries[-1]
         next_cursor = Cursor(timestamp=last.timestamp, event_id=last.event_id).encode()
-    return LogPage(entries=entries, next_cursor=next_cursor)
+    elif searched_back_to is not None:
+        # The nil event id makes the cursor exclusive of its instant: that slice is done.
+        next_cursor = Cursor(timestamp=searched_back_to, event_id=_NIL_UUID).encode()
+    return LogPage(entries=entries, next_cursor=next_cursor, searched_back_to=searched_back_to)
 
 
 def parse_event_id(text: str) -> uuid.UUID | None:

@@ -16,9 +16,16 @@ from tracehub_server.api.query.deps import (
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.storage import queries
 from tracehub_server.storage.log_filters import FilterError, parse_log_filter
+from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
 
 router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute)
 
+_SCAN_DOC = (
+    " With `q`, `level`, `service`, `environment` or `module` (filters no index serves) a"
+    " request searches the range newest first for about 200 ms at most. If it stops with"
+    " range left, it returns what it found (possibly fewer than `limit`, even none), the time"
+    " it searched back to in `scanned_until` and a `next_cursor` to continue from there."
+)
 _EXTRA_DOC = (
     " Add `extra.<key>=<value>` parameters (nested keys with dots, e.g. `extra.user.id=7`) to"
     " match JSON fields of `extra`; a value that reads as a JSON number, boolean or null"
@@ -30,7 +37,7 @@ def query_timeout(error: queries.QueryTimeoutError) -> HTTPException:
     return HTTPException(503, detail=str(error))
 
 
-@router.get("/logs", summary="Search logs, newest first." + _EXTRA_DOC)
+@router.get("/logs", summary="Search logs, newest first.", description=_SCAN_DOC + _EXTRA_DOC)
 async def list_logs(
     request: Request,
     principal: CurrentUser,
@@ -60,17 +67,22 @@ async def list_logs(
         flt = parse_log_filter(request.query_params, retention_days=settings.retention_days)
     except FilterError as error:
         raise unprocessable(error.param, error.message) from None
+    budget = getattr(request.app.state, "search_budget", DEFAULT_BUDGET)
     async with pool.acquire() as conn:
         project_ids = await resolve_projects(conn, principal.access, flt.projects)
         try:
-            page = await queries.search_logs(conn, project_ids, flt)
+            page = await queries.search_logs(conn, project_ids, flt, budget=budget)
         except queries.QueryTimeoutError as error:
             raise query_timeout(error) from None
+        except FilterError as error:
+            raise unprocessable(error.param, error.message) from None
+    stopped = page.searched_back_to
     return {
         "logs": [entry.as_dict() for entry in page.entries],
         "next_cursor": page.next_cursor,
         "since": flt.since.isoformat(),
         "until": flt.until.isoformat() if flt.until else None,
+        "scanned_until": stopped.isoformat() if stopped else None,
     }
 
 

@@ -76,12 +76,22 @@
         .then(function (resp) {
           if (!resp.ok) throw new Error("HTTP " + resp.status);
           var next = resp.headers.get("X-Next-Url");
-          return resp.text().then(function (html) { return { html: html, next: next }; });
+          var searched = resp.headers.get("X-Searched-Back-To");
+          return resp.text().then(function (html) { return { html: html, next: next, searched: searched }; });
         })
         .then(function (page) {
           insertRows(tbody, page.html, "beforeend");
-          if (page.next) { link.href = page.next; link.removeAttribute("aria-busy"); }
-          else { link.parentNode.textContent = "No older entries."; }
+          // A search that spent its scan budget says how far back it looked; continuing
+          // resumes from there.
+          var status = document.getElementById("scan-status");
+          if (status) status.textContent = page.searched ? "Searched back to " + page.searched + " UTC \u2014" : "";
+          if (page.next) {
+            link.href = page.next;
+            link.textContent = page.searched ? "Continue searching" : "Load more";
+            link.removeAttribute("aria-busy");
+          } else {
+            link.parentNode.textContent = "No older entries.";
+          }
         })
         .catch(function () { link.removeAttribute("aria-busy"); link.textContent = "Retry loading"; });
     });

@@ -11,11 +11,22 @@ from tracehub_server.api.deps import PoolDep, SettingsDep
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
 from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
-from tracehub_server.dashboard.templating import query_string, render, render_fragment
+from tracehub_server.dashboard.templating import (
+    format_time,
+    query_string,
+    render,
+    render_fragment,
+)
 from tracehub_server.storage import queries
 from tracehub_server.storage.queries import LogEntry, LogPage, QueryTimeoutError
+from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
 
 router = APIRouter()
+
+
+def _budget(request: Request) -> ScanBudget:
+    """The scan budget of one explorer request (tests install a smaller one on the app)."""
+    return getattr(request.app.state, "search_budget", DEFAULT_BUDGET)
 
 
 def _rows_html(project_id: int, entries: list[LogEntry]) -> str:
@@ -26,7 +37,11 @@ def _rows_html(project_id: int, entries: list[LogEntry]) -> str:
 async def explorer(
     request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> Response:
-    """The filter form (state in the URL), results newest first, "load more" by cursor."""
+    """The filter form (state in the URL), results newest first, "load more" by cursor.
+
+    A search that spent its scan budget shows what it found and "Searched back to <time> —
+    continue searching", a link to the same cursor mechanism as "load more".
+    """
     assert page.project is not None
     page.nav = "logs"
     query = parse_explorer_query(
@@ -36,7 +51,9 @@ async def explorer(
     if query.filter is not None:
         try:
             async with pool.acquire() as conn:
-                result = await queries.search_logs(conn, [page.project.id], query.filter)
+                result = await queries.search_logs(
+                    conn, [page.project.id], query.filter, budget=_budget(request)
+                )
         except QueryTimeoutError as exc:
             error = str(exc)
     base = f"/projects/{page.project.id}/logs"
@@ -44,8 +61,11 @@ async def explorer(
     next_url = (
         base + query_string(filter_pairs, cursor=result.next_cursor) if result.next_cursor else None
     )
+    searched = result.searched_back_to
     if request.headers.get("X-Fragment") == "rows":
         headers = {"X-Next-Url": next_url} if next_url else {}
+        if searched is not None:
+            headers["X-Searched-Back-To"] = format_time(searched)
         return HTMLResponse(_rows_html(page.project.id, result.entries), headers=headers)
     now = datetime.now(timezone.utc)
     return render(
@@ -56,6 +76,7 @@ async def explorer(
             "error": error,
             "entries": result.entries,
             "next_url": next_url,
+            "searched_back_to": searched,
             "since_choices": SINCE_CHOICES,
             "tail_src": f"{base}/tail" + query_string(filter_pairs, start=now.isoformat()),
             "autostart": request.query_params.get("tail") == "1",
