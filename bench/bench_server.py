@@ -1,14 +1,22 @@
-"""End-to-end ingest throughput: SDK-like senders -> API -> RabbitMQ -> worker -> PostgreSQL.
+"""End-to-end ingest throughput: lean senders -> API -> RabbitMQ -> worker -> PostgreSQL.
 
-Usage: ``python bench/bench_server.py [--entries 100000] [--concurrency 16] [--api-workers 1]
-[--workers 1]`` (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers
-where a scratch database and vhost may be created; defaults are the local ones).
+Usage: ``python bench/bench_server.py [--entries 100000] [--runs 3] [--concurrency 16]
+[--api-workers 1] [--workers 1] [--profile DIR]`` (``TRACEHUB_BENCH_PG_URL`` /
+``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch database and vhost may be
+created; defaults are the local ones).
 
-Senders post gzip batches of 50 entries (10 % ERROR drawn from 20 distinct tracebacks,
-``extra`` with a few keys), like the SDK. Reported: entries/s accepted (202s), entries/s
-committed end to end (first request to last row visible), API latency p50/p99, the queue
-depth seen while sending, and -- in the same run, same database, same table and indexes --
-the ceiling: PostgreSQL's own COPY of the same rows (median of 3).
+Request bodies are SDK-like gzip batches of 50 entries (10 % ERROR drawn from 20 distinct
+tracebacks, ``extra`` with a few keys), built -- with unique event ids -- before the clock
+starts. They are posted over keep-alive sockets by a minimal HTTP/1.1 client, so the sender
+costs the server as little CPU as possible on a shared machine (in production the senders
+are other machines; the SDK is benchmarked in ``bench_sdk.py``).
+
+Each run reports entries/s accepted (202s), entries/s committed end to end (first request to
+last row visible), API latency p50/p99, and the CPU seconds each party used (sender, API,
+worker, RabbitMQ, PostgreSQL). After each run, in the same database, the ceiling:
+PostgreSQL's own COPY of the same rows into the same ``logs`` table with the same indexes.
+Medians over the runs are printed last. ``--profile DIR`` records py-spy profiles (collapsed
+stacks) of the API and worker processes during the first run.
 """
 
 from __future__ import annotations
@@ -19,16 +27,19 @@ import gzip
 import os
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
 import httpx
 import orjson
+import psutil
 
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.messages import IngestBatch
@@ -42,6 +53,8 @@ AMQP_BASE = os.environ.get("TRACEHUB_BENCH_AMQP_URL", "amqp://guest:guest@127.0.
 TRACEHUB = [sys.executable, "-c", "from tracehub_server.cli import main; main()"]
 BATCH = 50
 LEVELS = ["DEBUG"] * 20 + ["INFO"] * 55 + ["WARN"] * 15
+#: Seconds a run may take to commit everything before the bench gives up.
+COMMIT_TIMEOUT = 600
 
 
 def _traceback(kind: int, line: int) -> str:
@@ -80,47 +93,63 @@ def _entry(i: int) -> dict:
     return {**base, "level": random.choice(LEVELS), "message": f"handled request {i}"}
 
 
-def _bodies(entries: int) -> list[bytes]:
-    return [
-        gzip.compress(orjson.dumps([_entry(i) for i in range(start, start + BATCH)]), 6)
-        for start in range(0, entries, BATCH)
-    ]
+def _requests(entries: int, key: str, port: int) -> list[bytes]:
+    """Complete HTTP/1.1 requests (headers + gzip body), ready to be written to a socket."""
+    requests = []
+    for start in range(0, entries, BATCH):
+        body = gzip.compress(orjson.dumps([_entry(i) for i in range(start, start + BATCH)]), 6)
+        head = (
+            f"POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\n"
+            "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
 
 
-async def _setup(database_url: str) -> tuple[int, str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await migrate(conn)
-        project = await create_project(conn, "bench")
-        _, key = await create_api_key(conn, project.id)
-        return project.id, key
-    finally:
-        await conn.close()
+async def _response(reader: asyncio.StreamReader) -> tuple[int, float]:
+    """Status and Retry-After of one response (its body is read and discarded)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    retry_after = 1.0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"retry-after":
+            retry_after = float(value)
+    if length:
+        await reader.readexactly(length)
+    return status, retry_after
 
 
-async def _send(endpoint: str, key: str, bodies: list[bytes], concurrency: int) -> dict:
+async def _send(port: int, requests: list[bytes], concurrency: int) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    queue = list(reversed(bodies))
-    headers = {"X-API-Key": key, "Content-Encoding": "gzip", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=concurrency)
+    queue = list(reversed(requests))
 
-    async def sender(client: httpx.AsyncClient) -> None:
-        while queue:
-            body = queue.pop()
-            while True:
-                started = time.perf_counter()
-                response = await client.post(f"{endpoint}/api/v1/ingest", content=body)
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                if response.status_code == 202:
-                    break
-                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    async def sender() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while queue:
+                request = queue.pop()
+                while True:
+                    started = time.perf_counter()
+                    writer.write(request)
+                    status, retry_after = await _response(reader)
+                    latencies.append(time.perf_counter() - started)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status == 202:
+                        break
+                    await asyncio.sleep(retry_after)
+        finally:
+            writer.close()
 
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     latencies.sort()
     return {
         "elapsed": elapsed,
@@ -130,12 +159,62 @@ async def _send(endpoint: str, key: str, bodies: list[bytes], concurrency: int) 
     }
 
 
-async def _count(dsn: str, project_id: int) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval("SELECT count(*) FROM logs WHERE project_id = $1", project_id)
-    finally:
-        await conn.close()
+@dataclass
+class CpuMeter:
+    """CPU seconds used by each party of the pipeline between :meth:`start` and :meth:`stop`."""
+
+    groups: dict[str, list[psutil.Process]]
+    before: dict[int, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    def start(self) -> None:
+        for processes in self.groups.values():
+            for process in processes:
+                self.before[process.pid] = self._cpu(process)
+
+    def stop(self) -> None:
+        for name, processes in self.groups.items():
+            self.used[name] = sum(self._cpu(p) - self.before.get(p.pid, 0.0) for p in processes)
+
+
+def _pipeline_processes(
+    api: subprocess.Popen, workers: list[subprocess.Popen], database: str
+) -> dict[str, list[psutil.Process]]:
+    api_process = psutil.Process(api.pid)
+    postgres = []
+    for process in psutil.process_iter(["name", "cmdline", "username"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["username"] != "postgres" or not cmdline.startswith("postgres:"):
+            continue
+        # Backends of this run's database, plus the shared WAL writer and checkpointer.
+        if f" {database} " in cmdline or any(
+            word in cmdline for word in ("walwriter", "checkpointer", "background writer")
+        ):
+            postgres.append(process)
+    rabbit = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "beam.smp"]
+    return {
+        "sender": [psutil.Process()],
+        "API": [api_process, *api_process.children(recursive=True)],
+        "worker": [psutil.Process(w.pid) for w in workers],
+        "RabbitMQ": rabbit,
+        "PostgreSQL": postgres,
+    }
+
+
+async def _committed(conn: asyncpg.Connection, project_id: int) -> int:
+    # hourly_counts is maintained in the rows' own transaction: cheaper to poll than logs.
+    total = await conn.fetchval(
+        "SELECT coalesce(sum(count), 0) FROM hourly_counts WHERE project_id = $1", project_id
+    )
+    return int(total)
 
 
 async def _copy_ceiling(dsn: str, entries: int) -> float:
@@ -162,12 +241,122 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+def _profile(pids: dict[str, int], folder: Path, seconds: int) -> list[subprocess.Popen]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(seconds),
+                "-r",
+                "100",
+                "-f",
+                "raw",
+                "-o",
+                str(folder / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+
+
+async def _run(
+    args: argparse.Namespace, dsn: str, port: int, groups: dict, pids: dict, index: int
+) -> dict:
+    project_id, key = await _setup(dsn, f"bench-{index}")
+    print(f"run {index + 1}: building {args.entries} entries in gzip batches of {BATCH}...")
+    requests = _requests(args.entries, key, port)
+    meter = CpuMeter(groups)
+    conn = await asyncpg.connect(dsn)
+    spies = []
+    if args.profile and index == 0:
+        spies = _profile(pids, Path(args.profile), max(2, int(args.entries / 15_000)))
+    try:
+        meter.start()
+        started = time.perf_counter()
+        sent = await _send(port, requests, args.concurrency)
+        backlog = await _committed(conn, project_id)
+        deadline = time.monotonic() + COMMIT_TIMEOUT
+        while (stored := await _committed(conn, project_id)) < args.entries:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {stored} of {args.entries} rows committed")
+            await asyncio.sleep(0.05)
+        committed_elapsed = time.perf_counter() - started
+        meter.stop()
+    finally:
+        await conn.close()
+        for spy in spies:
+            spy.wait(120)
+    ceiling = await _copy_ceiling(dsn, min(args.entries, 50_000))
+    result = {
+        "accepted": args.entries / sent["elapsed"],
+        "committed": stored / committed_elapsed,
+        "backlog": backlog,
+        "p50": sent["p50"] * 1000,
+        "p99": sent["p99"] * 1000,
+        "statuses": sent["statuses"],
+        "ceiling": ceiling,
+        "cpu": meter.used,
+        "elapsed": committed_elapsed,
+    }
+    result["ratio"] = result["committed"] / ceiling
+    cpu = "  ".join(f"{k} {v:.1f}s" for k, v in meter.used.items())
+    print(
+        f"  accepted {result['accepted']:8.0f}/s  committed {result['committed']:8.0f}/s"
+        f"  p50/p99 {result['p50']:.0f}/{result['p99']:.0f} ms  COPY {ceiling:8.0f} rows/s"
+        f"  ratio {result['ratio']:.0%}  rows committed when sending ended {backlog}"
+        f"\n  responses {sent['statuses']}  CPU over {committed_elapsed:.1f}s: {cpu}",
+        flush=True,
+    )
+    return result
+
+
+async def _setup(database_url: str, name: str) -> tuple[int, str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn)
+        project = await create_project(conn, name)
+        _, key = await create_api_key(conn, project.id)
+        return project.id, key
+    finally:
+        await conn.close()
+
+
+def _summary(args: argparse.Namespace, results: list[dict]) -> None:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    print(
+        f"\nmedian of {len(results)} runs, {args.entries} entries each,"
+        f" concurrency {args.concurrency}, {args.api_workers} API process(es),"
+        f" {args.workers} worker(s):"
+    )
+    print(f"accepted (API 202)           {med('accepted'):10.0f} entries/s")
+    print(f"committed end to end         {med('committed'):10.0f} entries/s")
+    print(f"API latency p50 / p99        {med('p50'):.1f} ms / {med('p99'):.1f} ms")
+    print(f"COPY ceiling (same runs)     {med('ceiling'):10.0f} rows/s")
+    print(f"committed / COPY ceiling     {med('ratio'):10.0%}")
+    print("CPU seconds per 10,000 entries (median):")
+    for party in results[0]["cpu"]:
+        per = statistics.median(r["cpu"][party] * 10_000 / args.entries for r in results)
+        print(f"  {party:12s} {per:6.2f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--profile", default=None, help="folder for py-spy profiles (run 1)")
     args = parser.parse_args()
 
     name = f"th_bench_{secrets.token_hex(4)}"
@@ -187,53 +376,35 @@ async def main() -> None:
     processes: list[subprocess.Popen] = []
     log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
     try:
-        project_id, key = await _setup(dsn)
-        print(f"generating {args.entries} entries in gzip batches of {BATCH}...", flush=True)
-        bodies = _bodies(args.entries)
+        await _setup(dsn, "bench-setup")
         server_args = ["server", "--port", str(port), "--workers", str(args.api_workers)]
-        processes.append(
-            subprocess.Popen([*TRACEHUB, *server_args], env=env, stdout=log, stderr=log)
-        )
-        for _ in range(args.workers):
-            processes.append(
-                subprocess.Popen([*TRACEHUB, "worker"], env=env, stdout=log, stderr=log)
-            )
-        endpoint = f"http://127.0.0.1:{port}"
+        api = subprocess.Popen([*TRACEHUB, *server_args], env=env, stdout=log, stderr=log)
+        processes.append(api)
+        workers = [
+            subprocess.Popen([*TRACEHUB, "worker"], env=env, stdout=log, stderr=log)
+            for _ in range(args.workers)
+        ]
+        processes.extend(workers)
         for _ in range(600):
             try:
-                if httpx.get(f"{endpoint}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.1)
-        started = time.perf_counter()
-        sent = await _send(endpoint, key, bodies, args.concurrency)
-        backlog = await _count(dsn, project_id)
-        while (stored := await _count(dsn, project_id)) < args.entries:
-            await asyncio.sleep(0.1)
-        committed_elapsed = time.perf_counter() - started
-        accepted_rate = args.entries / sent["elapsed"]
-        committed_rate = stored / committed_elapsed
+        await asyncio.sleep(1)  # the workers have connected and the API's children exist
+        groups = _pipeline_processes(api, workers, name)
+        pids = {"api": groups["API"][-1].pid, "worker": workers[0].pid}
+        results = [await _run(args, dsn, port, groups, pids, i) for i in range(args.runs)]
+        _summary(args, results)
+    finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(60)
-        processes.clear()
-        ceilings = [await _copy_ceiling(dsn, min(args.entries, 50_000)) for _ in range(3)]
-        ceiling = statistics.median(ceilings)
-        print(f"entries                      {args.entries}")
-        print(f"accepted (API 202)           {accepted_rate:10.0f} entries/s")
-        print(f"committed end to end         {committed_rate:10.0f} entries/s")
-        print(f"rows committed when sending ended  {backlog} of {args.entries}")
-        p50, p99 = sent["p50"] * 1000, sent["p99"] * 1000
-        print(f"API latency p50 / p99        {p50:.1f} ms / {p99:.1f} ms")
-        print(f"responses                    {sent['statuses']}")
-        runs = [round(c) for c in ceilings]
-        print(f"COPY ceiling (median of 3)   {ceiling:10.0f} rows/s  runs={runs}")
-        print(f"committed / COPY ceiling     {committed_rate / ceiling:10.0%}")
-    finally:
-        for process in processes:
-            process.kill()
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
         log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -1,12 +1,16 @@
 """``POST /api/v1/ingest``: authenticate, bound, parse, validate, make durable, answer 202.
 
 The view is thin on purpose (auth, quota, size caps, enqueue); the heavy work happens in the
-digest. Status codes, each with a JSON body ``{"error": "..."}`` except 202:
+digest. It is a plain ASGI callable that the app dispatches to before FastAPI's routing,
+middleware and dependency machinery (see :mod:`tracehub_server.api.app`): that machinery
+cost more CPU per request than validating fifty entries. Status codes, each with a JSON
+body ``{"error": "..."}`` except 202:
 
 * 202 ``{"accepted": N, "rejected": [{"index": i, "error": "..."}]}`` -- the accepted entries
   are durable: committed (embedded) or confirmed by the broker as a persistent message.
 * 400 malformed JSON, a body that is not an array, broken gzip, empty body.
 * 401 missing or unknown ``X-API-Key``; 403 revoked key.
+* 405 a method other than POST.
 * 413 compressed body, decompressed body or entry count over the limits of
   :mod:`tracehub.limits`; 415 an unsupported ``Content-Encoding``.
 * 429 with ``Retry-After``: the project's rate limit, or the queue is deeper than
@@ -19,13 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Request, Response
 
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api import metrics
@@ -38,10 +42,25 @@ from tracehub_server.queue.messages import IngestBatch
 
 logger = logging.getLogger(__name__)
 
+#: The path served by :func:`serve`.
+INGEST_PATH = "/api/v1/ingest"
 #: Seconds a client is asked to wait when the queue or the database is unavailable or full.
 UNAVAILABLE_RETRY_AFTER = 5
 
-router = APIRouter()
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+# labels() takes a lock and builds a key per call; the few statuses are resolved once each.
+_REQUESTS_BY_STATUS: dict[int, Any] = {}
+
+
+def _count(status: int) -> None:
+    counter = _REQUESTS_BY_STATUS.get(status)
+    if counter is None:
+        counter = _REQUESTS_BY_STATUS[status] = metrics.REQUESTS.labels(str(status))
+    counter.inc()
 
 
 @dataclass(slots=True)
@@ -56,15 +75,26 @@ class IngestService:
     max_queue_depth: int
 
 
-def _error(status: int, message: str, *, retry_after: float | None = None) -> Response:
-    metrics.REQUESTS.labels(str(status)).inc()
-    headers = None if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
-    return Response(
-        orjson.dumps({"error": message}),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+class _Disconnected(Exception):
+    """The client went away before sending the whole body: there is no one to answer."""
+
+
+_Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+async def _respond(send: Send, reply: _Reply) -> None:
+    status, body, extra = reply
+    _count(status)
+    headers = [_JSON, (b"content-length", b"%d" % len(body)), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(status: int, message: str, *, retry_after: float | None = None) -> _Reply:
+    extra = []
+    if retry_after is not None:
+        extra.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))
+    return status, orjson.dumps({"error": message}), extra
 
 
 def _parse(body: bytes) -> list[Any]:
@@ -74,7 +104,7 @@ def _parse(body: bytes) -> list[Any]:
         items = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BodyError(400, f"body is not valid JSON: {exc}") from None
-    if not isinstance(items, list):
+    if type(items) is not list:
         kind = "an object" if isinstance(items, dict) else "a scalar"
         raise BodyError(400, f"body must be a JSON array of log entries, got {kind}")
     if len(items) > MAX_ENTRIES_PER_BATCH:
@@ -84,11 +114,44 @@ def _parse(body: bytes) -> list[Any]:
     return items
 
 
-@router.post("/api/v1/ingest")
-async def ingest(request: Request) -> Response:
-    """Accept a batch of log entries for the project of the ``X-API-Key``."""
-    service: IngestService = request.app.state.ingest
-    key = request.headers.get("x-api-key")
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+def _headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    key = length = encoding = None
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            key = value.decode("latin-1")
+        elif name == b"content-length":
+            length = value.decode("latin-1")
+        elif name == b"content-encoding":
+            encoding = value.decode("latin-1")
+    return key, length, encoding
+
+
+async def serve(service: IngestService, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer one ingest request (the ASGI entry point; any method, see the 405)."""
+    if scope["method"] != "POST":
+        reply = _error(405, "use POST to send log entries")
+        await _respond(send, (405, reply[1], [(b"allow", b"POST")]))
+        return
+    try:
+        reply = await _ingest(service, scope, receive)
+    except _Disconnected:
+        _count(499)  # nginx's "client closed request": nobody is left to answer
+        return
+    await _respond(send, reply)
+
+
+async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Reply:
+    key, length, encoding = _headers(scope)
     if not key:
         return _error(401, "missing X-API-Key header")
     try:
@@ -109,9 +172,9 @@ async def ingest(request: Request) -> Response:
         return _error(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
 
     try:
-        check_content_length(request.headers.get("content-length"))
-        gzip = encoding_is_gzip(request.headers.get("content-encoding"))
-        items = _parse(await read_body(request.stream(), gzip=gzip))
+        check_content_length(length)
+        gzip = encoding_is_gzip(encoding)
+        items = _parse(await read_body(_chunks(receive), gzip=gzip))
     except BodyError as exc:
         return _error(exc.status, exc.message)
 
@@ -132,9 +195,4 @@ async def ingest(request: Request) -> Response:
         metrics.ENTRIES_ACCEPTED.inc(len(accepted))
     if rejected:
         metrics.ENTRIES_REJECTED.inc(len(rejected))
-    metrics.REQUESTS.labels("202").inc()
-    return Response(
-        orjson.dumps({"accepted": len(accepted), "rejected": rejected}),
-        status_code=202,
-        media_type="application/json",
-    )
+    return 202, orjson.dumps({"accepted": len(accepted), "rejected": rejected}), []

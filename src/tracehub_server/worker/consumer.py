@@ -196,7 +196,7 @@ class Consumer:
     async def _process(
         self, channel: AbstractChannel, messages: list[AbstractIncomingMessage]
     ) -> None:
-        decoded: list[tuple[AbstractIncomingMessage, IngestBatch]] = []
+        decoded: list[tuple[AbstractIncomingMessage, list[IngestBatch]]] = []
         for message in messages:
             try:
                 decoded.append((message, decode(message.body)))
@@ -207,24 +207,24 @@ class Consumer:
         if not decoded:
             return
         try:
-            await self._commit([batch for _, batch in decoded])
+            await self._commit([batch for _, batches in decoded for batch in batches])
         except _Stopped:
             for message, _ in decoded:
                 await message.nack(requeue=True)
             return
         except Exception as exc:  # content failure: find the bad message(s) one by one
             logger.warning("batch of %d failed (%s); retrying singly", len(decoded), exc)
-            for message, batch in decoded:
-                await self._process_single(channel, message, batch)
+            for message, batches in decoded:
+                await self._process_single(channel, message, batches)
             return
         # Every earlier delivery on this channel is in this batch or already settled.
         await decoded[-1][0].ack(multiple=True)
 
     async def _process_single(
-        self, channel: AbstractChannel, message: AbstractIncomingMessage, batch: IngestBatch
+        self, channel: AbstractChannel, message: AbstractIncomingMessage, batches: list[IngestBatch]
     ) -> None:
         try:
-            await self._commit([batch])
+            await self._commit(batches)
         except _Stopped:
             await message.nack(requeue=True)
         except Exception as exc:  # this message is the poison
@@ -250,7 +250,8 @@ class Consumer:
                 logger.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
                 await self._sleep(delay)
                 continue
-            received = batches[-1].entries[0]["received_at"] if batches[-1].entries else None
+            last = batches[-1].entries
+            received = last[0].get("received_at") if last else None
             metrics.observe_digest(result, time.perf_counter() - started, received)
             return
 

@@ -59,7 +59,7 @@ async def api_key(pool: asyncpg.Pool, project: Project) -> str:
 
 @pytest.fixture
 def drain(amqp_url: str, queue_name: str) -> Callable[[], Any]:
-    """Take every message from the test's queue (acked), decoded."""
+    """Take every message from the test's queue (acked): the batches they hold."""
 
     async def take() -> list[IngestBatch]:
         connection = await aio_pika.connect(amqp_url)
@@ -68,7 +68,7 @@ def drain(amqp_url: str, queue_name: str) -> Callable[[], Any]:
             channel = await connection.channel()
             queue = await channel.get_queue(queue_name)
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                found.append(decode(message.body))
+                found.extend(decode(message.body))
         return found
 
     return take

@@ -306,3 +306,53 @@ async def test_database_down_answers_503(make_settings) -> None:
         response = await _post(client, "th_" + "k" * 43, [entry()])
         assert response.status_code == 503
         assert response.headers["Retry-After"]
+
+
+async def test_other_methods_are_405(client) -> None:
+    """GET/PUT on the ingest path answer 405 with Allow: POST, without touching the key."""
+    for method in ("GET", "PUT", "DELETE"):
+        response = await client.request(method, URL)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert "POST" in response.json()["error"]
+
+
+async def test_client_gone_mid_body_publishes_nothing(client, api_key, drain) -> None:
+    """A client that disconnects before the body ends gets no answer and nothing is queued."""
+    service = client.app.state.ingest  # type: ignore[attr-defined]
+    from tracehub_server.api.ingest import serve
+
+    messages = [
+        {"type": "http.request", "body": b'[{"level": "INFO", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": URL,
+        "headers": [(b"x-api-key", api_key.encode())],
+    }
+    await asyncio.wait_for(serve(service, scope, receive, send), 10)
+    assert sent == []
+    assert await drain() == []
+
+
+async def test_headers_are_read_case_insensitively_and_hostile_ones_refused(
+    client, api_key
+) -> None:
+    """Header names in any case work; a non-numeric Content-Length is a 400."""
+    body = orjson.dumps([entry()])
+    ok = await client.post(URL, content=body, headers={"x-API-key": api_key})
+    assert ok.status_code == 202
+    bad = await client.post(
+        URL, content=body, headers={"X-API-Key": api_key, "Content-Length": "12abc"}
+    )
+    assert bad.status_code in (400, 413)
