@@ -30,6 +30,7 @@ import asyncpg
 from tracehub_server.storage import queries, stats
 from tracehub_server.storage.db import create_pool, migrate
 from tracehub_server.storage.log_filters import parse_log_filter
+from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
 
 TARGETS = {"explorer": 300.0, "issues": 100.0, "stats": 100.0}
 
@@ -194,7 +195,7 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
         ("explorer", "last 24 h, no filter", logs({}), None),
         ("explorer", "q=timeout over 7 days (0.1 % of rows)",
          logs({"q": "timeout", "since": "7d"}), None),
-        ("explorer", "q=deadlock over 7 days (1 in 500k rows)",
+        ("explorer", "q=deadlock over 7 days (1 in 500k rows), first request",
          logs({"q": "deadlock", "since": "7d"}), None),
         ("explorer", "extra.user_id=usr_123, last 24 h", logs({"extra.user_id": "usr_123"}),
          "DROP INDEX logs_extra_idx"),
@@ -262,6 +263,91 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
     return report
 
 
+async def walk_rare_term(
+    conn: asyncpg.Connection,
+    ids: list[int],
+    params: dict[str, str],
+    now: datetime,
+    *,
+    budget: ScanBudget = DEFAULT_BUDGET,
+) -> tuple[list[float], int, int]:
+    """Follow ``next_cursor`` until the range is done: (ms per request, requests, matches)."""
+    samples, found, cursor = [], 0, None
+    for _ in range(10_000):
+        extra = {"cursor": cursor} if cursor else {}
+        flt = parse_log_filter({**params, **extra}, now=now)
+        t0 = time.perf_counter()
+        page = await queries.search_logs(conn, ids, flt, budget=budget)
+        samples.append((time.perf_counter() - t0) * 1000)
+        found += len(page.entries)
+        if (cursor := page.next_cursor) is None:
+            break
+    return samples, len(samples), found
+
+
+def _pct(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+async def bounded_scan_report(conn: asyncpg.Connection, runs: int, now: datetime) -> list[str]:
+    """Rare and common terms over 7 days: per-request p50/p95 of the budgeted walk, the
+    total to exhaust the range, and the same search as one unbounded query."""
+    main = await conn.fetchval("SELECT id FROM projects WHERE name = 'bench-main'")
+    other = await conn.fetchval("SELECT id FROM projects WHERE name = 'bench-other'")
+    out = [
+        "| search | requests to finish | p50 ms / request | p95 ms / request"
+        " | total ms to exhaust | rows | one unbounded query p50 / p95 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    one_query = ScanBudget(time_ms=1e9, first_slice=timedelta(days=40))
+    for term, since in (("deadlock", "7d"), ("deadlock", "30d"), ("timeout", "7d")):
+        params = {"q": term, "since": since}
+        samples: list[float] = []
+        totals: list[float] = []
+        requests = rows = 0
+        for _ in range(max(1, runs // 5)):
+            per, requests, rows = await walk_rare_term(conn, [main], params, now)
+            samples += per
+            totals.append(sum(per))
+        p50, p95 = _pct(samples)
+        flt = parse_log_filter(params, now=now)
+        b50, b95 = await timed(
+            lambda f=flt: queries.search_logs(conn, [main], f, budget=one_query),
+            max(3, runs // 4),
+        )
+        line = (
+            f"| q={term}, {since}, first page only" if term == "timeout" else f"| q={term}, {since}"
+        )
+        if term == "timeout":
+            first = await timed(lambda f=flt: queries.search_logs(conn, [main], f), runs)
+            p50, p95 = first
+        out.append(
+            f"{line} | {requests} | {p50:.1f} | {p95:.1f} | {statistics.median(totals):,.0f}"
+            f" | {rows} | {b50:,.1f} / {b95:,.1f} |"
+        )
+        print(out[-1], flush=True)
+    # Several projects, no project filter: per-project walks merged, against ANY() + sort.
+    flt = parse_log_filter({"since": "24h"}, now=now)
+    m50, m95 = await timed(lambda: queries.search_logs(conn, [main, other], flt), runs)
+    sort_sql = (
+        'SELECT event_id FROM logs WHERE project_id = ANY($1::bigint[]) AND "timestamp" >= $2'
+        ' ORDER BY "timestamp" DESC, event_id DESC LIMIT 51'
+    )
+    s50, s95 = await timed(
+        lambda: conn.fetch(sort_sql, [main, other], flt.since), max(3, runs // 4)
+    )
+    out += [
+        "",
+        "| two projects, last 24 h, no filter | p50 ms | p95 ms |",
+        "| --- | ---: | ---: |",
+        f"| merged per-project index walks | {m50:.1f} | {m95:.1f} |",
+        f"| `project_id = ANY(...)` sorted (before) | {s50:.1f} | {s95:.1f} |",
+    ]
+    print("\n".join(out[-5:]), flush=True)
+    return out
+
+
 async def trigram_experiment(conn: asyncpg.Connection, runs: int, now: datetime) -> list[str]:
     """The alternative design: pg_trgm GIN on the last 8 days' partitions, q timed again,
     and the write-path cost (100k-row insert into the newest partition with and without)."""
@@ -313,6 +399,9 @@ async def main() -> None:
     parser.add_argument(
         "--with-trgm", action="store_true", help="also time the pg_trgm alternative for q"
     )
+    parser.add_argument(
+        "--only-scan", action="store_true", help="only the budgeted-search and merge figures"
+    )
     args = parser.parse_args()
 
     admin = await asyncpg.connect(args.admin_url)
@@ -340,7 +429,8 @@ async def main() -> None:
                 print(f"reusing {args.database} generated at {now}", flush=True)
             total = await conn.fetchval("SELECT count(*) FROM logs")
             print(f"\nlogs rows: {total}, runs per query: {args.runs}\n", flush=True)
-            report = await run_queries(conn, args.runs, now)
+            report = [] if args.only_scan else await run_queries(conn, args.runs, now)
+            report += ["", *await bounded_scan_report(conn, args.runs, now)]
             if args.with_trgm:
                 report += ["", "| trigram experiment | |", "| --- | --- |"]
                 report += await trigram_experiment(conn, args.runs, now)

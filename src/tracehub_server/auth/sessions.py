@@ -31,6 +31,8 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 #: How long a login lasts.
 SESSION_LIFETIME = timedelta(days=14)
+#: Expired sessions removed at each login (the periodic purge in ``auth.purge`` does the rest).
+LOGIN_PURGE_LIMIT = 100
 #: Longer cookie values cannot be ours; they are refused without a database round trip.
 MAX_TOKEN_CHARS = 128
 
@@ -56,6 +58,8 @@ async def create_session(
     """Start a session for the user; returns ``(cookie token, csrf token)``."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
+    # Logins are rare next to requests: a good moment to drop a few expired sessions.
+    await rows.delete_expired_sessions(conn, limit=LOGIN_PURGE_LIMIT)
     await rows.insert_session(
         conn,
         token_hash=hash_token(token),

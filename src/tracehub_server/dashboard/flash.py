@@ -16,6 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "user-updated": ("ok", "User updated."),
     "member-saved": ("ok", "Member saved."),
     "member-removed": ("ok", "Member removed."),
+    "project-renamed": ("ok", "Project renamed. Filters by the old name no longer match it."),
     "project-created": ("ok", "Project created. Create an API key below to start sending logs."),
     "issue-updated": ("ok", "Issue updated."),
 }

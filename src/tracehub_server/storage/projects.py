@@ -112,6 +112,27 @@ async def create_project(conn: asyncpg.Connection, name: str) -> Project:
     return _project(row)
 
 
+async def rename_project(conn: asyncpg.Connection, project_id: int, name: str) -> Project | None:
+    """Give the project a new name; None when it does not exist.
+
+    The name is checked as in :func:`create_project`; a name another project has raises
+    :class:`DuplicateProjectError` (renaming a project to its own name is a no-op). Links
+    and filters that use the id keep working; ``project=<old name>`` stops matching.
+    """
+    name = _check_name(name, what="project name", limit=MAX_PROJECT_NAME_CHARS, allow_empty=False)
+    if not _valid_id(project_id):
+        return None
+    try:
+        row = await conn.fetchrow(
+            "UPDATE projects SET name = $2 WHERE id = $1 RETURNING id, name, created_at",
+            project_id,
+            name,
+        )
+    except asyncpg.UniqueViolationError:
+        raise DuplicateProjectError(f"a project named {name!r} already exists") from None
+    return _project(row) if row else None
+
+
 async def get_project(conn: asyncpg.Connection, project_id: int) -> Project | None:
     """The project with this id, or None."""
     if not _valid_id(project_id):

@@ -84,7 +84,17 @@ async def delete_user_sessions(
     return len(rows)
 
 
-async def delete_expired_sessions(conn: asyncpg.Connection) -> int:
-    """Purge expired sessions (they are already refused; this only reclaims space)."""
-    rows = await conn.fetch("DELETE FROM sessions WHERE expires_at <= now() RETURNING id")
+async def delete_expired_sessions(conn: asyncpg.Connection, *, limit: int | None = None) -> int:
+    """Purge expired sessions (they are already refused; this only reclaims space).
+
+    ``limit`` caps the rows deleted in one statement, so a purge on a request's path (at
+    login) stays short however many sessions have piled up; the periodic purge has none.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    rows = await conn.fetch(
+        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= now()"
+        " LIMIT $1) RETURNING id",
+        limit,
+    )
     return len(rows)

@@ -91,6 +91,22 @@ async def get_project(project_id: int, principal: CurrentUser, pool: PoolDep) ->
     return _project(project, principal.access.role(project.id))
 
 
+@router.patch("/{project_id}", summary="Rename a project (admins); 409 if the name is taken.")
+async def rename_project(
+    project_id: int, body: NewProject, principal: AdminUser, pool: PoolDep
+) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        try:
+            project = await project_store.rename_project(conn, project_id, body.name)
+        except project_store.DuplicateProjectError as error:
+            raise HTTPException(409, detail=str(error)) from None
+        except ValueError as error:
+            raise unprocessable("name", str(error), where="body") from None
+    if project is None:
+        raise not_found("project")
+    return _project(project, "admin")
+
+
 @router.get("/{project_id}/keys", summary="The project's API keys (prefixes only).")
 async def list_keys(project_id: int, principal: CurrentUser, pool: PoolDep) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:

@@ -1,4 +1,5 @@
-"""Project settings: the name, API keys (members and admins manage them), members (admins)."""
+"""Project settings: the name (admins rename), API keys (members and admins manage them),
+members (admins)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ async def _settings_page(
     error: str = "",
     new_key: str | None = None,
     status: int = 200,
+    name: str | None = None,
 ) -> HTMLResponse:
     assert page.project is not None
     page.nav = "settings"
@@ -67,6 +69,8 @@ async def _settings_page(
             "roles": user_store.ROLES,
             "new_key": new_key,
             "snippet": snippet,
+            # A rejected rename shows what was typed, so it can be corrected.
+            "name_value": page.project.name if name is None else name,
         },
         status_code=status,
     )
@@ -76,6 +80,28 @@ async def _settings_page(
 async def settings(request: Request, page: ProjectPage, pool: PoolDep) -> HTMLResponse:
     """Keys and members; viewers see the lists without any buttons."""
     return await _settings_page(request, page, pool)
+
+
+@router.post("/projects/{project_id}/settings/name")
+async def rename_project(request: Request, page: ProjectPage, pool: PoolDep) -> Response:
+    """Rename the project (admins only); a taken or invalid name is shown on the form."""
+    if not page.access.is_admin:
+        raise forbidden("Only administrators rename projects.")
+    form = await read_csrf_form(request, page)
+    assert page.project is not None
+    name = form.get("name")
+    try:
+        async with pool.acquire() as conn:
+            renamed = await project_store.rename_project(conn, page.project.id, name)
+    except project_store.DuplicateProjectError:
+        error = "Another project already has that name; choose a different one."
+        return await _settings_page(request, page, pool, error=error, status=409, name=name)
+    except (ValueError, TypeError) as exc:
+        error = f"The name was not changed: {exc}."
+        return await _settings_page(request, page, pool, error=error, status=400, name=name)
+    if renamed is None:
+        raise not_found()
+    return see_other(f"/projects/{page.project.id}/settings?done=project-renamed")
 
 
 @router.post("/projects/{project_id}/settings/keys")
