@@ -21,8 +21,8 @@ produced after the middleware has returned.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from time import perf_counter
 from typing import Any
 
 try:
@@ -36,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "tracehub.integrations.django needs Django: pip install 'tracehub[django]'"
     ) from exc
 
+from tracehub.enricher import _trace_id
 from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import (
     TRACE_ID_HEADER,
@@ -49,6 +50,10 @@ __all__ = ["TraceHubMiddleware"]
 # Set on the request so the (process-wide) signal receiver knows which middleware
 # instance saw it and when it started; requests it never saw are not reported.
 _REQUEST_STATE = "_tracehub_state"
+_HEADER_KEY = TRACE_ID_HEADER.lower()
+# The context variable's own methods: no wrapper call per request.
+_bind = _trace_id.set
+_unbind = _trace_id.reset
 
 
 class TraceHubMiddleware:
@@ -72,26 +77,26 @@ class TraceHubMiddleware:
         if self._async:
             return self._acall(request)
         trace_id = self._start(request)
-        token = bind_trace_id(trace_id)
+        token = _bind(trace_id)
         try:
             response = self.get_response(request)
         finally:
-            unbind_trace_id(token)
+            _unbind(token)
         return _finish(response, trace_id)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         """The async twin of :meth:`__call__`."""
         trace_id = self._start(request)
-        token = bind_trace_id(trace_id)
+        token = _bind(trace_id)
         try:
             response = await self.get_response(request)
         finally:
-            unbind_trace_id(token)
+            _unbind(token)
         return _finish(response, trace_id)
 
     def _start(self, request: HttpRequest) -> str:
         """Resolve the request's trace id and leave what the crash reporter needs on it."""
-        setattr(request, _REQUEST_STATE, (self, time.perf_counter()))
+        request._tracehub_state = (self, perf_counter())  # type: ignore[attr-defined]  # _REQUEST_STATE
         meta = request.META
         return resolve_trace_id(meta.get("HTTP_X_TRACE_ID"), meta.get("HTTP_TRACEPARENT"))
 
@@ -113,7 +118,13 @@ class TraceHubMiddleware:
 
 def _finish(response: HttpResponseBase, trace_id: str) -> HttpResponseBase:
     """Echo the trace id and keep it bound while a streaming body is produced."""
-    response[TRACE_ID_HEADER] = trace_id
+    try:
+        # Straight into Django's header store: ``response[...] = `` would re-validate
+        # charset and newlines, which the id (validated or generated) can't violate.
+        # That check costs more than the rest of this middleware.
+        response.headers._store[_HEADER_KEY] = (TRACE_ID_HEADER, trace_id)
+    except (AttributeError, TypeError):  # not an HttpResponse, or Django changed inside
+        response[TRACE_ID_HEADER] = trace_id
     if getattr(response, "streaming", False):
         content = response.streaming_content
         if getattr(response, "is_async", False):

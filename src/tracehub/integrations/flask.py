@@ -6,9 +6,12 @@
 The trace id is bound by wrapping ``app.wsgi_app`` rather than in a
 ``before_request`` hook, so it is already set for every other hook, error handler
 and teardown function, and is removed even when Flask itself fails. A streamed body
-(a generator response) is produced after ``wsgi_app`` returns, so an ``after_request``
-hook wraps it to bind the id again around each chunk: logs written while streaming
-carry it too. Buffered responses pay nothing for this.
+(a generator response) is produced after ``wsgi_app`` returns, so the finished response
+is looked at once (by wrapping the app's ``process_response``, which runs after every
+``after_request`` hook) and a generator body is wrapped to bind the id again around
+each chunk: logs written while streaming carry it too. Buffered responses pay one
+class check. (An ``after_request`` hook would do the same job at several times the
+cost: Flask inspects each hook for ``async def`` on every request.)
 
 Crashes are taken from Flask's ``got_request_exception`` signal, which Flask sends only
 for exceptions no error handler dealt with (not for ``abort(404)``); Flask then renders
@@ -17,8 +20,8 @@ its 500 as usual, and that response carries ``X-Trace-ID`` as well.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
+from time import perf_counter
 from typing import Any
 
 try:
@@ -29,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "tracehub.integrations.flask needs Flask: pip install 'tracehub[flask]'"
     ) from exc
 
-from tracehub.enricher import get_trace_id
+from tracehub.enricher import _trace_id, get_trace_id
 from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import (
     TRACE_ID_HEADER,
@@ -43,6 +46,11 @@ __all__ = ["TraceHubFlask", "init_tracehub"]
 _EXTENSION_KEY = "tracehub"
 _ENVIRON_STARTED = "tracehub.started"
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_HEADER_LOWER = TRACE_ID_HEADER.lower()
+_HEADER_LEN = len(TRACE_ID_HEADER)
+# The context variable's own methods: no wrapper call per request.
+_bind = _trace_id.set
+_unbind = _trace_id.reset
 
 
 def init_tracehub(
@@ -69,7 +77,12 @@ class TraceHubFlask:
         self._logger = logger
         self._wsgi_app: _WSGIApp = app.wsgi_app
         app.wsgi_app = self._traced_wsgi_app  # type: ignore[method-assign]
-        app.after_request(_trace_streamed_body)
+        process_response = app.process_response
+
+        def process_response_and_trace_stream(response: Response) -> Response:
+            return _trace_streamed_body(process_response(response))
+
+        app.process_response = process_response_and_trace_stream  # type: ignore[method-assign]
         if capture_exceptions:
             # Weak by default in blinker: the receiver lives exactly as long as this object,
             # which app.extensions keeps alive as long as the app.
@@ -79,21 +92,26 @@ class TraceHubFlask:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """Run the wrapped app with the request's trace id bound and echoed."""
-        environ[_ENVIRON_STARTED] = time.perf_counter()
+        environ[_ENVIRON_STARTED] = perf_counter()
         trace_id = resolve_trace_id(environ.get("HTTP_X_TRACE_ID"), environ.get("HTTP_TRACEPARENT"))
+        header = (TRACE_ID_HEADER, trace_id)
 
         def start_response_with_trace_id(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            headers = [h for h in headers if h[0].lower() != "x-trace-id"]
-            headers.append((TRACE_ID_HEADER, trace_id))
+            headers = [*headers]  # a copy: the app may reuse its list
+            for h in headers:  # an id the app set is replaced (names are case-insensitive)
+                if len(h[0]) == _HEADER_LEN and h[0].lower() == _HEADER_LOWER:
+                    headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
+                    break
+            headers.append(header)
             return start_response(status, headers, exc_info)
 
-        token = bind_trace_id(trace_id)
+        token = _bind(trace_id)
         try:
             return self._wsgi_app(environ, start_response_with_trace_id)
         finally:
-            unbind_trace_id(token)
+            _unbind(token)
 
     def _on_exception(self, sender: Flask, exception: BaseException, **_: Any) -> None:
         """Report an exception Flask is about to turn into a 500."""
@@ -107,17 +125,20 @@ class TraceHubFlask:
             path=request.path,
             route=rule.rule if rule is not None else None,
             status=500,
-            started=request.environ.get(_ENVIRON_STARTED, time.perf_counter()),
+            started=request.environ.get(_ENVIRON_STARTED, perf_counter()),
             client_ip=request.remote_addr,
         )
 
 
 def _trace_streamed_body(response: Response) -> Response:
-    """``after_request``: keep the trace id bound while a generator body is produced.
+    """Keep the trace id bound while a generator body is produced.
 
-    A buffered body needs nothing; a file body (``direct_passthrough``, e.g.
-    ``send_file``) runs no user code and is left alone so servers can still sendfile() it.
+    A buffered body (a list: the common case, checked first) needs nothing; a file body
+    (``direct_passthrough``, e.g. ``send_file``) runs no user code and is left alone so
+    servers can still sendfile() it.
     """
+    if response.response.__class__ is list:
+        return response
     if response.is_streamed and not response.direct_passthrough:
         trace_id = get_trace_id()
         if trace_id is not None:
