@@ -18,11 +18,12 @@ from tracehub_server.api.query.deps import (
 )
 from tracehub_server.api.query.logs import query_timeout
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import AUTH_ERRORS, IssueDetail, IssueList, IssueOut
 from tracehub_server.storage import queries
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.log_filters import FilterError, param_items, split_values
 
-router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute)
+router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
 MAX_HOURS = 24 * 31
 
@@ -36,7 +37,11 @@ class IssuePatch(BaseModel):
     assignee_id: int | None = Field(default=None, description="A user who can read the project")
 
 
-@router.get("/issues", summary="Issues, most recent (or first seen, or most frequent) first.")
+@router.get(
+    "/issues",
+    response_model=IssueList,
+    summary="Issues, most recent (or first seen, or most frequent) first.",
+)
 async def list_issues(
     request: Request,
     principal: CurrentUser,
@@ -64,7 +69,11 @@ async def list_issues(
     return {"issues": [i.as_dict() for i in page.issues], "next_cursor": page.next_cursor}
 
 
-@router.get("/issues/{issue_id}", summary="An issue with its recent events and hourly counts.")
+@router.get(
+    "/issues/{issue_id}",
+    response_model=IssueDetail,
+    summary="An issue with its recent events and hourly counts.",
+)
 async def get_issue(
     issue_id: int,
     principal: CurrentUser,
@@ -93,7 +102,11 @@ async def get_issue(
     }
 
 
-@router.patch("/issues/{issue_id}", summary="Change an issue's status and/or assignee.")
+@router.patch(
+    "/issues/{issue_id}",
+    response_model=IssueOut,
+    summary="Change an issue's status and/or assignee.",
+)
 async def patch_issue(
     issue_id: int, patch: IssuePatch, principal: CurrentUser, pool: PoolDep
 ) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from tracehub_server.api.query.deps import (
     unprocessable,
 )
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, LogDetail, LogList
 from tracehub_server.storage import queries
 from tracehub_server.storage.log_filters import FilterError, parse_log_filter
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
 
-router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute)
+router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
 _SCAN_DOC = (
     " With `q`, `level`, `service`, `environment` or `module` (filters no index serves) a"
@@ -37,7 +38,13 @@ def query_timeout(error: queries.QueryTimeoutError) -> HTTPException:
     return HTTPException(503, detail=str(error))
 
 
-@router.get("/logs", summary="Search logs, newest first.", description=_SCAN_DOC + _EXTRA_DOC)
+@router.get(
+    "/logs",
+    response_model=LogList,
+    responses={503: {"model": ErrorOut, "description": "Ran past the statement timeout"}},
+    summary="Search logs, newest first.",
+    description=_SCAN_DOC + _EXTRA_DOC,
+)
 async def list_logs(
     request: Request,
     principal: CurrentUser,
@@ -86,7 +93,11 @@ async def list_logs(
     }
 
 
-@router.get("/logs/{log_id}", summary="One log with its stack trace (id = event id).")
+@router.get(
+    "/logs/{log_id}",
+    response_model=LogDetail,
+    summary="One log with its stack trace (id = event id).",
+)
 async def get_log(log_id: str, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
     event_id = queries.parse_event_id(log_id)
     if event_id is None:

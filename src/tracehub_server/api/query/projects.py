@@ -21,11 +21,25 @@ from tracehub_server.api.query.deps import (
     writable_project,
 )
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import (
+    AUTH_ERRORS,
+    ApiKeyOut,
+    ErrorOut,
+    MemberOut,
+    NewApiKeyOut,
+    ProjectOut,
+)
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.projects import ApiKey, Project
 
-router = APIRouter(prefix="/projects", tags=["projects"], route_class=LimitedBodyRoute)
+router = APIRouter(
+    prefix="/projects", tags=["projects"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS
+)
+
+_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The name is already taken"}
+}
 
 
 class NewProject(BaseModel):
@@ -64,7 +78,9 @@ def _key(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Projects you can read, with your role in each.")
+@router.get(
+    "", response_model=list[ProjectOut], summary="Projects you can read, with your role in each."
+)
 async def list_projects(principal: CurrentUser, pool: PoolDep) -> list[dict[str, Any]]:
     access = principal.access
     async with pool.acquire() as conn:
@@ -72,7 +88,13 @@ async def list_projects(principal: CurrentUser, pool: PoolDep) -> list[dict[str,
     return [_project(p, access.role(p.id)) for p in projects if access.can_read(p.id)]
 
 
-@router.post("", status_code=201, summary="Create a project (admins).")
+@router.post(
+    "",
+    response_model=ProjectOut,
+    status_code=201,
+    responses=_TAKEN,
+    summary="Create a project (admins).",
+)
 async def create_project(body: NewProject, principal: AdminUser, pool: PoolDep) -> dict[str, Any]:
     async with pool.acquire() as conn:
         try:
@@ -84,14 +106,19 @@ async def create_project(body: NewProject, principal: AdminUser, pool: PoolDep) 
     return _project(project, "admin")
 
 
-@router.get("/{project_id}", summary="One project.")
+@router.get("/{project_id}", response_model=ProjectOut, summary="One project.")
 async def get_project(project_id: int, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
     async with pool.acquire() as conn:
         project = await readable_project(conn, principal.access, project_id)
     return _project(project, principal.access.role(project.id))
 
 
-@router.patch("/{project_id}", summary="Rename a project (admins); 409 if the name is taken.")
+@router.patch(
+    "/{project_id}",
+    response_model=ProjectOut,
+    responses=_TAKEN,
+    summary="Rename a project (admins); 409 if the name is taken.",
+)
 async def rename_project(
     project_id: int, body: NewProject, principal: AdminUser, pool: PoolDep
 ) -> dict[str, Any]:
@@ -107,7 +134,11 @@ async def rename_project(
     return _project(project, "admin")
 
 
-@router.get("/{project_id}/keys", summary="The project's API keys (prefixes only).")
+@router.get(
+    "/{project_id}/keys",
+    response_model=list[ApiKeyOut],
+    summary="The project's API keys (prefixes only).",
+)
 async def list_keys(project_id: int, principal: CurrentUser, pool: PoolDep) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         await readable_project(conn, principal.access, project_id)
@@ -116,7 +147,10 @@ async def list_keys(project_id: int, principal: CurrentUser, pool: PoolDep) -> l
 
 
 @router.post(
-    "/{project_id}/keys", status_code=201, summary="Create an API key; the key is shown once."
+    "/{project_id}/keys",
+    response_model=NewApiKeyOut,
+    status_code=201,
+    summary="Create an API key; the key is shown once.",
 )
 async def create_key(
     project_id: int, body: NewKey, principal: CurrentUser, pool: PoolDep
@@ -143,7 +177,11 @@ async def revoke_key(
     return Response(status_code=204)
 
 
-@router.get("/{project_id}/members", summary="The project's members and their roles.")
+@router.get(
+    "/{project_id}/members",
+    response_model=list[MemberOut],
+    summary="The project's members and their roles.",
+)
 async def list_members(
     project_id: int, principal: CurrentUser, pool: PoolDep
 ) -> list[dict[str, Any]]:
@@ -153,7 +191,11 @@ async def list_members(
     return [{"user_id": m.user_id, "email": m.email, "role": m.role} for m in members]
 
 
-@router.put("/{project_id}/members/{user_id}", summary="Add a member or change a role (admins).")
+@router.put(
+    "/{project_id}/members/{user_id}",
+    response_model=MemberOut,
+    summary="Add a member or change a role (admins).",
+)
 async def put_member(
     project_id: int, user_id: int, body: MemberRole, principal: AdminUser, pool: PoolDep
 ) -> dict[str, Any]:

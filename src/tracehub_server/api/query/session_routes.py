@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import ErrorOut, LoginOut, MeOut
 from tracehub_server.api.query.users import user_dict
 from tracehub_server.auth import sessions
 from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
@@ -53,7 +54,16 @@ def _me(principal: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/login", summary="Log in: sets the session cookie, returns the CSRF token.")
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    responses={
+        401: {"model": ErrorOut, "description": "Wrong email or password"},
+        415: {"model": ErrorOut, "description": "Not sent as application/json"},
+        429: {"model": ErrorOut, "description": "Too many failed logins; see Retry-After"},
+    },
+    summary="Log in: sets the session cookie, returns the CSRF token.",
+)
 async def login(request: Request, body: Login, pool: PoolDep, response: Response) -> dict:
     if not request.headers.get("content-type", "").lower().startswith("application/json"):
         raise HTTPException(415, detail="send the login as application/json")
@@ -89,7 +99,9 @@ async def logout(request: Request, principal: CurrentUser, pool: PoolDep) -> Res
     return out
 
 
-@router.get("/me", summary="Who you are, your roles, and this session's CSRF token.")
+@router.get(
+    "/me", response_model=MeOut, summary="Who you are, your roles, and this session's CSRF token."
+)
 async def me(principal: CurrentUser) -> dict[str, Any]:
     return _me(principal)
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, resolve_projects, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import AUTH_ERRORS, OverviewOut, SeverityOut, TimelineOut
 from tracehub_server.auth.permissions import Access
 from tracehub_server.storage import stats
 from tracehub_server.storage.log_filters import (
@@ -21,7 +22,9 @@ from tracehub_server.storage.log_filters import (
     split_values,
 )
 
-router = APIRouter(prefix="/stats", tags=["stats"], route_class=LimitedBodyRoute)
+router = APIRouter(
+    prefix="/stats", tags=["stats"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS
+)
 
 DEFAULT_RANGE = timedelta(hours=24)
 #: Widest range per bucket: 31 days of hours (744 points), 400 days of days.
@@ -68,7 +71,9 @@ def _echo(r: _Range) -> dict[str, Any]:
     return {"since": r.since.isoformat(), "until": r.until.isoformat(), "projects": r.project_ids}
 
 
-@router.get("/overview", summary="Logs, errors and open issues in a time range.")
+@router.get(
+    "/overview", response_model=OverviewOut, summary="Logs, errors and open issues in a time range."
+)
 async def overview(
     request: Request,
     principal: CurrentUser,
@@ -88,7 +93,7 @@ async def overview(
     }
 
 
-@router.get("/severity", summary="Entries per level in a time range.")
+@router.get("/severity", response_model=SeverityOut, summary="Entries per level in a time range.")
 async def severity(
     request: Request,
     principal: CurrentUser,
@@ -103,7 +108,7 @@ async def severity(
     return {**_echo(r), "counts": counts}
 
 
-@router.get("/timeline", summary="Entries per hour or day, by level.")
+@router.get("/timeline", response_model=TimelineOut, summary="Entries per hour or day, by level.")
 async def timeline(
     request: Request,
     principal: CurrentUser,

@@ -11,11 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, not_found, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import AUTH_ERRORS, NewTokenOut, TokenOut
 from tracehub_server.auth import tokens
 from tracehub_server.storage import tokens as token_store
 from tracehub_server.storage.tokens import AccessToken
 
-router = APIRouter(prefix="/tokens", tags=["tokens"], route_class=LimitedBodyRoute)
+router = APIRouter(
+    prefix="/tokens", tags=["tokens"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS
+)
 
 
 class NewToken(BaseModel):
@@ -40,13 +43,18 @@ def token_dict(token: AccessToken) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Your tokens, newest first (prefixes only).")
+@router.get("", response_model=list[TokenOut], summary="Your tokens, newest first (prefixes only).")
 async def list_tokens(principal: CurrentUser, pool: PoolDep) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         return [token_dict(t) for t in await token_store.list_tokens(conn, principal.user.id)]
 
 
-@router.post("", status_code=201, summary="Create a token; its value is shown only now.")
+@router.post(
+    "",
+    response_model=NewTokenOut,
+    status_code=201,
+    summary="Create a token; its value is shown only now.",
+)
 async def create_token(body: NewToken, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
     expires_at = (
         datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)

@@ -11,11 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import AdminUser, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
+from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, UserOut
 from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.users import User
 
-router = APIRouter(prefix="/users", tags=["users"], route_class=LimitedBodyRoute)
+router = APIRouter(
+    prefix="/users", tags=["users"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS
+)
+
+_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The name is already taken"}
+}
 
 
 class NewUser(BaseModel):
@@ -35,13 +42,15 @@ def user_dict(user: User) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Every user (admins).")
+@router.get("", response_model=list[UserOut], summary="Every user (admins).")
 async def list_users(principal: AdminUser, pool: PoolDep) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         return [user_dict(u) for u in await user_store.list_users(conn)]
 
 
-@router.post("", status_code=201, summary="Create a user (admins).")
+@router.post(
+    "", response_model=UserOut, status_code=201, responses=_TAKEN, summary="Create a user (admins)."
+)
 async def create_user(body: NewUser, principal: AdminUser, pool: PoolDep) -> dict[str, Any]:
     try:
         email = user_store.normalize_email(body.email)
