@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import asyncpg
 from fastapi import FastAPI
@@ -30,6 +31,9 @@ from tracehub_server.auth.purge import SessionPurger
 from tracehub_server.queue.base import IngestQueue
 from tracehub_server.settings import Settings
 from tracehub_server.storage.db import create_pool, migrate
+
+if TYPE_CHECKING:
+    from tracehub_server.worker.maintenance import PartitionMaintenance
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,17 @@ async def _open_queue(settings: Settings, pool: asyncpg.Pool) -> IngestQueue:
     from tracehub_server.worker.metrics import observe_digest
 
     return InProcessQueue(pool, digest, observe=observe_digest)
+
+
+def _start_maintenance(settings: Settings, pool: asyncpg.Pool) -> PartitionMaintenance | None:
+    """Embedded, this process digests, so it also keeps the partitions (else: the workers)."""
+    if settings.amqp_url:
+        return None
+    from tracehub_server.worker.maintenance import PartitionMaintenance
+
+    maintenance = PartitionMaintenance(pool, retention_days=settings.retention_days)
+    maintenance.start()
+    return maintenance
 
 
 class TraceHubApp(FastAPI):
@@ -87,10 +102,13 @@ def create_app(settings: Settings) -> FastAPI:
         usage.start()
         purger = SessionPurger(pool)
         purger.start()
+        maintenance = _start_maintenance(settings, pool)
         try:
             yield
         finally:
             # Requests in flight have finished (uvicorn drains them before lifespan exit).
+            if maintenance is not None:
+                await maintenance.stop()
             await purger.stop()
             await queue.close()
             await usage.stop()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from tracehub_server.grouping.frames import Frame, parse_stack
+from tracehub_server.grouping.frames import Frame, parse_stack, python_head
 from tracehub_server.grouping.normalise import normalise
 
 #: Frames hashed per fingerprint.
@@ -51,15 +51,37 @@ def fingerprint_parts(
     ]
 
 
-@lru_cache(maxsize=4096)
 def fingerprint(
     project_id: int, error_type: str | None, error_message: str | None, stack_trace: str | None
 ) -> str:
     """Hex SHA-256 identifying the issue an error event belongs to in its project.
 
     Cached: a worker sees the same few errors over and over, and parsing a trace costs more
-    than hashing the strings to look it up.
+    than hashing the strings to look it up. A Python trace is looked up by its head, up to
+    its last frame line: the lines after it (the exception's message, which differs between
+    events of one bug -- ids, amounts) cannot change the result (see
+    :func:`~tracehub_server.grouping.frames.python_head`).
     """
+    head = python_head(stack_trace)
+    if head is not None:
+        cached = _fingerprint_of_head(project_id, error_type, head)
+        if cached is not None:
+            return cached
+    return _fingerprint(project_id, error_type, error_message, stack_trace)
+
+
+@lru_cache(maxsize=4096)
+def _fingerprint_of_head(project_id: int, error_type: str | None, head: str) -> str | None:
+    parsed = parse_stack(head)
+    if parsed is None or parsed.language != "python":
+        return None  # not what _python_head assumed: the caller takes the general path
+    return _fingerprint(project_id, error_type, None, head)
+
+
+@lru_cache(maxsize=4096)
+def _fingerprint(
+    project_id: int, error_type: str | None, error_message: str | None, stack_trace: str | None
+) -> str:
     parts = [_VERSION, str(project_id), *fingerprint_parts(error_type, error_message, stack_trace)]
     data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()

@@ -259,3 +259,23 @@ def parse_stack(trace: str | None) -> ParsedTrace | None:
         if parsed is not None:
             return ParsedTrace(parsed.language, parsed.frames[:MAX_FRAMES], parsed.chain)
     return None
+
+
+def python_head(stack_trace: str | None) -> str | None:
+    """The trace up to its last ``File "`` line, when what follows cannot affect parsing.
+
+    The Python parser builds frames only from ``File "..."`` lines and splits chained
+    tracebacks only at the chain sentences, so a tail holding neither changes nothing --
+    provided the trace is short enough to be parsed whole (the parser keeps the end).
+    """
+    if not stack_trace or len(stack_trace) > MAX_TRACE_CHARS:
+        return None
+    start = stack_trace.rfind('File "')
+    if start < 0:
+        return None
+    end = stack_trace.find("\n", start)
+    if end < 0:
+        return stack_trace
+    if _PY_CHAIN.search(stack_trace, end):
+        return None
+    return stack_trace[:end]

@@ -40,7 +40,8 @@ def _database_key(conn: asyncpg.Connection) -> str:
 
 def partition_name(day: date) -> str:
     """The table name of ``day``'s partition (same rule as the SQL function)."""
-    return f"logs_p{day:%Y%m%d}"
+    # Not strftime: glibc's %Y does not zero-pad years before 1000 (year 1 -> "1").
+    return f"logs_p{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
 def day_of(moment: datetime) -> date:

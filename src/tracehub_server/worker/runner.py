@@ -1,4 +1,5 @@
-"""Process-level wiring of ``tracehub worker``: pool with retry, metrics port, signals."""
+"""Process-level wiring of ``tracehub worker``: pool with retry, metrics port, signals, and
+the partition maintenance timer (see :mod:`tracehub_server.worker.maintenance`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tracehub_server.queue.rabbitmq import Topology
 from tracehub_server.settings import Settings
 from tracehub_server.storage.db import create_pool, migrate
 from tracehub_server.worker.consumer import Backoff, Consumer, ConsumerOptions, is_transient
+from tracehub_server.worker.maintenance import PartitionMaintenance
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ async def run_worker(settings: Settings) -> None:
     pool = await _connect_pool(settings.database_url, stop)
     if pool is None:
         return
+    maintenance = PartitionMaintenance(pool, retention_days=settings.retention_days)
+    maintenance.start()
     try:
         consumer = Consumer(
             amqp_url=settings.amqp_url,
@@ -73,5 +77,6 @@ async def run_worker(settings: Settings) -> None:
             return
         await consumer.run()
     finally:
+        await maintenance.stop()
         await pool.close()
     logger.info("worker stopped")

@@ -150,3 +150,46 @@ async def test_concurrent_fingerprinting_is_consistent() -> None:
         *(asyncio.to_thread(lambda: [_fp(name) for name, _ in SAME_BUG]) for _ in range(8))
     )
     assert all(r == expected for r in results)
+
+
+_HEAD_CASES = [
+    # The message differs: same bug.
+    'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\n    g()\n'
+    "KeyError: 'user_1'",
+    # A message that itself holds frame-like and chain-like lines.
+    'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\n    g()\n'
+    'ValueError: bad\n  File "/app/evil.py", line 1, in injected',
+    'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\n    g()\n'
+    "ValueError: bad\n\nDuring handling of the above exception, another exception occurred:\n\n"
+    "nothing after it",
+    # Chained, CRLF, no trailing message, not Python at all, over the parse limit.
+    'Traceback (most recent call last):\n  File "/app/b.py", line 9, in h\n    x()\nOSError: e\n\n'
+    "The above exception was the direct cause of the following exception:\n\n"
+    'Traceback (most recent call last):\n  File "/app/c.py", line 2, in k\n    y()\n'
+    "RuntimeError: r",
+    'Traceback (most recent call last):\r\n  File "/app/a.py", line 3, in f\r\n    g()\r\nE: m',
+    '  File "/app/a.py", line 3, in f',
+    'File "not a frame"\nat com.shop.Cart.total(Cart.java:10)\nat com.shop.Api.get(Api.java:5)',
+    'Traceback (most recent call last):\n  File "/app/a.py", line 3, in f\n' + "m" * 70_000,
+]
+
+
+@pytest.mark.parametrize("trace", _HEAD_CASES)
+def test_head_cache_gives_the_uncached_fingerprint(trace: str) -> None:
+    """Looking a trace up by its head always equals fingerprinting the whole trace."""
+    from tracehub_server.grouping.fingerprint import _fingerprint
+
+    got = fingerprint(1, "ValueError", "message", trace)
+    _fingerprint.cache_clear()
+    assert got == _fingerprint.__wrapped__(1, "ValueError", "message", trace)
+
+
+def test_messages_after_the_last_frame_share_one_cache_entry() -> None:
+    """Traces differing only in their final message hit the same cached head."""
+    from tracehub_server.grouping.fingerprint import _fingerprint_of_head
+
+    base = 'Traceback (most recent call last):\n  File "/app/q.py", line 3, in f\n    g()\n'
+    _fingerprint_of_head.cache_clear()
+    prints = {fingerprint(5, "KeyError", None, base + f"KeyError: 'u{i}'") for i in range(50)}
+    assert len(prints) == 1
+    assert _fingerprint_of_head.cache_info().misses == 1

@@ -139,3 +139,9 @@ async def test_retention_rejects_nonsense(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         with pytest.raises(ValueError, match="retention_days must be >= 1"):
             await drop_expired_partitions(conn, 0, datetime.now(timezone.utc))
+
+
+def test_partition_name_pads_early_years() -> None:
+    """Year 1 is named like the SQL function names it (strftime would drop the zeros)."""
+    assert partition_name(date(1, 1, 1)) == "logs_p00010101"
+    assert partition_name(date(2024, 5, 7)) == "logs_p20240507"
