@@ -13,6 +13,12 @@ ships stdlib records to TraceHub:
   worker emits it later. A logging call therefore never calls the stdlib logger.
 
 Nothing here holds a lock while calling into ``logging``, so no handler can deadlock us.
+
+The ``tracehub`` logger carries a :class:`logging.NullHandler`, as libraries should: an
+application that configured no logging at all would otherwise get stray lines on
+stderr from ``logging.lastResort`` (say, "could not reach ..." at interpreter exit after
+a test server closed). Any handler the application configures — ``basicConfig()``, or
+one on ``tracehub`` or the root logger — still receives every report.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ _MAX_KEYS = 512
 _MAX_PENDING = 256
 
 _logger = logging.getLogger(SDK_LOGGER_NAME)
+_logger.addHandler(logging.NullHandler())
 _state = threading.local()
 _lock = threading.Lock()
 _last_report: dict[str, tuple[float, int]] = {}

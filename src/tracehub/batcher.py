@@ -142,6 +142,10 @@ class BatchWorker:
     def _run(self) -> None:
         _diagnostics.mark_thread_internal()
         try:
+            self.transport.prepare()
+        except Exception as exc:  # sending will try again, and report again if need be
+            _diagnostics.report("transport-prepare", f"could not prepare the transport: {exc!r}")
+        try:
             while not self._abandoned:
                 try:
                     if self._cycle():
@@ -212,7 +216,8 @@ class BatchWorker:
             with self._handoff:
                 if self._abandoned:
                     return  # close() dead-lettered everything still in flight
-                del self._inflight[: len(chunk)]  # type: ignore[index]
+                if self._inflight is not None:
+                    del self._inflight[: len(chunk)]
             if failed:
                 self._dead_letter(failed)
 

@@ -70,7 +70,7 @@ def safe_text(value: object) -> str:
 def snapshot_extra(extra: object) -> dict[str, Any] | None:
     """Copy ``extra`` at call time; a non-mapping becomes ``{"value": ...}``."""
     if extra.__class__ is dict:
-        snap: dict[Any, Any] = extra.copy()  # type: ignore[attr-defined]
+        snap: dict[Any, Any] = extra.copy()  # type: ignore[attr-defined, unused-ignore]
         for key, value in snap.items():
             if value.__class__ not in _IMMUTABLE:
                 snap[key] = _freeze(value, 1)

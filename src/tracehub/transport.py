@@ -17,25 +17,38 @@ time. :class:`HttpTransport` is the real one. Its guarantees, per response:
 
 ``deadline`` (a ``time.monotonic()`` value) bounds everything: each request's timeout
 is cut to what is left, and no attempt or backoff starts after it.
+
+Sending never waits on ``logging``'s module lock, which ``dictConfig`` and
+``logging.shutdown()`` hold while they flush handlers (a bridge's flush may wait on us).
+httpx and httpcore call ``Logger.isEnabledFor`` on every request, and once a
+reconfiguration has cleared the level caches that call takes the module lock. So
+:meth:`HttpTransport.prepare`, run by the worker when it starts, imports the HTTP stack
+and builds the client there (imports create loggers, which also takes the lock), then
+gives those loggers an ``isEnabledFor`` that answers False on SDK threads without
+asking ``logging`` (:func:`quiet_http_loggers_on_sdk_threads`). On application threads
+the original check runs unchanged, so the app's own httpx logging is unaffected; only
+the SDK's own requests go unlogged by httpx (a bridge would drop those records anyway).
 """
 
 from __future__ import annotations
 
 import email.utils
 import gzip
+import logging
 import random
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import httpcore  # pre-imported: httpx imports it lazily, on the first client
 import httpx
 
 from tracehub import _diagnostics
 from tracehub._version import __version__
 from tracehub.models import SendResult
 
-__all__ = ["HttpTransport", "Transport"]
+__all__ = ["HTTP_CLIENT_LOGGERS", "HttpTransport", "Transport", "quiet_http_loggers_on_sdk_threads"]
 
 #: Response bytes read for an error report (a hostile server can't make us buffer more).
 MAX_ERROR_BODY = 2_048
@@ -48,6 +61,38 @@ _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 _OK, _TOO_LARGE, _RETRYABLE, _REJECTED, _DEADLINE = range(5)
 
+#: Top-level names of the HTTP stack's loggers (children included) quieted on SDK threads.
+HTTP_CLIENT_LOGGERS = frozenset({httpx.__name__, httpcore.__name__})
+_quiet_lock = threading.Lock()
+
+
+def quiet_http_loggers_on_sdk_threads() -> None:
+    """Let the HTTP stack's loggers skip SDK threads without taking ``logging``'s lock.
+
+    Each existing ``httpx``/``httpcore`` logger gets an instance-level ``isEnabledFor``
+    that returns False at once on an SDK-internal thread and otherwise calls the
+    original. Idempotent. The logger registry is read without ``logging``'s lock on
+    purpose (a ``list()`` of a dict is atomic in CPython).
+    """
+    with _quiet_lock:
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            if not isinstance(logger, logging.Logger):
+                continue  # a PlaceHolder: no logger of that exact name yet
+            if name.partition(".")[0] not in HTTP_CLIENT_LOGGERS:
+                continue
+            if not getattr(logger.isEnabledFor, "_tracehub_quiet", False):
+                logger.isEnabledFor = _quiet_on_sdk_threads(logger.isEnabledFor)  # type: ignore[method-assign, assignment]
+
+
+def _quiet_on_sdk_threads(original: Callable[[int], bool]) -> Callable[[int], bool]:
+    is_internal = _diagnostics.is_sdk_internal
+
+    def is_enabled_for(level: int) -> bool:
+        return False if is_internal() else original(level)
+
+    is_enabled_for._tracehub_quiet = True  # type: ignore[attr-defined]
+    return is_enabled_for
+
 
 class Transport:
     """Base class: deliver one batch of encoded entries, and release resources.
@@ -59,6 +104,9 @@ class Transport:
     def send(self, batch: Sequence[bytes], *, deadline: float | None = None) -> SendResult:
         """Deliver ``batch`` (JSON objects as bytes), finishing by ``deadline``."""
         raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Get ready to send; called on the worker thread when it starts, before any send."""
 
     def close(self) -> None:
         """Release connections (idempotent; may be called while ``send`` runs elsewhere,
@@ -120,6 +168,11 @@ class HttpTransport(Transport):
             transport = httpx.HTTPTransport(limits=limits, socket_options=_SOCKET_OPTIONS)
             self._client = httpx.Client(timeout=self.timeout, transport=transport, trust_env=False)
         return self._client
+
+    def prepare(self) -> None:
+        """Build the client and quiet the HTTP stack's loggers on SDK threads (see above)."""
+        self._get_client()
+        quiet_http_loggers_on_sdk_threads()
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None

@@ -96,7 +96,7 @@ class TraceHubMiddleware:
 
     def _start(self, request: HttpRequest) -> str:
         """Resolve the request's trace id and leave what the crash reporter needs on it."""
-        request._tracehub_state = (self, perf_counter())  # type: ignore[attr-defined]  # _REQUEST_STATE
+        request._tracehub_state = (self, perf_counter())  # = _REQUEST_STATE
         meta = request.META
         return resolve_trace_id(meta.get("HTTP_X_TRACE_ID"), meta.get("HTTP_TRACEPARENT"))
 

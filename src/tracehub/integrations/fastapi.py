@@ -76,7 +76,7 @@ class TraceHubMiddleware:
                 status = message["status"]
                 # Copies: the app may reuse its message or header list (a module-level
                 # response, say), and ASGI allows any iterable of headers.
-                message = message.copy()
+                message = dict(message)
                 headers = [*message.get("headers", ())]
                 for h in headers:
                     if h[0] == _HEADER_NAME:  # the app set its own: ours replaces it
