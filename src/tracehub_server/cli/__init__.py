@@ -1,4 +1,5 @@
-"""The ``tracehub`` command: server, worker, migrations, projects, keys, users, the DLQ.
+"""The ``tracehub`` command: server, worker, migrations, projects, keys, users, the DLQ, and
+the optional full-text search index.
 
 Every command reads ``TRACEHUB_*`` settings (flags override them), prints errors as one
 ``error: ...`` line and exits non-zero: 2 for configuration and start-up problems, 1 when
@@ -16,6 +17,7 @@ import click
 from tracehub_server.cli.accounts import user as _fallback_user
 from tracehub_server.cli.dlq import dlq
 from tracehub_server.cli.projects import apikey, project
+from tracehub_server.cli.search_index import search_index
 from tracehub_server.cli.serve import migrate, server, worker
 
 
@@ -41,7 +43,7 @@ def _optional_group(module: str, name: str) -> click.Command | None:
         return None
 
 
-for _command in (server, worker, migrate, project, apikey, dlq):
+for _command in (server, worker, migrate, project, apikey, dlq, search_index):
     cli.add_command(_command)
 cli.add_command(_optional_group("tracehub_server.cli.users", "user") or _fallback_user, "user")
 _tokens = _optional_group("tracehub_server.cli.tokens", "token")
