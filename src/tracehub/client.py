@@ -32,7 +32,7 @@ from tracehub.config import (
 from tracehub.dlq import DeadLetterQueue
 from tracehub.enricher import capture_error, current_trace_id
 from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
-from tracehub.serializer import EntryEncoder, safe_text, snapshot_extra
+from tracehub.serializer import _IMMUTABLE, EntryEncoder, safe_text, snapshot_extra
 from tracehub.transport import HttpTransport, Transport
 
 __all__ = ["TraceHubLogger", "get_default_logger", "set_default_logger"]
@@ -156,13 +156,22 @@ class TraceHubLogger:
         if exc_info:
             return self._capture(DEBUG, message, exc_info, None, None, None, module, extra, None)
         try:
+            if extra is not None:  # snapshot_extra's common case, inlined (no call)
+                if type(extra) is dict:
+                    extra = extra.copy()
+                    for value in extra.values():
+                        if type(value) not in _IMMUTABLE:
+                            extra = snapshot_extra(extra)  # nested or mutable values
+                            break
+                else:
+                    extra = snapshot_extra(extra)
             self._append(
                 (
                     DEBUG,
-                    message if message.__class__ is str else safe_text(message),
+                    message if type(message) is str else safe_text(message),
                     time(),
                     module,
-                    None if extra is None else snapshot_extra(extra),
+                    extra,
                     current_trace_id(),
                     get_ident(),
                     None,
@@ -181,13 +190,22 @@ class TraceHubLogger:
         if exc_info:
             return self._capture(INFO, message, exc_info, None, None, None, module, extra, None)
         try:
+            if extra is not None:  # snapshot_extra's common case, inlined (no call)
+                if type(extra) is dict:
+                    extra = extra.copy()
+                    for value in extra.values():
+                        if type(value) not in _IMMUTABLE:
+                            extra = snapshot_extra(extra)  # nested or mutable values
+                            break
+                else:
+                    extra = snapshot_extra(extra)
             self._append(
                 (
                     INFO,
-                    message if message.__class__ is str else safe_text(message),
+                    message if type(message) is str else safe_text(message),
                     time(),
                     module,
-                    None if extra is None else snapshot_extra(extra),
+                    extra,
                     current_trace_id(),
                     get_ident(),
                     None,
@@ -206,13 +224,22 @@ class TraceHubLogger:
         if exc_info:
             return self._capture(WARN, message, exc_info, None, None, None, module, extra, None)
         try:
+            if extra is not None:  # snapshot_extra's common case, inlined (no call)
+                if type(extra) is dict:
+                    extra = extra.copy()
+                    for value in extra.values():
+                        if type(value) not in _IMMUTABLE:
+                            extra = snapshot_extra(extra)  # nested or mutable values
+                            break
+                else:
+                    extra = snapshot_extra(extra)
             self._append(
                 (
                     WARN,
-                    message if message.__class__ is str else safe_text(message),
+                    message if type(message) is str else safe_text(message),
                     time(),
                     module,
-                    None if extra is None else snapshot_extra(extra),
+                    extra,
                     current_trace_id(),
                     get_ident(),
                     None,
@@ -304,11 +331,11 @@ class TraceHubLogger:
             error = None
             if exc_info or exception is not None or error_message is not None or stack_trace:
                 error = capture_error(exc_info, exception, error_message, stack_trace)
-            if message.__class__ is not str:
+            if type(message) is not str:
                 message = safe_text(message)
             if trace_id is None:
                 trace_id = current_trace_id()
-            elif trace_id.__class__ is not str:
+            elif type(trace_id) is not str:
                 trace_id = safe_text(trace_id)
             snap = None if extra is None else snapshot_extra(extra)
             self._append((level, message, time(), module, snap, trace_id, get_ident(), error))

@@ -69,17 +69,24 @@ def safe_text(value: object) -> str:
 
 def snapshot_extra(extra: object) -> dict[str, Any] | None:
     """Copy ``extra`` at call time; a non-mapping becomes ``{"value": ...}``."""
-    if extra.__class__ is dict:
+    if type(extra) is dict:
         snap: dict[Any, Any] = extra.copy()  # type: ignore[attr-defined, unused-ignore]
-        for key, value in snap.items():
-            if value.__class__ not in _IMMUTABLE:
-                snap[key] = _freeze(value, 1)
+        for value in snap.values():  # usually all immutable: no item tuples, no stores
+            if type(value) not in _IMMUTABLE:
+                for key, item in snap.items():
+                    if type(item) not in _IMMUTABLE:
+                        snap[key] = _freeze(item, 1)
+                break
         return snap
     if extra is None:
         return None
-    if isinstance(extra, Mapping):
+    try:
+        is_mapping = isinstance(extra, Mapping)  # may consult a hostile __class__
+    except Exception:
+        is_mapping = False
+    if is_mapping:
         try:
-            return _freeze_mapping(extra, 0)
+            return _freeze_mapping(extra, 0)  # type: ignore[arg-type]
         except Exception:
             return {"value": safe_text(extra)}
     return {"value": _freeze(extra, 1)}
@@ -87,12 +94,14 @@ def snapshot_extra(extra: object) -> dict[str, Any] | None:
 
 def _freeze(value: object, depth: int) -> object:
     """Copy containers, keep immutable values, stringify everything else now."""
-    cls = value.__class__
-    if cls in _IMMUTABLE or isinstance(value, enum.Enum):
+    cls = type(value)
+    if cls in _IMMUTABLE:
         return value
-    if depth > MAX_EXTRA_DEPTH:
-        return "<max depth exceeded>"
-    try:
+    try:  # isinstance() may consult a hostile __class__ property
+        if isinstance(value, enum.Enum):
+            return value
+        if depth > MAX_EXTRA_DEPTH:
+            return "<max depth exceeded>"
         if isinstance(value, Mapping):
             return _freeze_mapping(value, depth)
         if isinstance(value, _SEQUENCES):
@@ -117,7 +126,7 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
         if count >= MAX_EXTRA_ITEMS:
             out["..."] = f"[{len(value) - MAX_EXTRA_ITEMS} more keys]"
             break
-        if key.__class__ not in (str, int, float, bool) and key is not None:
+        if type(key) not in (str, int, float, bool) and key is not None:
             key = safe_text(key)
         out[key] = _freeze(item, depth + 1)
     return out
@@ -275,7 +284,7 @@ class EntryEncoder:
     def build(self, record: Record, event_id: str) -> dict[str, Any]:
         """The entry as a dict, without ``extra`` (the caller adds it, within its limit)."""
         level, message, ts, module, _extra, trace_id, thread_id, error = record
-        if message.__class__ is not str:
+        if type(message) is not str:
             message = safe_text(message)
         if len(message) > MAX_MESSAGE_CHARS:
             message = truncate_text(message, MAX_MESSAGE_CHARS)
@@ -293,10 +302,10 @@ class EntryEncoder:
             "event_id": event_id,
         }
         if trace_id:
-            text = trace_id if trace_id.__class__ is str else safe_text(trace_id)
+            text = trace_id if type(trace_id) is str else safe_text(trace_id)
             entry["trace_id"] = text[:MAX_TRACE_ID_CHARS]
         if module:
-            text = module if module.__class__ is str else safe_text(module)
+            text = module if type(module) is str else safe_text(module)
             entry["module"] = (
                 text
                 if len(text) <= MAX_SHORT_FIELD_CHARS

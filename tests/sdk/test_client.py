@@ -287,6 +287,14 @@ class Unprintable:
     __repr__ = __str__
 
 
+class LiesAboutItsClass:
+    """An object whose ``__class__`` lookup raises (proxies and mocks can do worse)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("no class for you")
+
+
 def test_non_json_values_in_extra_are_converted_not_lost(
     rx: LocalReceiver, make_logger: MakeLogger
 ) -> None:
@@ -341,6 +349,7 @@ def test_extra_is_snapshotted_at_call_time(rx: LocalReceiver, make_logger: MakeL
         (b"bytes message", {"self": None}),
         ("\ud800 lone surrogate", {"s": "\udfff"}),
         ("deep", "DEEP"),
+        ("LIAR", "LIAR"),
     ],
 )
 def test_logging_never_raises_and_never_loses_the_entry(
@@ -349,6 +358,8 @@ def test_logging_never_raises_and_never_loses_the_entry(
     """Whatever the message and extra, the call returns and one entry arrives."""
     if isinstance(extra, dict) and "self" in extra:
         extra["self"] = extra  # a cycle
+    if extra == "LIAR":  # built here: pytest's parameter ids would trip over it
+        message, extra = LiesAboutItsClass(), {"liar": LiesAboutItsClass()}
     if extra == "DEEP":
         extra = {"deep": "bottom"}
         for _ in range(500):
