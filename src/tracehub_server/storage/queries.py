@@ -54,6 +54,8 @@ _DETAIL_COLUMNS = _LIST_COLUMNS + ", stack_trace"
 MAX_MERGED_PROJECTS = 50
 _NIL_UUID = uuid.UUID(int=0)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+#: A slice after the first is cancelled past the remaining budget, but never sooner than this.
+_MIN_SLICE_TIMEOUT_MS = 20
 #: Entries stamped slightly in the future (client clock skew) are still found.
 _FUTURE_SLACK = timedelta(days=1, hours=1)
 
@@ -301,13 +303,27 @@ async def _walk(
         upper = min(upper, edge)
     planner = ScanPlanner(budget, lower=flt.since, upper=upper, now=now)
     rows: list[asyncpg.Record] = []
+    first = True
     while len(rows) <= flt.limit and (bounds := planner.next_slice()) is not None:
         start, end = bounds
+        want = flt.limit + 1 - len(rows)
         t0 = time.perf_counter()
-        rows += await _fetch_page(
-            conn, project_ids, flt, lower=start, upper=end, limit=flt.limit + 1 - len(rows)
-        )
+        if first:  # always runs to completion, so every request makes progress
+            rows += await _fetch_page(conn, project_ids, flt, lower=start, upper=end, limit=want)
+        else:
+            # A later slice is sized from the previous one's speed, which a cold cache can
+            # make many times wrong: the rest of the budget is also a hard statement timeout.
+            cap_ms = max(planner.remaining_ms, _MIN_SLICE_TIMEOUT_MS)
+            try:
+                async with conn.transaction():  # a savepoint: a cancel undoes only this slice
+                    await conn.execute(f"SET LOCAL statement_timeout = {int(cap_ms)}")
+                    rows += await _fetch_page(
+                        conn, project_ids, flt, lower=start, upper=end, limit=want
+                    )
+            except asyncpg.QueryCanceledError:
+                break  # this slice is unread: the cursor resumes at its top
         planner.record(start, (time.perf_counter() - t0) * 1000)
+        first = False
     if len(rows) > flt.limit or planner.exhausted:
         return rows, None
     return rows, planner.searched_back_to

@@ -12,7 +12,9 @@ boundary and the time searched back to, so the client continues where it stopped
 one is predicted from the previous slice's speed to fill what remains of the budget (at most
 :attr:`ScanBudget.max_growth` times longer than the previous one), so one request costs
 about ``time_ms`` whatever the data's density. At least one slice always runs, so every
-request makes progress.
+request makes progress; ``search_logs`` also cancels a later slice that runs past the rest
+of the budget (a cold cache can make a prediction many times too long), and the cursor then
+resumes at that slice's top.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class ScanPlanner:
     def searched_back_to(self) -> datetime:
         """Everything from here up to ``upper`` has been searched."""
         return self._end
+
+    @property
+    def remaining_ms(self) -> float:
+        """Budget left, in milliseconds (negative once overspent)."""
+        return self._budget.time_ms - self._spent_ms
 
     @property
     def exhausted(self) -> bool:
