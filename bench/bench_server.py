@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,9 +162,13 @@ async def _send(port: int, requests: list[bytes], concurrency: int) -> dict:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds used by each party of the pipeline between :meth:`start` and :meth:`stop`."""
+    """CPU seconds used by each party of the pipeline between :meth:`start` and :meth:`stop`.
 
-    groups: dict[str, list[psutil.Process]]
+    Processes are looked up at both ends: a process born during the run (a pool opening
+    another PostgreSQL connection) counts with all its CPU time.
+    """
+
+    find: Callable[[], dict[str, list[psutil.Process]]]
     before: dict[int, float] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
 
@@ -176,12 +181,12 @@ class CpuMeter:
         return times.user + times.system
 
     def start(self) -> None:
-        for processes in self.groups.values():
+        for processes in self.find().values():
             for process in processes:
                 self.before[process.pid] = self._cpu(process)
 
     def stop(self) -> None:
-        for name, processes in self.groups.items():
+        for name, processes in self.find().items():
             self.used[name] = sum(self._cpu(p) - self.before.get(p.pid, 0.0) for p in processes)
 
 
@@ -268,7 +273,12 @@ def _profile(pids: dict[str, int], folder: Path, seconds: int) -> list[subproces
 
 
 async def _run(
-    args: argparse.Namespace, dsn: str, port: int, groups: dict, pids: dict, index: int
+    args: argparse.Namespace,
+    dsn: str,
+    port: int,
+    groups: Callable[[], dict[str, list[psutil.Process]]],
+    pids: dict,
+    index: int,
 ) -> dict:
     project_id, key = await _setup(dsn, f"bench-{index}")
     print(f"run {index + 1}: building {args.entries} entries in gzip batches of {BATCH}...")
@@ -393,9 +403,12 @@ async def main() -> None:
                 pass
             await asyncio.sleep(0.1)
         await asyncio.sleep(1)  # the workers have connected and the API's children exist
-        groups = _pipeline_processes(api, workers, name)
-        pids = {"api": groups["API"][-1].pid, "worker": workers[0].pid}
-        results = [await _run(args, dsn, port, groups, pids, i) for i in range(args.runs)]
+
+        def find() -> dict[str, list[psutil.Process]]:
+            return _pipeline_processes(api, workers, name)
+
+        pids = {"api": find()["API"][-1].pid, "worker": workers[0].pid}
+        results = [await _run(args, dsn, port, find, pids, i) for i in range(args.runs)]
         _summary(args, results)
     finally:
         for process in processes:

@@ -4,7 +4,9 @@ When a message is acknowledged, and why nothing is lost or counted twice:
 
 * Messages are gathered into a batch (``worker_batch_messages`` messages, or whatever arrived
   within ``worker_batch_seconds`` of the first) and digested in **one transaction**. Only
-  after that transaction commits are they acknowledged, with one ``multiple`` ack.
+  after that transaction commits are they acknowledged, one by one. Two batches are in
+  hand at once (``ConsumerOptions.lanes``): one waits for PostgreSQL while the next is
+  decoded and converted.
 * If the worker dies before the ack (SIGKILL, crash, lost connection), RabbitMQ redelivers
   the messages. The digest inserts with ``ON CONFLICT (event_id, ...) DO NOTHING`` and counts
   only the rows actually inserted, so a redelivered event is stored once and counted once.
@@ -16,7 +18,7 @@ When a message is acknowledged, and why nothing is lost or counted twice:
   the broker's delivery count; classic: the ``x-tracehub-attempts`` header, republished).
   After ``max_delivery_attempts`` it is dead-lettered to ``<queue>.dead`` for
   ``tracehub dlq redrive``. An undecodable body is dead-lettered at once.
-* SIGTERM: the batch in hand is finished and acknowledged, nothing new is taken, and
+* SIGTERM: the batches in hand are finished and acknowledged, nothing new is taken, and
   messages prefetched but not started are returned to the queue by closing the channel.
 """
 
@@ -55,6 +57,9 @@ _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 #: Seconds between checks of the stop flag and the connection while idle.
 _POLL_SECONDS = 0.5
 
+#: A delivery and when it arrived (monotonic seconds).
+_Arrived = tuple[float, AbstractIncomingMessage]
+
 
 def is_transient(exc: BaseException) -> bool:
     """True for failures of the database or network rather than of the batch's content."""
@@ -73,6 +78,9 @@ class ConsumerOptions:
     batch_messages: int = 100
     batch_seconds: float = 0.05
     max_backoff: float = 30.0
+    #: Batches digested at once: while one waits for PostgreSQL, the next is decoded and
+    #: converted, so the worker's Python work overlaps the database's.
+    lanes: int = 2
 
     @classmethod
     def from_settings(cls, settings: Any) -> ConsumerOptions:
@@ -156,31 +164,60 @@ class Consumer:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self._options.prefetch)
             queue, _ = await declare_topology(channel, self._topology)
-            inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-            tag = await queue.consume(inbox.put, no_ack=False)
+            inbox: asyncio.Queue[_Arrived] = asyncio.Queue()
+
+            async def arrived(message: AbstractIncomingMessage) -> None:
+                inbox.put_nowait((time.monotonic(), message))
+
+            tag = await queue.consume(arrived, no_ack=False)
             logger.info("consuming from %s", self._topology.queue_name)
             backoff.reset()
-            while not self._stop.is_set():
-                if connection.is_closed or channel.is_closed:
-                    raise ConnectionError("connection to RabbitMQ closed")
-                messages = await self._gather(inbox)
-                if messages:
-                    await self._process(channel, messages)
+            lanes: set[asyncio.Task[None]] = set()
+            try:
+                while not self._stop.is_set():
+                    if connection.is_closed or channel.is_closed:
+                        raise ConnectionError("connection to RabbitMQ closed")
+                    lanes = await self._reap(lanes, block=len(lanes) >= self._options.lanes)
+                    if len(lanes) >= self._options.lanes:
+                        continue
+                    messages = await self._gather(inbox)
+                    if messages:
+                        lanes.add(asyncio.create_task(self._process(channel, messages)))
+            finally:
+                # The batches in hand are finished (committed and acked, or returned).
+                await asyncio.gather(*lanes, return_exceptions=True)
             await queue.cancel(tag)
         # Closing the channel returned every prefetched, unacknowledged message to the queue.
 
-    async def _gather(
-        self, inbox: asyncio.Queue[AbstractIncomingMessage]
-    ) -> list[AbstractIncomingMessage]:
+    @staticmethod
+    async def _reap(lanes: set[asyncio.Task[None]], *, block: bool) -> set[asyncio.Task[None]]:
+        """Drop finished lanes (raising their errors); with ``block``, wait for one first."""
+        if block:
+            await asyncio.wait(lanes, return_when=asyncio.FIRST_COMPLETED)
+        running = set()
+        for lane in lanes:
+            if lane.done():
+                lane.result()  # a lost connection surfaces here and reconnects the session
+            else:
+                running.add(lane)
+        return running
+
+    async def _gather(self, inbox: asyncio.Queue[_Arrived]) -> list[AbstractIncomingMessage]:
+        """Messages for one transaction: all that wait, and more for a while if few do.
+
+        The wait is counted from the first message's *arrival*: when messages piled up
+        during the previous digest (the worker is the bottleneck), they are taken at once
+        instead of idling another ``batch_seconds`` to fill the batch.
+        """
         try:
-            first = await asyncio.wait_for(inbox.get(), _POLL_SECONDS)
+            arrival, first = await asyncio.wait_for(inbox.get(), _POLL_SECONDS)
         except asyncio.TimeoutError:
             return []
         messages = [first]
-        deadline = time.monotonic() + self._options.batch_seconds
+        deadline = arrival + self._options.batch_seconds
         while len(messages) < self._options.batch_messages:
             try:
-                messages.append(inbox.get_nowait())
+                messages.append(inbox.get_nowait()[1])
                 continue
             except asyncio.QueueEmpty:
                 pass
@@ -188,7 +225,7 @@ class Consumer:
             if remaining <= 0:
                 break
             try:
-                messages.append(await asyncio.wait_for(inbox.get(), remaining))
+                messages.append((await asyncio.wait_for(inbox.get(), remaining))[1])
             except asyncio.TimeoutError:
                 break
         return messages
@@ -217,8 +254,9 @@ class Consumer:
             for message, batches in decoded:
                 await self._process_single(channel, message, batches)
             return
-        # Every earlier delivery on this channel is in this batch or already settled.
-        await decoded[-1][0].ack(multiple=True)
+        # One by one, not "multiple": the other lane holds deliveries not committed yet.
+        for message, _ in decoded:
+            await message.ack()
 
     async def _process_single(
         self, channel: AbstractChannel, message: AbstractIncomingMessage, batches: list[IngestBatch]

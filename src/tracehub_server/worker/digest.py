@@ -93,10 +93,30 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        # The API's own format parses directly; "Z" needs the replace on Python < 3.11.
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class _Times(dict[str, "datetime | None"]):
+    """Parsed times of one digest by their text: a request's entries share one
+    ``received_at``, and a burst of logs shares timestamps."""
+
+    def parse(self, value: Any) -> datetime | None:
+        if type(value) is not str:
+            return _parse_time(value)
+        parsed = self.get(value, _MISSING)
+        if parsed is _MISSING:
+            parsed = self[value] = _parse_time(value)
+        return parsed  # type: ignore[return-value]
+
+
+_MISSING: Any = object()
 
 
 def _text(value: Any) -> str | None:
@@ -136,6 +156,8 @@ def _extra(value: Any) -> str | None:
 
 def _event_id(entry: dict[str, Any], project_id: int) -> str:
     value = entry.get("event_id")
+    if type(value) is str and len(value) == 32 and _EVENT_ID.fullmatch(value):
+        return value  # as the API writes it
     if isinstance(value, str):
         value = value.replace("-", "").lower()
         if _EVENT_ID.fullmatch(value):
@@ -146,6 +168,8 @@ def _event_id(entry: dict[str, Any], project_id: int) -> str:
 
 
 def _level(value: Any) -> str | None:
+    if type(value) is str and value in _LEVELS:
+        return value  # type: ignore[no-any-return]
     if not isinstance(value, str):
         return None
     level = value.strip().upper()
@@ -153,13 +177,13 @@ def _level(value: Any) -> str | None:
     return level if level in _LEVELS else None
 
 
-def _row(project_id: int, entry: dict[str, Any], now: datetime) -> list[Any] | None:
+def _row(project_id: int, entry: dict[str, Any], now: datetime, times: _Times) -> list[Any] | None:
     get = entry.get
-    timestamp = _parse_time(get("timestamp"))
+    timestamp = times.parse(get("timestamp"))
     level = _level(get("level"))
     if timestamp is None or level is None:
         return None
-    received_at = _parse_time(get("received_at")) or now
+    received_at = times.parse(get("received_at")) or now
     return [
         project_id,
         timestamp,
@@ -220,9 +244,10 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> _Prepared:
     """Convert entries to rows and fingerprint the errors (pure Python, no database)."""
     prepared = _Prepared()
     rows = prepared.rows
+    times = _Times()
     for batch in batches:
         for entry in batch.entries:
-            row = _row(batch.project_id, entry, now) if isinstance(entry, dict) else None
+            row = _row(batch.project_id, entry, now, times) if isinstance(entry, dict) else None
             if row is None:
                 prepared.invalid += 1
                 continue

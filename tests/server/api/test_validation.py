@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
 from tracehub.limits import MAX_EXTRA_BYTES, MAX_STACK_TRACE_CHARS
@@ -165,3 +166,68 @@ def test_nul_characters_are_replaced_everywhere() -> None:
     assert got["message"] == "a\ufffd"
     assert got["module"] == "\ufffd"
     assert got["extra"] == {"\ufffdk": ["\ufffd"]}
+
+
+def _canonical(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "timestamp": (NOW - timedelta(minutes=5)).isoformat(),
+        "level": "ERROR",
+        "message": "m",
+        "service": "svc",
+        "environment": "prod",
+        "host": "h",
+        "pid": 1,
+        "thread_id": 2,
+        "sdk_version": "0.1.0",
+        "module": "mod",
+        "trace_id": "t" * 32,
+        "error_type": "E",
+        "error_message": "em",
+        "stack_trace": "st",
+        "extra": {"k": [1, {"x": None}]},
+    }
+    base.update(fields)
+    return base
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        _canonical(),
+        _canonical(service="", environment=None, host=None, extra=None, timestamp=None),
+        _canonical(timestamp="1999-01-01T00:00:00+00:00"),
+        _canonical(timestamp="2026-06-01T11:00:00Z"),
+        _canonical(timestamp="2026-06-01T11:00:00"),
+        _canonical(level="warning", event_id="0123456789ABCDEF0123456789ABCDEF"),
+        _canonical(event_id="01234567-89ab-cdef-0123-456789abcdef", pid=0, thread_id=2**64 - 1),
+        _canonical(message="a\x00b", host="h\x00", extra={"k\x00": "\x00"}),
+        _canonical(message="m" * 40_000, stack_trace="s" * 70_000, trace_id="t" * 500),
+        _canonical(extra={"blob": "x" * (MAX_EXTRA_BYTES + 1)}),
+        _canonical(pid=-1),
+        _canonical(pid=True),
+        _canonical(host=5),
+        _canonical(extra=[1]),
+        _canonical(timestamp="not a time", host=5),
+        _canonical(level="LOUD", pid="x"),
+    ],
+)
+def test_fast_path_agrees_with_the_general_path(item: dict[str, Any]) -> None:
+    """Canonical or not, with or without the NUL promise, the result is the general path's."""
+    validator = EntryValidator(retention_days=30)
+    general: list[Any] = []
+    try:
+        general = [
+            validator._entry(
+                item, NOW.isoformat(), NOW - timedelta(days=30), NOW + timedelta(days=1)
+            )
+        ]
+    except ValueError as exc:
+        general = [str(exc)]
+    promise = b"\\u0000" not in orjson.dumps(item)  # what the ingest view computes
+    for nul_free in (False, True) if promise else (False,):
+        accepted, rejected = validator.validate([item], NOW, nul_free=nul_free)
+        got = accepted or [r["error"] for r in rejected]
+        if general and isinstance(general[0], dict) and item.get("event_id") is None:
+            got[0]["event_id"] = general[0]["event_id"]
+        assert got == general
