@@ -305,12 +305,15 @@ async def bounded_scan_report(conn: asyncpg.Connection, runs: int, now: datetime
         params = {"q": term, "since": since}
         samples: list[float] = []
         totals: list[float] = []
+        firsts: list[float] = []
         requests = rows = 0
         for _ in range(max(1, runs // 5)):
             per, requests, rows = await walk_rare_term(conn, [main], params, now)
             samples += per
+            firsts.append(per[0])
             totals.append(sum(per))
         p50, p95 = _pct(samples)
+        print(f"  first request of {term} {since}: max {max(firsts):.1f} ms", flush=True)
         flt = parse_log_filter(params, now=now)
         try:
             b50, b95 = await timed(

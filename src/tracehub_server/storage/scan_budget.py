@@ -72,6 +72,7 @@ class ScanPlanner:
         # Entries stamped in the (near) future ride with the first slice before now, so an
         # empty, fast stretch of future cannot inflate the next slice's size.
         self._size = budget.first_slice + max(upper - now, timedelta(0))
+        self._now = now
         self._spent_ms = 0.0
         self._slices = 0
 
@@ -100,7 +101,9 @@ class ScanPlanner:
 
     def record(self, start: datetime, elapsed_ms: float) -> None:
         """The slice ending at the current position, down to ``start``, took ``elapsed_ms``."""
-        span = self._end - start
+        # Only the part up to now holds (many) entries: the future part must not inflate
+        # the speed the next slice is sized from.
+        span = max(min(self._end, self._now) - start, MIN_SLICE)
         self._end = start
         self._slices += 1
         self._spent_ms += elapsed_ms

@@ -28,6 +28,14 @@ def test_future_part_of_the_range_rides_with_the_first_slice() -> None:
     assert planner.next_slice() == (NOW - timedelta(hours=1), NOW + timedelta(days=1))
 
 
+def test_future_part_does_not_inflate_the_next_slice() -> None:
+    """The next slice is sized from the past hour's speed, not from the day of future."""
+    planner = _planner(ScanBudget(time_ms=200, max_growth=4), upper=NOW + timedelta(days=1))
+    start, _ = planner.next_slice() or (NOW, NOW)
+    planner.record(start, 100.0)  # 1 h of entries in 100 ms: 100 ms left fits 1 h
+    assert planner.next_slice() == (start - timedelta(hours=1), start)
+
+
 def test_slices_grow_to_fill_the_remaining_budget_up_to_the_cap() -> None:
     """A fast slice is followed by a longer one, at most max_growth times longer."""
     planner = _planner(ScanBudget(time_ms=200, max_growth=4))
