@@ -108,7 +108,14 @@ def async_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(body())
 
 
+def own_header(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("own")
+    response["x-TRACE-id"] = "set-by-the-app"
+    return response
+
+
 urlpatterns = [
+    path("own-header", own_header),
     path("hello", hello),
     path("async-hello", async_hello),
     path("thread", in_thread),
@@ -311,3 +318,11 @@ def test_logger_setting_accepts_a_dotted_path(
         _current["logger"] = None
         globals().pop("dotted_logger", None)
     assert len([e for e in delivered() if e["level"] == "ERROR"]) == 1
+
+
+def test_app_set_trace_header_is_replaced_once_whatever_its_case() -> None:
+    """A view's own x-TRACE-id is replaced by the request's id, sent once as X-Trace-ID."""
+    response = Client().get("/own-header", headers={"X-Trace-ID": "req-7"})
+    names = [name for name, _ in response.items() if name.lower() == "x-trace-id"]
+    assert names == ["X-Trace-ID"]
+    assert response["X-Trace-ID"] == "req-7"

@@ -351,3 +351,41 @@ def http_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
         "client": ("127.0.0.1", 1234),
         "server": ("test", 80),
     }
+
+
+_SHARED_HEADERS = [(b"content-type", b"text/plain"), (b"X-Other", b"1")]
+_SHARED_START = {"type": "http.response.start", "status": 200, "headers": _SHARED_HEADERS}
+
+
+async def _reusing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A raw ASGI app that sends the same module-level start message every time."""
+    await send(_SHARED_START)
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _generator_headers_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A raw ASGI app whose headers are a one-shot iterable (ASGI allows any iterable)."""
+    headers = ((name, value) for name, value in [(b"content-type", b"text/plain")])
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def test_reused_start_message_is_never_mutated_or_accumulated() -> None:
+    """Fifty concurrent requests through an app reusing one message: one id each, intact."""
+    app = TraceHubMiddleware(_reusing_app)
+    before = [tuple(h) for h in _SHARED_HEADERS]
+    responses = await asyncio.gather(
+        *(call(app, "/", {"X-Trace-ID": f"req-{i}"}) for i in range(50))
+    )
+    for i, response in enumerate(responses):
+        assert response.headers.get_list("x-trace-id") == [f"req-{i}"]
+        assert response.headers["x-other"] == "1"
+    assert _SHARED_START["headers"] is _SHARED_HEADERS
+    assert [tuple(h) for h in _SHARED_HEADERS] == before
+
+
+async def test_one_shot_header_iterables_keep_every_header() -> None:
+    """Headers given as a generator are all sent, plus the trace id."""
+    response = await call(TraceHubMiddleware(_generator_headers_app), "/", {"X-Trace-ID": "gen"})
+    assert response.headers["content-type"] == "text/plain"
+    assert response.headers["x-trace-id"] == "gen"

@@ -216,3 +216,33 @@ def test_init_is_idempotent() -> None:
     wsgi_app = app.wsgi_app
     assert init_tracehub(app) is first
     assert app.wsgi_app == wsgi_app
+
+
+def test_after_request_hooks_still_run_and_their_streamed_body_is_traced(
+    th_logger: TraceHubLogger, delivered: Delivered
+) -> None:
+    """Wrapping process_response keeps the app's hooks, even one that swaps in a stream."""
+    app = Flask(__name__)
+    init_tracehub(app, logger=th_logger)
+
+    @app.get("/plain")
+    def plain() -> str:
+        return "plain"
+
+    @app.after_request
+    def swap_in_a_stream(response: flask.Response) -> flask.Response:
+        def body() -> Iterator[str]:
+            th_logger.info("from a hook's stream")
+            yield "streamed:" + (get_trace_id() or "")
+
+        response.headers["X-Hook"] = "ran"
+        del response.headers["Content-Length"]  # the body changes
+        response.response = body()
+        return response
+
+    response = app.test_client().get("/plain", headers={"X-Trace-ID": "hooked"})
+    assert response.headers["X-Hook"] == "ran"
+    assert response.headers["X-Trace-ID"] == "hooked"
+    assert response.get_data(as_text=True) == "streamed:hooked"
+    [entry] = [e for e in delivered() if e["message"] == "from a hook's stream"]
+    assert entry["trace_id"] == "hooked"

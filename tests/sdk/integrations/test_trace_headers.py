@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import threading
 
@@ -140,3 +142,79 @@ def test_resolution_is_safe_from_many_threads() -> None:
         t.join(timeout=30)
     assert len(results) == 16 * 200
     assert all(sent == got for sent, got in results)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"",
+        b"A" * (MAX_TRACE_ID_CHARS + 1),
+        b"x" * 1_000_000,
+        b"abc\r\nSet-Cookie: a=b",
+        b"<script>",
+        b"id with spaces",
+        "naïve".encode(),
+        b"\xc3\xa9t\xc3\xa9",
+        b"abc\x00def",
+        b"a,b",
+    ],
+)
+def test_hostile_raw_asgi_ids_are_replaced_by_a_generated_one(value: bytes) -> None:
+    """The bytes fast path refuses what the str path refuses, including non-ASCII bytes."""
+    resolved = trace_id_from_asgi_headers([(b"x-trace-id", value)])
+    assert re.fullmatch(r"[0-9a-f]{32}", resolved)
+
+
+@pytest.mark.parametrize("value", ["abc", "a.b:c_d-e", "A" * MAX_TRACE_ID_CHARS, W3C_TRACE_ID])
+def test_raw_asgi_ids_accepted_exactly_as_the_str_path_accepts_them(value: str) -> None:
+    """Alphanumeric ids (fast path) and ids with . _ : - (translate path) are kept as sent."""
+    assert trace_id_from_asgi_headers([(b"host", b"h"), (b"x-trace-id", value.encode())]) == value
+
+
+def test_generating_ids_leaves_the_apps_random_sequence_alone() -> None:
+    """A private generator: a seeded random.random() sequence is the same with ids in between."""
+    random.seed(1234)
+    expected = [random.random() for _ in range(5)]
+    random.seed(1234)
+    got = []
+    for _ in range(5):
+        generate_trace_id()
+        resolve_trace_id(None, None)
+        got.append(random.random())
+    assert got == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_generates_different_ids_from_its_parent() -> None:
+    """The generator is reseeded in the child, so parent and child never repeat each other."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never return into pytest
+        try:
+            os.write(write_end, "".join(generate_trace_id() for _ in range(20)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    parent_ids = {generate_trace_id() for _ in range(20)}
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read().decode()
+    os.waitpid(pid, 0)
+    child_ids = {data[i : i + 32] for i in range(0, len(data), 32)}
+    assert len(child_ids) == 20
+    assert not child_ids & parent_ids
+
+
+def test_concurrent_generation_never_repeats() -> None:
+    """16 threads generating 500 ids each get 8,000 distinct ids."""
+    ids: list[str] = []
+
+    def work() -> None:
+        mine = [generate_trace_id() for _ in range(500)]
+        ids.extend(mine)  # list.extend is atomic under the GIL
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(ids) == len(set(ids)) == 16 * 500
