@@ -88,3 +88,46 @@ async def insert_logs(
     await conn.execute(_CREATE_STAGING)
     await conn.copy_records_to_table(_STAGING, records=rows, columns=LOG_COLUMNS)
     return await conn.fetch(_MOVE)
+
+
+# Serialises transactions handling the same replaced-timestamp event (two deliveries of one
+# retried entry), then finds which of them are stored already. Keys arrive sorted, so
+# concurrent digests take these locks in one order.
+_FIND_STORED_REPLACEMENTS = """
+WITH k AS (
+    SELECT project_id, event_id, original,
+           pg_advisory_xact_lock(hashtextextended(
+               'tracehub-replaced:' || project_id || ':' || event_id || ':' || original, 0
+           )) AS locked
+    FROM unnest($1::bigint[], $2::uuid[], $3::text[])
+        WITH ORDINALITY AS u(project_id, event_id, original, n)
+    ORDER BY n
+)
+SELECT l.project_id, l.event_id, l.original_timestamp
+FROM k JOIN logs l
+  ON l.project_id = k.project_id AND l.event_id = k.event_id
+ AND l.original_timestamp = k.original
+"""
+
+
+async def find_stored_replacements(
+    conn: asyncpg.Connection, keys: Sequence[tuple[int, str, str]]
+) -> set[tuple[int, str, str]]:
+    """Which ``(project_id, event_id hex, original_timestamp)`` are stored already, under
+    row-independent locks held to the end of the caller's transaction.
+
+    For entries whose timestamp the API replaced by the receive time: a retry of such an
+    entry carries another receive time, so the unique key (which holds the timestamp)
+    cannot recognise it; the sent ``original_timestamp`` and the event id can. Only
+    replaced entries pay for this lookup (an index probe per partition).
+    """
+    if not keys:
+        return set()
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        _FIND_STORED_REPLACEMENTS,
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+        [k[2] for k in ordered],
+    )
+    return {(r["project_id"], r["event_id"].hex, r["original_timestamp"]) for r in rows}

@@ -45,7 +45,7 @@ from tracehub_server.storage.issues import (
     delete_empty_issues,
     resolve_issue_ids,
 )
-from tracehub_server.storage.logs import ISSUE_ID, insert_logs
+from tracehub_server.storage.logs import ISSUE_ID, find_stored_replacements, insert_logs
 from tracehub_server.storage.partitions import day_of, ensure_partitions, forget
 from tracehub_server.storage.rollups import bump_issue_hourly_counts
 
@@ -77,9 +77,10 @@ class DigestResult:
 class _Prepared:
     """Rows ready for COPY plus, for error rows, the issue each belongs to."""
 
-    __slots__ = ("candidates", "days", "error_rows", "invalid", "rows")
+    __slots__ = ("candidates", "days", "error_rows", "invalid", "rows", "skipped")
 
     def __init__(self) -> None:
+        self.skipped = 0  # replaced-timestamp rows found stored already
         self.rows: list[list[Any]] = []
         self.error_rows: list[tuple[int, tuple[int, str]]] = []  # (row index, issue key)
         self.candidates: dict[tuple[int, str], IssueCandidate] = {}
@@ -210,7 +211,7 @@ def _row(project_id: int, entry: dict[str, Any], now: datetime, times: _Times) -
 
 # Column positions in a row (see storage.logs.LOG_COLUMNS).
 _TS, _EID, _LEVEL, _SERVICE, _MESSAGE = 1, 2, 4, 5, 11
-_ERROR_TYPE, _ERROR_MESSAGE, _STACK = 14, 15, 16
+_ERROR_TYPE, _ERROR_MESSAGE, _STACK, _ORIGINAL = 14, 15, 16, 18
 
 
 def _group(prepared: _Prepared, index: int, row: list[Any]) -> None:
@@ -258,9 +259,39 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> _Prepared:
     return prepared
 
 
-async def _write(conn: asyncpg.Connection, prepared: _Prepared) -> DigestResult:
+async def _skip_stored_replacements(conn: asyncpg.Connection, prepared: _Prepared) -> None:
+    """Drop rows whose timestamp was replaced and that are stored already (or twice here).
+
+    The unique key holds the timestamp, and a retried entry whose timestamp the API
+    replaced carries another receive time: matched instead by project, event id and the
+    sent timestamp (see :func:`~tracehub_server.storage.logs.find_stored_replacements`).
+    """
     rows = prepared.rows
+    keys = [(row[0], row[_EID], row[_ORIGINAL]) for row in rows if row[_ORIGINAL] is not None]
+    if not keys:
+        return
+    stored = await find_stored_replacements(conn, keys)
+    kept: list[list[Any]] = []
+    new_index: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        if row[_ORIGINAL] is not None:
+            key = (row[0], row[_EID], row[_ORIGINAL])
+            if key in stored:
+                continue
+            stored.add(key)  # a second copy within these batches is a duplicate too
+        new_index[index] = len(kept)
+        kept.append(row)
+    if len(kept) == len(rows):
+        return
+    prepared.skipped += len(rows) - len(kept)
+    prepared.rows = kept
+    prepared.error_rows = [(new_index[i], k) for i, k in prepared.error_rows if i in new_index]
+
+
+async def _write(conn: asyncpg.Connection, prepared: _Prepared) -> DigestResult:
     async with conn.transaction():
+        await _skip_stored_replacements(conn, prepared)
+        rows = prepared.rows
         ids, created = await resolve_issue_ids(conn, list(prepared.candidates.values()))
         for index, key in prepared.error_rows:
             rows[index][ISSUE_ID] = ids[key]
@@ -293,7 +324,7 @@ async def _write(conn: asyncpg.Connection, prepared: _Prepared) -> DigestResult:
         await delete_empty_issues(conn, sorted(empty))
     return DigestResult(
         inserted=len(new_rows),
-        duplicates=len(rows) - len(new_rows),
+        duplicates=len(rows) - len(new_rows) + prepared.skipped,
         invalid=prepared.invalid,
         issues_created=len(created) - len(empty),
         issues_updated=len(per_issue.keys() - created),

@@ -368,3 +368,71 @@ async def test_injected_clock_fills_missing_received_at(
     async with pool.acquire() as conn:
         got = await conn.fetchval("SELECT received_at FROM logs WHERE project_id = $1", project.id)
     assert got == fixed
+
+
+def _retried(event_id: str, received: datetime, **fields: Any) -> dict[str, Any]:
+    """An entry whose out-of-range timestamp the API replaced by its receive time."""
+    return entry(
+        event_id=event_id,
+        timestamp=received.isoformat(),
+        received_at=received.isoformat(),
+        original_timestamp="1999-12-31T23:59:59Z",
+        **fields,
+    )
+
+
+async def test_retry_of_a_replaced_timestamp_is_stored_once(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """An SDK retry of an entry whose timestamp was replaced (new receive time) is a duplicate."""
+    event_id = secrets.token_hex(16)
+    first = await digest(pool, [IngestBatch(project.id, [_retried(event_id, NOW)])])
+    later = NOW + timedelta(seconds=7)
+    again = await digest(
+        pool,
+        [
+            IngestBatch(
+                project.id,
+                [_retried(event_id, later, level="ERROR", error_type="E", stack_trace=_trace())],
+            )
+        ],
+    )
+    assert (first.inserted, again.inserted, again.duplicates) == (1, 0, 1)
+    assert again.issues_created == 0  # the issue made for the dropped copy is removed
+    state = await _state(pool, project.id)
+    assert len(state["logs"]) == 1
+    assert state["issues"] == []
+    assert sum(r[4] for r in state["hourly"]) == 1
+
+
+async def test_replaced_copies_in_one_digest_and_concurrent_digests_store_once(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """Two copies in one call, or racing calls, still store one row per retried entry."""
+    ids = [secrets.token_hex(16) for _ in range(20)]
+    both = [_retried(i, NOW + timedelta(seconds=s)) for s in (1, 2) for i in ids[:10]]
+    result = await digest(pool, [IngestBatch(project.id, both)])
+    assert (result.inserted, result.duplicates) == (10, 10)
+    racing = [
+        digest(
+            pool,
+            [IngestBatch(project.id, [_retried(i, NOW + timedelta(seconds=s)) for i in ids[10:]])],
+        )
+        for s in range(3, 9)
+    ]
+    results = await asyncio.gather(*racing)
+    assert sum(r.inserted for r in results) == 10
+    state = await _state(pool, project.id)
+    assert len(state["logs"]) == 20
+
+
+async def test_same_event_id_with_another_sent_timestamp_is_not_dropped(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """Only the same (event id, sent timestamp) is a retry; a normal entry is untouched."""
+    event_id = secrets.token_hex(16)
+    await digest(pool, [IngestBatch(project.id, [_retried(event_id, NOW)])])
+    other = dict(_retried(event_id, NOW + timedelta(seconds=1)), original_timestamp="2000-01-01")
+    normal = entry(event_id=event_id, timestamp=(NOW - timedelta(minutes=1)).isoformat())
+    result = await digest(pool, [IngestBatch(project.id, [other, normal])])
+    assert result.inserted == 2
