@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -24,6 +25,17 @@ from tracehub_server.settings import ConfigError, Settings
 
 #: Seconds uvicorn lets requests in flight finish after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 30
+#: Allocations between young-generation collections (Python's default is 700). Ingest
+#: makes hundreds of thousands of short-lived dicts and strings a second and almost no
+#: reference cycles; at the default, the cyclic collector took ~15 % of the worker's
+#: decode-and-convert time.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def _tune_gc() -> None:
+    """Collect cycles less often, and never re-scan what start-up allocated."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _check_broker(settings: Settings) -> None:
@@ -74,7 +86,9 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
     if settings.workers == 1:
         from tracehub_server.api.app import create_app
 
-        uvicorn.run(create_app(settings), **common)
+        app = create_app(settings)
+        _tune_gc()
+        uvicorn.run(app, **common)
         return
     _export(settings, url)
     uvicorn.run(
@@ -116,6 +130,7 @@ def worker(ctx: click.Context, metrics_port: int | None) -> None:
     setup_logging(settings)
     url = database_url(settings)
     _check_broker(settings)
+    _tune_gc()
     _run_fast(run_worker(settings.model_copy(update={"database_url": url})))
 
 

@@ -9,9 +9,12 @@ Guarantees, kept here:
   (event_id, project_id, timestamp) and only the rows actually inserted are counted, in
   ``hourly_counts``, ``issue_hourly_counts`` and ``issues.event_count``. A batch digested
   twice (a worker killed before its ack, an SDK retrying a batch the server had taken)
-  changes nothing the second time.
-* **No deadlocks, no lost increments.** Every lock is taken in one global order (issues by
-  fingerprint, logs by unique key, rollups by key, issues by id) and counts are added under
+  changes nothing the second time. A retried entry whose timestamp the API replaced by the
+  receive time carries another timestamp, so it is matched by project, event id and sent
+  timestamp instead (see :func:`_skip_stored_replacements`).
+* **No deadlocks, no lost increments.** Every lock is taken in one global order
+  (replaced-timestamp events by key, issues by fingerprint, logs by unique key, rollups by
+  key, issues by id) and counts are added under
   row locks (see :mod:`tracehub_server.storage.issues`).
 * **No missing partition.** The days the rows need are ensured before the transaction; if a
   partition vanishes in between (retention on another process), it is recreated and the
