@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from tracehub_server.storage import queries, stats
+from tracehub_server.storage import issue_queries, log_queries, stats
 from tracehub_server.storage.db import create_pool, migrate
 from tracehub_server.storage.log_filters import parse_log_filter
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
@@ -182,10 +182,10 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
 
     def logs(params: dict[str, str]) -> Callable[[], Awaitable[Any]]:
         flt = parse_log_filter(params, now=now)
-        return lambda: queries.search_logs(rec, ids, flt)  # type: ignore[arg-type]
+        return lambda: log_queries.search_logs(rec, ids, flt)  # type: ignore[arg-type]
 
-    issue_flt = queries.parse_issue_filter({"status": "OPEN"})
-    issue_count_flt = queries.parse_issue_filter({"sort": "event_count"})
+    issue_flt = issue_queries.parse_issue_filter({"status": "OPEN"})
+    issue_count_flt = issue_queries.parse_issue_filter({"sort": "event_count"})
     day_ago, week_ago, month_ago = (now - timedelta(hours=24), now - timedelta(days=7),
                                     now - timedelta(days=30))  # fmt: skip
 
@@ -205,10 +205,10 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
          "DROP INDEX logs_trace_idx"),
         ("explorer", "page 2 via cursor (last 24 h)", None, None),  # filled below
         ("issues", "issues list, status=OPEN by last_seen",
-         lambda: queries.list_issues(rec, ids, issue_flt),  # type: ignore[arg-type]
+         lambda: issue_queries.list_issues(rec, ids, issue_flt),  # type: ignore[arg-type]
          "DROP INDEX issues_project_status_idx; DROP INDEX issues_project_last_seen_idx"),
         ("issues", "issues list by event_count",
-         lambda: queries.list_issues(rec, ids, issue_count_flt), None),  # type: ignore[arg-type]
+         lambda: issue_queries.list_issues(rec, ids, issue_count_flt), None),  # type: ignore[arg-type]
         ("stats", "overview, last 24 h",
          lambda: stats.overview(rec, ids, since=day_ago), None),  # type: ignore[arg-type]
         ("stats", "severity, last 7 days",
@@ -218,7 +218,7 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
         ("stats", "timeline by day, last 30 days",
          lambda: stats.timeline(rec, ids, since=month_ago, bucket="day"), None),  # type: ignore[arg-type]
     ]  # fmt: skip
-    first = await queries.search_logs(conn, ids, parse_log_filter({}, now=now))
+    first = await log_queries.search_logs(conn, ids, parse_log_filter({}, now=now))
     cases[8] = (cases[8][0], cases[8][1],
                 logs({"cursor": first.next_cursor or ""}), None)  # fmt: skip
 
@@ -277,7 +277,7 @@ async def walk_rare_term(
         extra = {"cursor": cursor} if cursor else {}
         flt = parse_log_filter({**params, **extra}, now=now)
         t0 = time.perf_counter()
-        page = await queries.search_logs(conn, ids, flt, budget=budget)
+        page = await log_queries.search_logs(conn, ids, flt, budget=budget)
         samples.append((time.perf_counter() - t0) * 1000)
         found += len(page.entries)
         if (cursor := page.next_cursor) is None:
@@ -317,16 +317,16 @@ async def bounded_scan_report(conn: asyncpg.Connection, runs: int, now: datetime
         flt = parse_log_filter(params, now=now)
         try:
             b50, b95 = await timed(
-                lambda f=flt: queries.search_logs(conn, [main], f, budget=one_query),
+                lambda f=flt: log_queries.search_logs(conn, [main], f, budget=one_query),
                 max(3, runs // 4),
             )
-        except queries.QueryTimeoutError:  # the API would answer 503
-            b50 = b95 = float(queries.QUERY_TIMEOUT_MS)
+        except log_queries.QueryTimeoutError:  # the API would answer 503
+            b50 = b95 = float(log_queries.QUERY_TIMEOUT_MS)
         line = (
             f"| q={term}, {since}, first page only" if term == "timeout" else f"| q={term}, {since}"
         )
         if term == "timeout":
-            first = await timed(lambda f=flt: queries.search_logs(conn, [main], f), runs)
+            first = await timed(lambda f=flt: log_queries.search_logs(conn, [main], f), runs)
             p50, p95 = first
         out.append(
             f"{line} | {requests} | {p50:.1f} | {p95:.1f} | {statistics.median(totals):,.0f}"
@@ -335,7 +335,7 @@ async def bounded_scan_report(conn: asyncpg.Connection, runs: int, now: datetime
         print(out[-1], flush=True)
     # Several projects, no project filter: per-project walks merged, against ANY() + sort.
     flt = parse_log_filter({"since": "24h"}, now=now)
-    m50, m95 = await timed(lambda: queries.search_logs(conn, [main, other], flt), runs)
+    m50, m95 = await timed(lambda: log_queries.search_logs(conn, [main, other], flt), runs)
     sort_sql = (
         'SELECT event_id FROM logs WHERE project_id = ANY($1::bigint[]) AND "timestamp" >= $2'
         ' ORDER BY "timestamp" DESC, event_id DESC LIMIT 51'
@@ -372,7 +372,7 @@ async def trigram_experiment(conn: asyncpg.Connection, runs: int, now: datetime)
     out = [f"| trigram index build, 9 daily partitions | {build:.1f} s |"]
     for term in ("timeout", "deadlock"):
         flt = parse_log_filter({"q": term, "since": "7d"}, now=now)
-        p50, p95 = await timed(lambda f=flt: queries.search_logs(conn, [main], f), runs)
+        p50, p95 = await timed(lambda f=flt: log_queries.search_logs(conn, [main], f), runs)
         out.append(
             f"| q={term} over 7 days WITH trigram index | p50 {p50:.1f} / p95 {p95:.1f} ms |"
         )

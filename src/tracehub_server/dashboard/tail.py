@@ -1,6 +1,6 @@
 """Live tail: a Server-Sent Events stream of new log entries matching the explorer's filter.
 
-Each poll reads, through ``storage.queries.search_logs``, the newest matching entries of a
+Each poll reads, through ``storage.log_queries.search_logs``, the newest matching entries of a
 short trailing window of event time and sends those received after the stream's start that
 were not sent before. The window and the set of sent ids let an entry that is committed a
 little late, or carries a slightly older timestamp, still appear; an entry timestamped more
@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import orjson
 
-from tracehub_server.storage import queries
+from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import LogFilter
-from tracehub_server.storage.queries import LogEntry
+from tracehub_server.storage.log_queries import LogEntry
 
 POLL_SECONDS = 1.0
 STREAM_SECONDS = 30.0
@@ -85,7 +85,7 @@ async def stream(
                 flt, since=max(flt.since, now - WINDOW), until=None, cursor=None, limit=BATCH
             )
             async with pool.acquire() as conn:
-                page = await queries.search_logs(conn, [project_id], window)
+                page = await log_queries.search_logs(conn, [project_id], window)
             fresh = [e for e in page.entries if e.received_at >= start and e.event_id not in sent]
             for entry in fresh:
                 sent[entry.event_id] = entry.timestamp

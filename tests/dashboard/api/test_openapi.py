@@ -9,7 +9,8 @@ import pytest
 from query_api_support import World
 
 from tracehub_server.api.query import schemas
-from tracehub_server.storage.queries import Issue, LogEntry
+from tracehub_server.storage.issue_queries import Issue
+from tracehub_server.storage.log_queries import LogEntry
 
 _BODYLESS = {"204"}
 

@@ -15,7 +15,7 @@ from query_api_support import World
 
 from tracehub_server.api.app import create_app
 from tracehub_server.settings import Settings
-from tracehub_server.storage import queries
+from tracehub_server.storage import log_queries
 from tracehub_server.storage.scan_budget import ScanBudget
 from tracehub_server.storage.users import set_membership
 
@@ -93,7 +93,7 @@ async def test_too_many_readable_projects_require_project(
     tight: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past the merge cap, omitting ``project`` is a 422 naming it; naming one works."""
-    monkeypatch.setattr(queries, "MAX_MERGED_PROJECTS", 1)
+    monkeypatch.setattr(log_queries, "MAX_MERGED_PROJECTS", 1)
     h = world.admin.bearer
     refused = await tight.get("/api/v1/logs", headers=h)
     assert refused.status_code == 422

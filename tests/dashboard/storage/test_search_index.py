@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from query_api_fixtures import insert_log
 
 from tracehub_server.cli import cli
-from tracehub_server.storage import queries, search_index
+from tracehub_server.storage import log_queries, search_index
 from tracehub_server.storage.db import migrate
 from tracehub_server.storage.log_filters import parse_log_filter
 from tracehub_server.storage.projects import create_project
@@ -75,7 +75,7 @@ async def test_enable_covers_every_partition_and_disable_drops_it(own_db: str) -
         later = await search_index.index_state(conn)
         assert later.covered == later.partitions == state.partitions + 1
         flt = parse_log_filter({"q": "50%_wombat", "since": "1h"})
-        page = await queries.search_logs(conn, [pid], flt)
+        page = await log_queries.search_logs(conn, [pid], flt)
         assert [e.event_id for e in page.entries] == [needle]
         off = await _cli(own_db, "search-index", "disable")
         assert off.exit_code == 0, off.output

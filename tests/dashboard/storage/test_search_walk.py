@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from query_api_fixtures import insert_log
 
-from tracehub_server.storage import queries
+from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import FilterError, LogFilter, parse_log_filter
 from tracehub_server.storage.projects import create_project
 from tracehub_server.storage.scan_budget import ScanBudget
@@ -28,13 +28,13 @@ async def _project(conn: asyncpg.Connection) -> int:
 
 async def _follow(
     conn: asyncpg.Connection, ids: list[int], params: dict[str, str], budget: ScanBudget
-) -> list[queries.LogPage]:
+) -> list[log_queries.LogPage]:
     """Every page of a search, following next_cursor (at most 200 requests)."""
-    pages: list[queries.LogPage] = []
+    pages: list[log_queries.LogPage] = []
     cursor: str | None = None
     for _ in range(200):
         flt = parse_log_filter({**params, **({"cursor": cursor} if cursor else {})})
-        page = await queries.search_logs(conn, ids, flt, budget=budget)
+        page = await log_queries.search_logs(conn, ids, flt, budget=budget)
         pages.append(page)
         cursor = page.next_cursor
         if cursor is None:
@@ -108,12 +108,12 @@ async def test_unindexed_filters_are_walked_and_indexed_ones_are_not(
     pid, _ = spread
     walked = parse_log_filter({"level": "INFO", "until": TOP.isoformat(), "limit": "1000"})
     direct = parse_log_filter({"extra.k": "v", "until": TOP.isoformat()})
-    assert queries.needs_bounded_scan(walked)
-    assert not queries.needs_bounded_scan(direct)
-    assert not queries.needs_bounded_scan(parse_log_filter({}))
+    assert log_queries.needs_bounded_scan(walked)
+    assert not log_queries.needs_bounded_scan(direct)
+    assert not log_queries.needs_bounded_scan(parse_log_filter({}))
     async with pool.acquire() as conn:
-        partial = await queries.search_logs(conn, [pid], walked, budget=ONE_HOUR_PER_REQUEST)
-        whole = await queries.search_logs(
+        partial = await log_queries.search_logs(conn, [pid], walked, budget=ONE_HOUR_PER_REQUEST)
+        whole = await log_queries.search_logs(
             conn, [pid], parse_log_filter({"until": TOP.isoformat(), "limit": "1000"}),
             budget=ONE_HOUR_PER_REQUEST,
         )  # fmt: skip
@@ -147,17 +147,19 @@ async def test_hostile_terms_are_literal_in_every_slice(pool: asyncpg.Pool) -> N
         hit = await insert_log(conn, pid, message="100% done'; DROP TABLE logs; --")
         await insert_log(conn, pid, message="1000 done")
         flt = parse_log_filter({"q": '"100% done\'; DROP TABLE logs" _', "since": "2h"})
-        page = await queries.search_logs(conn, [pid], flt, budget=ONE_HOUR_PER_REQUEST)
+        page = await log_queries.search_logs(conn, [pid], flt, budget=ONE_HOUR_PER_REQUEST)
         pages = [page]
         while pages[-1].next_cursor and len(pages) < 10:
             nxt = parse_log_filter({"q": flt.q or "", "since": "2h",
                                     "cursor": pages[-1].next_cursor})  # fmt: skip
-            pages.append(await queries.search_logs(conn, [pid], nxt, budget=ONE_HOUR_PER_REQUEST))
+            pages.append(
+                await log_queries.search_logs(conn, [pid], nxt, budget=ONE_HOUR_PER_REQUEST)
+            )
         assert await conn.fetchval("SELECT count(*) FROM logs WHERE project_id = $1", pid) == 2
     assert [e.event_id for p in pages for e in p.entries] == []  # "_" is literal: no match
     flt = parse_log_filter({"q": '"100% done\'; DROP TABLE logs"', "since": "2h"})
     async with pool.acquire() as conn:
-        page = await queries.search_logs(conn, [pid], flt)
+        page = await log_queries.search_logs(conn, [pid], flt)
     assert [e.event_id for e in page.entries] == [hit]
 
 
@@ -178,7 +180,7 @@ async def test_several_projects_are_merged_newest_first_with_a_cursor(pool: asyn
         for _ in range(5):
             extra = {"cursor": cursor} if cursor else {}
             flt = parse_log_filter({"until": TOP.isoformat(), "limit": "4", **extra})
-            page = await queries.search_logs(conn, [a, b], flt)
+            page = await log_queries.search_logs(conn, [a, b], flt)
             seen += [e.event_id for e in page.entries]
             if (cursor := page.next_cursor) is None:
                 break
@@ -188,7 +190,7 @@ async def test_several_projects_are_merged_newest_first_with_a_cursor(pool: asyn
 async def test_too_many_projects_must_be_named() -> None:
     """More than MAX_MERGED_PROJECTS readable projects without ``project`` is refused."""
     flt: LogFilter = parse_log_filter({})
-    ids = list(range(1, queries.MAX_MERGED_PROJECTS + 2))
+    ids = list(range(1, log_queries.MAX_MERGED_PROJECTS + 2))
     with pytest.raises(FilterError) as err:
-        await queries.search_logs(None, ids, flt)  # type: ignore[arg-type]
+        await log_queries.search_logs(None, ids, flt)  # type: ignore[arg-type]
     assert err.value.param == "project"

@@ -19,9 +19,10 @@ from tracehub_server.api.query.deps import (
 from tracehub_server.api.query.logs import query_timeout
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, IssueDetail, IssueList, IssueOut
-from tracehub_server.storage import queries
+from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.log_filters import FilterError, param_items, split_values
+from tracehub_server.storage.sql import QueryTimeoutError
 
 router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
@@ -54,7 +55,7 @@ async def list_issues(
     cursor: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     try:
-        flt = queries.parse_issue_filter(request.query_params)
+        flt = issue_queries.parse_issue_filter(request.query_params)
         given = split_values(
             "project", [v for k, v in param_items(request.query_params) if k == "project"], 256
         )
@@ -63,8 +64,8 @@ async def list_issues(
     async with pool.acquire() as conn:
         project_ids = await resolve_projects(conn, principal.access, given)
         try:
-            page = await queries.list_issues(conn, project_ids, flt)
-        except queries.QueryTimeoutError as error:
+            page = await issue_queries.list_issues(conn, project_ids, flt)
+        except QueryTimeoutError as error:
             raise query_timeout(error) from None
     return {"issues": [i.as_dict() for i in page.issues], "next_cursor": page.next_cursor}
 
@@ -83,18 +84,20 @@ async def get_issue(
     events: Annotated[int, Query(ge=0, le=100, description="Recent events to include")] = 20,
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
-        issue = await queries.get_issue(conn, issue_id, principal.access.readable_project_ids())
+        issue = await issue_queries.get_issue(
+            conn, issue_id, principal.access.readable_project_ids()
+        )
         if issue is None:
             raise not_found("issue")
         recent = (
-            await queries.issue_events(
+            await log_queries.issue_events(
                 conn, issue, limit=events, retention_days=settings.retention_days
             )
             if events
             else []
         )
         since = datetime.now(timezone.utc) - timedelta(hours=hours)
-        series = await queries.issue_hourly_series(conn, issue.id, since=since)
+        series = await issue_queries.issue_hourly_series(conn, issue.id, since=since)
     return {
         "issue": issue.as_dict(),
         "events": [entry.as_dict() for entry in recent],
@@ -114,13 +117,13 @@ async def patch_issue(
     changes: dict[str, Any] = {}
     if "status" in patch.model_fields_set:
         value = (patch.status or "").strip().upper()
-        if value not in queries.ISSUE_STATUSES:
+        if value not in issue_queries.ISSUE_STATUSES:
             raise unprocessable(
-                "status", f"must be one of {', '.join(queries.ISSUE_STATUSES)}", where="body"
+                "status", f"must be one of {', '.join(issue_queries.ISSUE_STATUSES)}", where="body"
             )
         changes["status"] = value
     async with pool.acquire() as conn:
-        issue = await queries.get_issue(conn, issue_id, access.readable_project_ids())
+        issue = await issue_queries.get_issue(conn, issue_id, access.readable_project_ids())
         if issue is None:
             raise not_found("issue")
         if not access.can_write(issue.project_id):
@@ -134,7 +137,7 @@ async def patch_issue(
                     "assignee_id", "must be a user who can read this project", where="body"
                 )
             changes["assignee_id"] = assignee
-        updated = await queries.update_issue(conn, issue.id, [issue.project_id], **changes)
+        updated = await issue_queries.update_issue(conn, issue.id, [issue.project_id], **changes)
     if updated is None:
         raise not_found("issue")
     return updated.as_dict()

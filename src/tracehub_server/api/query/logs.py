@@ -15,7 +15,7 @@ from tracehub_server.api.query.deps import (
 )
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, LogDetail, LogList
-from tracehub_server.storage import queries
+from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import FilterError, parse_log_filter
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
 
@@ -34,7 +34,7 @@ _EXTRA_DOC = (
 )
 
 
-def query_timeout(error: queries.QueryTimeoutError) -> HTTPException:
+def query_timeout(error: log_queries.QueryTimeoutError) -> HTTPException:
     return HTTPException(503, detail=str(error))
 
 
@@ -78,8 +78,8 @@ async def list_logs(
     async with pool.acquire() as conn:
         project_ids = await resolve_projects(conn, principal.access, flt.projects)
         try:
-            page = await queries.search_logs(conn, project_ids, flt, budget=budget)
-        except queries.QueryTimeoutError as error:
+            page = await log_queries.search_logs(conn, project_ids, flt, budget=budget)
+        except log_queries.QueryTimeoutError as error:
             raise query_timeout(error) from None
         except FilterError as error:
             raise unprocessable(error.param, error.message) from None
@@ -99,11 +99,11 @@ async def list_logs(
     summary="One log with its stack trace (id = event id).",
 )
 async def get_log(log_id: str, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
-    event_id = queries.parse_event_id(log_id)
+    event_id = log_queries.parse_event_id(log_id)
     if event_id is None:
         raise unprocessable("log_id", "must be a UUID (the log's event id)", where="path")
     async with pool.acquire() as conn:
-        entry = await queries.get_log(conn, event_id, principal.access.readable_project_ids())
+        entry = await log_queries.get_log(conn, event_id, principal.access.readable_project_ids())
     if entry is None:
         raise not_found("log")
     return entry.as_dict()

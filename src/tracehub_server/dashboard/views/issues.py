@@ -15,10 +15,10 @@ from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.series import bucket_starts, fill, hourly_counts
 from tracehub_server.dashboard.templating import query_string, render
-from tracehub_server.storage import queries
+from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
+from tracehub_server.storage.issue_queries import ISSUE_STATUSES, UNCHANGED, Issue
 from tracehub_server.storage.log_filters import FilterError
-from tracehub_server.storage.queries import ISSUE_STATUSES, UNCHANGED, Issue
 
 router = APIRouter()
 
@@ -51,16 +51,16 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     if not any(k == "status" for k, _ in params):
         params.append(("status", "OPEN"))
     params = [(k, v) for k, v in params if not (k == "status" and v == "")]
-    error, result = "", queries.IssuePage(issues=[], next_cursor=None)
+    error, result = "", issue_queries.IssuePage(issues=[], next_cursor=None)
     now = datetime.now(timezone.utc)
     starts = bucket_starts(now - timedelta(hours=SPARK_HOURS - 1), now, "hour")
     sparks: dict[int, list[int]] = {}
     try:
-        flt = queries.parse_issue_filter(params)
+        flt = issue_queries.parse_issue_filter(params)
         async with pool.acquire() as conn:
-            result = await queries.list_issues(conn, [page.project.id], flt)
+            result = await issue_queries.list_issues(conn, [page.project.id], flt)
             for issue in result.issues:
-                series = await queries.issue_hourly_series(conn, issue.id, since=starts[0])
+                series = await issue_queries.issue_hourly_series(conn, issue.id, since=starts[0])
                 sparks[issue.id] = hourly_counts(series, starts)
     except FilterError as exc:
         error = str(exc)
@@ -99,7 +99,7 @@ async def _assignees(conn: asyncpg.Connection, page: PageContext) -> list[tuple[
 
 async def _load_issue(conn: asyncpg.Connection, page: PageContext, issue_id: int) -> Issue:
     assert page.project is not None
-    issue = await queries.get_issue(conn, issue_id, [page.project.id])
+    issue = await issue_queries.get_issue(conn, issue_id, [page.project.id])
     if issue is None:
         raise not_found()
     return issue
@@ -115,10 +115,10 @@ async def issue_detail(
     starts = bucket_starts(now - timedelta(hours=DETAIL_HOURS - 1), now, "hour")
     async with pool.acquire() as conn:
         issue = await _load_issue(conn, page, issue_id)
-        events = await queries.issue_events(
+        events = await log_queries.issue_events(
             conn, issue, limit=20, retention_days=settings.retention_days
         )
-        series = await queries.issue_hourly_series(conn, issue.id, since=starts[0])
+        series = await issue_queries.issue_hourly_series(conn, issue.id, since=starts[0])
         assignees = await _assignees(conn, page) if page.can_write else []
     return render(
         request,
@@ -148,7 +148,7 @@ async def set_status(
         raise not_found()
     async with pool.acquire() as conn:
         await _load_issue(conn, page, issue_id)
-        await queries.update_issue(conn, issue_id, [page.project.id], status=status)
+        await issue_queries.update_issue(conn, issue_id, [page.project.id], status=status)
     return see_other(f"/projects/{page.project.id}/issues/{issue_id}?done=issue-updated")
 
 
@@ -170,5 +170,5 @@ async def set_assignee(
             assignee = int(raw)
         else:
             raise not_found()
-        await queries.update_issue(conn, issue_id, [page.project.id], assignee_id=assignee)
+        await issue_queries.update_issue(conn, issue_id, [page.project.id], assignee_id=assignee)
     return see_other(f"/projects/{page.project.id}/issues/{issue_id}?done=issue-updated")

@@ -17,8 +17,8 @@ from tracehub_server.dashboard.templating import (
     render,
     render_fragment,
 )
-from tracehub_server.storage import queries
-from tracehub_server.storage.queries import LogEntry, LogPage, QueryTimeoutError
+from tracehub_server.storage import log_queries
+from tracehub_server.storage.log_queries import LogEntry, LogPage, QueryTimeoutError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
 
 router = APIRouter()
@@ -51,7 +51,7 @@ async def explorer(
     if query.filter is not None:
         try:
             async with pool.acquire() as conn:
-                result = await queries.search_logs(
+                result = await log_queries.search_logs(
                     conn, [page.project.id], query.filter, budget=_budget(request)
                 )
         except QueryTimeoutError as exc:
@@ -127,7 +127,7 @@ async def log_detail(
     assert page.project is not None
     page.nav = "logs"
     async with pool.acquire() as conn:
-        entry = await queries.get_log(conn, event_id, [page.project.id])
+        entry = await log_queries.get_log(conn, event_id, [page.project.id])
     if entry is None:
         raise not_found()
     base = f"/projects/{page.project.id}/logs"

@@ -14,8 +14,8 @@ from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.series import DEFAULT_RANGE, RANGES, bucket_starts, fill
 from tracehub_server.dashboard.templating import render
+from tracehub_server.storage import issue_queries, stats
 from tracehub_server.storage import projects as project_store
-from tracehub_server.storage import queries, stats
 
 router = APIRouter()
 TOP_ISSUES = 8
@@ -81,10 +81,10 @@ async def overview(
         totals = await stats.overview(conn, ids, since=since)
         points = await stats.timeline(conn, ids, since=since, bucket=size)  # type: ignore[arg-type]
         by_level = await stats.severity(conn, ids, since=since)
-        top = await queries.list_issues(
+        top = await issue_queries.list_issues(
             conn,
             ids,
-            queries.IssueFilter(
+            issue_queries.IssueFilter(
                 statuses=("OPEN", "IN_PROGRESS"), sort="event_count", limit=TOP_ISSUES
             ),
         )
