@@ -12,12 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.auth import sessions
 from tracehub_server.auth.permissions import Access, load_access
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage.projects import Project
 from tracehub_server.storage.users import User
+from tracehub_server.web_deps import PoolDep
 
 
 class LoginRequired(Exception):

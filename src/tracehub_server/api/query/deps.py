@@ -17,13 +17,13 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, HTTPException, Request, status
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.auth import sessions, tokens
 from tracehub_server.auth.permissions import Access, load_access
 from tracehub_server.auth.sessions import Session
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage.projects import Project
 from tracehub_server.storage.users import User
+from tracehub_server.web_deps import PoolDep
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.deps import PoolDep, SettingsDep
 from tracehub_server.api.query.deps import (
     CurrentUser,
     forbidden,
@@ -23,6 +22,7 @@ from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.log_filters import FilterError, param_items, split_values
 from tracehub_server.storage.sql import QueryTimeoutError
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from tracehub_server.api.deps import PoolDep, SettingsDep
 from tracehub_server.api.query.deps import (
     CurrentUser,
     not_found,
@@ -18,6 +17,7 @@ from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, LogDetail, 
 from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import FilterError, parse_log_filter
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 

@@ -11,7 +11,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import (
     AdminUser,
     CurrentUser,
@@ -32,6 +31,7 @@ from tracehub_server.api.query.schemas import (
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.projects import ApiKey, Project
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(
     prefix="/projects", tags=["projects"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS

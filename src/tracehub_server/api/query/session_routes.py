@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import ErrorOut, LoginOut, MeOut
@@ -25,6 +24,7 @@ from tracehub_server.auth import sessions
 from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from tracehub_server.auth.throttle import client_ip, get_throttle
 from tracehub_server.storage import users as user_store
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=LimitedBodyRoute)
 

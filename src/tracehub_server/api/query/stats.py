@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, resolve_projects, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, OverviewOut, SeverityOut, TimelineOut
@@ -21,6 +20,7 @@ from tracehub_server.storage.log_filters import (
     parse_time,
     split_values,
 )
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(
     prefix="/stats", tags=["stats"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import CurrentUser, not_found, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, NewTokenOut, TokenOut
 from tracehub_server.auth import tokens
 from tracehub_server.storage import tokens as token_store
 from tracehub_server.storage.tokens import AccessToken
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(
     prefix="/tokens", tags=["tokens"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.api.query.deps import AdminUser, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, UserOut
 from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.users import User
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(
     prefix="/users", tags=["users"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS

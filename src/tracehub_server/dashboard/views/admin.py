@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from tracehub_server.dashboard.context import Page, PageContext, require_admin
 from tracehub_server.dashboard.flash import flashes
@@ -13,6 +12,7 @@ from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
 from tracehub_server.storage import users as user_store
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter()
 

@@ -16,7 +16,6 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.auth import sessions
 from tracehub_server.auth.passwords import verify_password
 from tracehub_server.auth.throttle import client_ip, get_throttle
@@ -25,6 +24,7 @@ from tracehub_server.dashboard.forms import read_csrf_form, read_form
 from tracehub_server.dashboard.redirects import safe_next, see_other
 from tracehub_server.dashboard.templating import render
 from tracehub_server.storage import users as user_store
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter()
 

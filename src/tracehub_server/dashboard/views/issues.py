@@ -8,7 +8,6 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tracehub_server.api.deps import PoolDep, SettingsDep
 from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
@@ -19,6 +18,7 @@ from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.issue_queries import ISSUE_STATUSES, UNCHANGED, Issue
 from tracehub_server.storage.log_filters import FilterError
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter()
 

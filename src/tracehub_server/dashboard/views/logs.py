@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from tracehub_server.api.deps import PoolDep, SettingsDep
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
 from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
@@ -20,6 +19,7 @@ from tracehub_server.dashboard.templating import (
 from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_queries import LogEntry, LogPage, QueryTimeoutError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter()
 

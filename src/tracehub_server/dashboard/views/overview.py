@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.dashboard.context import Page, PageContext, ProjectPage, not_found
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
@@ -16,6 +15,7 @@ from tracehub_server.dashboard.series import DEFAULT_RANGE, RANGES, bucket_start
 from tracehub_server.dashboard.templating import render
 from tracehub_server.storage import issue_queries, stats
 from tracehub_server.storage import projects as project_store
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter()
 TOP_ISSUES = 8

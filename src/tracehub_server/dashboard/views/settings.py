@@ -6,7 +6,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tracehub_server.api.deps import PoolDep
 from tracehub_server.dashboard.context import (
     PageContext,
     ProjectPage,
@@ -20,6 +19,7 @@ from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage import users as user_store
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter()
 
