@@ -7,6 +7,7 @@ import socket
 import subprocess
 
 import aio_pika
+import orjson
 import pytest
 from queue_helpers import close_connections
 
@@ -135,3 +136,44 @@ def _queue_info(amqp_url: str) -> dict[str, dict[str, str]]:
     ).stdout
     rows = [line.split("\t") for line in out.splitlines() if line.strip()]
     return {row[0]: {"durable": row[1], "type": row[2]} for row in rows if len(row) == 3}
+
+
+async def test_concurrent_publishes_to_a_dead_broker_all_fail_fast(topology) -> None:
+    """Grouped publishes to an unreachable broker each raise QueueUnavailable, none hangs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    publisher = RabbitPublisher(f"amqp://guest:guest@127.0.0.1:{port}/", topology)
+    results = await asyncio.wait_for(
+        asyncio.gather(*(publisher.publish(_batch()) for _ in range(50)), return_exceptions=True),
+        30,
+    )
+    await publisher.close()
+    assert all(isinstance(r, QueueUnavailable) for r in results)
+
+
+async def test_oversized_batches_go_out_alone_and_order_is_kept(amqp_url, topology) -> None:
+    """Batches over the group byte cap are never joined; every entry lands exactly once."""
+    from tracehub_server.queue import rabbitmq
+
+    big = [{"event_id": f"{i:032x}", "message": "x" * 1000} for i in range(3000)]
+    publisher = RabbitPublisher(amqp_url, topology)
+    try:
+        assert len(orjson.dumps(big)) > rabbitmq.MAX_GROUP_BYTES
+        await asyncio.gather(
+            *(publisher.publish(IngestBatch(project_id=p, entries=big)) for p in (1, 2, 3))
+        )
+    finally:
+        await publisher.close()
+    messages = await _get_all(amqp_url, topology.queue_name)
+    batches = [b for m in messages for b in decode(m.body)]
+    assert sorted(b.project_id for b in batches) == [1, 2, 3]
+    assert len(messages) == 3
+
+
+async def test_publish_after_close_is_refused(amqp_url, topology) -> None:
+    """Once closed (shutdown), publish raises QueueUnavailable at once."""
+    publisher = RabbitPublisher(amqp_url, topology)
+    await publisher.close()
+    with pytest.raises(QueueUnavailable):
+        await asyncio.wait_for(publisher.publish(_batch()), 5)
