@@ -141,6 +141,11 @@ async def list_users(conn: asyncpg.Connection) -> list[User]:
     return [_user(row) for row in rows]
 
 
+async def has_users(conn: asyncpg.Connection) -> bool:
+    """True once any user exists; until then the login page explains how to create one."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"))
+
+
 async def set_password(conn: asyncpg.Connection, user_id: int, password_hash: str) -> bool:
     """Replace the user's password hash; False when there is no such user."""
     if not valid_id(user_id):

@@ -5,6 +5,10 @@ a short-lived HttpOnly cookie must come back in the form (a session's own CSRF t
 exist yet). Failed logins show one message whatever was wrong, so the form does not reveal
 which emails have accounts, and are slowed down per email and address by ``auth.throttle``
 (the same throttle as the JSON login).
+
+While the database has no users at all, the page says how to create the first administrator
+with the CLI. There is deliberately no web form for it: whoever reached the page first would
+own the instance.
 """
 
 from __future__ import annotations
@@ -33,7 +37,13 @@ _BAD_LOGIN = "That email and password do not match an account."
 
 
 def _login_page(
-    request: Request, *, next_url: str, email: str = "", error: str = "", status: int = 200
+    request: Request,
+    *,
+    next_url: str,
+    email: str = "",
+    error: str = "",
+    status: int = 200,
+    first_run: bool = False,
 ) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not 20 <= len(token) <= 100:
@@ -41,7 +51,13 @@ def _login_page(
     response = render(
         request,
         "login.html",
-        {"csrf": token, "next": next_url, "email": email, "error": error},
+        {
+            "csrf": token,
+            "next": next_url,
+            "email": email,
+            "error": error,
+            "first_run": first_run,
+        },
         status_code=status,
     )
     response.set_cookie(
@@ -62,7 +78,8 @@ async def login_form(request: Request, pool: PoolDep, next: str = "/") -> HTMLRe
     async with pool.acquire() as conn:
         if await sessions.load_session(conn, sessions.session_token(request)):
             return see_other(safe_next(next))  # type: ignore[return-value]
-    return _login_page(request, next_url=safe_next(next))
+        first_run = not await user_store.has_users(conn)
+    return _login_page(request, next_url=safe_next(next), first_run=first_run)
 
 
 @router.post("/login")
@@ -96,7 +113,12 @@ async def login(request: Request, pool: PoolDep) -> Response:
         ok = found is not None and verify_password(found[1], password)
         if not ok or found is None:
             return _login_page(
-                request, next_url=next_url, email=email, error=_BAD_LOGIN, status=400
+                request,
+                next_url=next_url,
+                email=email,
+                error=_BAD_LOGIN,
+                status=400,
+                first_run=found is None and not await user_store.has_users(conn),
             )
         user = found[0]
         throttle.succeeded(email, client)
