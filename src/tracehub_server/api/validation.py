@@ -158,16 +158,17 @@ def _clean_json(value: Any) -> Any:
 def _extra(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
-    if type(value) is not dict:
+    if not isinstance(value, dict):  # orjson makes plain dicts: the same as type() here
         raise EntryError(f"extra must be an object, got {_json_type(value)}")
     if not value:
         return value
     raw = orjson.dumps(value)
-    if b"\\u0000" in raw:
-        value = _clean_json(value)
     if len(raw) > MAX_EXTRA_BYTES:
         preview = raw[:EXTRA_PREVIEW_CHARS].decode("utf-8", "ignore")
         return {"_truncated": True, "_original_bytes": len(raw), "_preview": _clean(preview)}
+    if b"\\u0000" in raw:
+        cleaned: dict[str, Any] = _clean_json(value)
+        return cleaned
     return value
 
 

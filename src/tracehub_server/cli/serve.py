@@ -73,7 +73,7 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
     _check_broker(settings)
     with_connection(settings.model_copy(update={"database_url": url}), _noop)
     settings = settings.model_copy(update={"database_url": url})
-    common = {
+    common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
@@ -92,11 +92,20 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
         return
     _export(settings, url)
     uvicorn.run(
-        "tracehub_server.api.app:app_from_environment",
+        "tracehub_server.cli.serve:tuned_app_from_environment",
         factory=True,
         workers=settings.workers,
         **common,
     )
+
+
+def tuned_app_from_environment() -> Any:
+    """The app factory each ``--workers N`` process runs: the app, then the GC tuning."""
+    from tracehub_server.api.app import app_from_environment
+
+    app = app_from_environment()
+    _tune_gc()
+    return app
 
 
 def _exit_cleanly_after_sigterm() -> None:

@@ -303,7 +303,8 @@ class Consumer:
             await message.nack(requeue=True)
             return
         headers = dict(message.headers or {})
-        attempts = int(headers.get(ATTEMPTS_HEADER, 0) or 0) + 1
+        counted = headers.get(ATTEMPTS_HEADER)
+        attempts = (int(counted) if isinstance(counted, (int, str)) and counted else 0) + 1
         if attempts >= limit:
             logger.error(
                 "message failed %d times (%s: %s); dead-lettering it",

@@ -117,7 +117,7 @@ class _Times(dict[str, "datetime | None"]):
         parsed = self.get(value, _MISSING)
         if parsed is _MISSING:
             parsed = self[value] = _parse_time(value)
-        return parsed  # type: ignore[return-value]
+        return parsed
 
 
 _MISSING: Any = object()
@@ -173,7 +173,7 @@ def _event_id(entry: dict[str, Any], project_id: int) -> str:
 
 def _level(value: Any) -> str | None:
     if type(value) is str and value in _LEVELS:
-        return value  # type: ignore[no-any-return]
+        return value
     if not isinstance(value, str):
         return None
     level = value.strip().upper()
