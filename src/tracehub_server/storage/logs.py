@@ -13,6 +13,7 @@ once per connection, emptied by every commit, never WAL-logged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -90,44 +91,58 @@ async def insert_logs(
     return await conn.fetch(_MOVE)
 
 
-# Serialises transactions handling the same replaced-timestamp event (two deliveries of one
-# retried entry), then finds which of them are stored already. Keys arrive sorted, so
-# concurrent digests take these locks in one order.
-_FIND_STORED_REPLACEMENTS = """
-WITH k AS (
-    SELECT project_id, event_id, original,
-           pg_advisory_xact_lock(hashtextextended(
-               'tracehub-replaced:' || project_id || ':' || event_id || ':' || original, 0
-           )) AS locked
-    FROM unnest($1::bigint[], $2::uuid[], $3::text[])
-        WITH ORDINALITY AS u(project_id, event_id, original, n)
-    ORDER BY n
-)
+#: Advisory lock buckets for replaced-timestamp events. Bucketed, so a client whose clock
+#: is off (every entry replaced) takes a few locks per transaction, not one per entry from
+#: PostgreSQL's shared lock table; a collision only serialises two digests briefly.
+REPLACED_LOCK_BUCKETS = 64
+#: How far apart two copies of one retried entry may have been received and still be
+#: recognised (it bounds the lookup to the partitions around the copy's receive time).
+REPLACED_RETRY_WINDOW = "1 day"
+_REPLACED_LOCK_CLASS = 0x7468_7270  # "thrp"
+
+# Buckets in ascending order: concurrent digests take them in one order.
+_LOCK_REPLACED = f"""
+SELECT count(pg_advisory_xact_lock({_REPLACED_LOCK_CLASS}, bucket)) FROM (
+    SELECT DISTINCT abs(hashtext(project_id || ':' || event_id)) % {REPLACED_LOCK_BUCKETS}
+        AS bucket
+    FROM unnest($1::bigint[], $2::uuid[]) AS u(project_id, event_id)
+    ORDER BY bucket
+) b
+"""  # noqa: S608 - assembled from module constants, never from input
+
+_FIND_STORED_REPLACEMENTS = f"""
 SELECT l.project_id, l.event_id, l.original_timestamp
-FROM k JOIN logs l
+FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[])
+    AS k(project_id, event_id, original, received)
+JOIN logs l
   ON l.project_id = k.project_id AND l.event_id = k.event_id
+ AND l."timestamp" BETWEEN k.received - interval '{REPLACED_RETRY_WINDOW}'
+                       AND k.received + interval '{REPLACED_RETRY_WINDOW}'
  AND l.original_timestamp = k.original
-"""
+"""  # noqa: S608 - assembled from module constants, never from input
 
 
 async def find_stored_replacements(
-    conn: asyncpg.Connection, keys: Sequence[tuple[int, str, str]]
+    conn: asyncpg.Connection, keys: Sequence[tuple[int, str, str, datetime]]
 ) -> set[tuple[int, str, str]]:
     """Which ``(project_id, event_id hex, original_timestamp)`` are stored already, under
-    row-independent locks held to the end of the caller's transaction.
+    advisory locks held to the end of the caller's transaction.
 
-    For entries whose timestamp the API replaced by the receive time: a retry of such an
-    entry carries another receive time, so the unique key (which holds the timestamp)
-    cannot recognise it; the sent ``original_timestamp`` and the event id can. Only
-    replaced entries pay for this lookup (an index probe per partition).
+    ``keys`` are ``(project_id, event_id, original_timestamp, timestamp)`` of rows whose
+    timestamp the API replaced by the receive time. A retry of such an entry carries
+    another receive time, so the unique key (which holds the timestamp) cannot recognise
+    it; the sent ``original_timestamp`` and the event id can, for copies received within
+    ``REPLACED_RETRY_WINDOW`` of each other. Only replaced rows pay for this lookup.
     """
     if not keys:
         return set()
     ordered = sorted(set(keys))
+    await conn.fetchval(_LOCK_REPLACED, [k[0] for k in ordered], [k[1] for k in ordered])
     rows = await conn.fetch(
         _FIND_STORED_REPLACEMENTS,
         [k[0] for k in ordered],
         [k[1] for k in ordered],
         [k[2] for k in ordered],
+        [k[3] for k in ordered],
     )
     return {(r["project_id"], r["event_id"].hex, r["original_timestamp"]) for r in rows}

@@ -270,7 +270,9 @@ async def _skip_stored_replacements(conn: asyncpg.Connection, prepared: _Prepare
     sent timestamp (see :func:`~tracehub_server.storage.logs.find_stored_replacements`).
     """
     rows = prepared.rows
-    keys = [(row[0], row[_EID], row[_ORIGINAL]) for row in rows if row[_ORIGINAL] is not None]
+    keys = [
+        (row[0], row[_EID], row[_ORIGINAL], row[_TS]) for row in rows if row[_ORIGINAL] is not None
+    ]
     if not keys:
         return
     stored = await find_stored_replacements(conn, keys)

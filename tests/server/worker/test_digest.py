@@ -436,3 +436,23 @@ async def test_same_event_id_with_another_sent_timestamp_is_not_dropped(
     normal = entry(event_id=event_id, timestamp=(NOW - timedelta(minutes=1)).isoformat())
     result = await digest(pool, [IngestBatch(project.id, [other, normal])])
     assert result.inserted == 2
+
+
+async def test_a_client_with_a_broken_clock_takes_few_locks(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """Thousands of replaced entries are deduplicated under at most 64 advisory locks."""
+    from tracehub_server.storage.logs import REPLACED_LOCK_BUCKETS, find_stored_replacements
+
+    ids = [secrets.token_hex(16) for _ in range(3000)]
+    first = await digest(pool, [IngestBatch(project.id, [_retried(i, NOW) for i in ids])])
+    later = NOW + timedelta(minutes=3)
+    again = await digest(pool, [IngestBatch(project.id, [_retried(i, later) for i in ids])])
+    assert (first.inserted, again.inserted, again.duplicates) == (3000, 0, 3000)
+    async with pool.acquire() as conn, conn.transaction():
+        keys = [(project.id, i, "1999-12-31T23:59:59Z", later) for i in ids]
+        assert len(await find_stored_replacements(conn, keys)) == 3000
+        held = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+    assert 0 < held <= REPLACED_LOCK_BUCKETS
