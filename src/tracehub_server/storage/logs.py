@@ -71,24 +71,30 @@ WITH ins AS (
     ON CONFLICT (event_id, project_id, "timestamp") DO NOTHING
     RETURNING project_id, "timestamp", level, service, environment, issue_id
 ), rollup AS ({HOURLY_COUNTS_FROM_INSERTED})
-SELECT issue_id, "timestamp", level FROM ins
+SELECT t.inserted, e.issue_id, e."timestamp", e.level
+FROM (SELECT count(*) AS inserted FROM ins) t
+LEFT JOIN ins e ON e.issue_id IS NOT NULL
 """  # noqa: S608 - assembled from module constants, never from input
 
 
 async def insert_logs(
     conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]
-) -> list[asyncpg.Record]:
-    """Store rows not stored yet and bump ``hourly_counts`` for them; returns the new ones.
+) -> tuple[int, list[asyncpg.Record]]:
+    """Store rows not stored yet and bump ``hourly_counts`` for them.
 
-    Each returned record has ``issue_id``, ``timestamp`` and ``level`` of one inserted row
-    (duplicates are absent). Must run inside the caller's transaction; every partition the
-    rows need must exist (see :mod:`tracehub_server.storage.partitions`).
+    Returns how many rows were new, and for the new rows that belong to an issue a record
+    with ``issue_id``, ``timestamp`` and ``level`` (duplicates are absent; rows without an
+    issue are only counted -- sending them back would cost more than the insert's
+    bookkeeping). Must run inside the caller's transaction; every partition the rows need
+    must exist (see :mod:`tracehub_server.storage.partitions`).
     """
     if not rows:
-        return []
+        return 0, []
     await conn.execute(_CREATE_STAGING)
     await conn.copy_records_to_table(_STAGING, records=rows, columns=LOG_COLUMNS)
-    return await conn.fetch(_MOVE)
+    result = await conn.fetch(_MOVE)
+    inserted = result[0]["inserted"]
+    return inserted, [r for r in result if r["issue_id"] is not None]
 
 
 #: Advisory lock buckets for replaced-timestamp events. Bucketed, so a client whose clock

@@ -300,14 +300,12 @@ async def _write(conn: asyncpg.Connection, prepared: _Prepared) -> DigestResult:
         ids, created = await resolve_issue_ids(conn, list(prepared.candidates.values()))
         for index, key in prepared.error_rows:
             rows[index][ISSUE_ID] = ids[key]
-        new_rows = await insert_logs(conn, rows)
+        inserted, new_rows = await insert_logs(conn, rows)
 
         per_issue: dict[int, list[Any]] = {}  # id -> [count, first, last, fatal]
         per_hour: dict[tuple[int, datetime], int] = {}
         for record in new_rows:
             issue_id = record["issue_id"]
-            if issue_id is None:
-                continue
             ts = record["timestamp"]
             agg = per_issue.get(issue_id)
             if agg is None:
@@ -328,8 +326,8 @@ async def _write(conn: asyncpg.Connection, prepared: _Prepared) -> DigestResult:
         empty = created - per_issue.keys()
         await delete_empty_issues(conn, sorted(empty))
     return DigestResult(
-        inserted=len(new_rows),
-        duplicates=len(rows) - len(new_rows) + prepared.skipped,
+        inserted=inserted,
+        duplicates=len(rows) - inserted + prepared.skipped,
         invalid=prepared.invalid,
         issues_created=len(created) - len(empty),
         issues_updated=len(per_issue.keys() - created),
