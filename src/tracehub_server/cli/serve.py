@@ -154,7 +154,11 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     except ImportError:
         asyncio.run(main)
         return
-    uvloop.run(main)
+    run = getattr(uvloop, "run", None)  # uvloop >= 0.18
+    if run is None:
+        asyncio.run(main)
+        return
+    run(main)
 
 
 @click.command()
