@@ -50,7 +50,7 @@ def _discard(_record: object) -> None:
 class TraceHubLogger:
     """Ships log entries and errors to a TraceHub server without blocking the caller.
 
-    See ``docs/sections/sdk.md`` for every option; the advanced keyword-only knobs
+    See the README's "Python SDK" section for every option; the advanced keyword-only knobs
     (``dlq_max_bytes``, ``close_timeout``, ``retry_backoff``, ``max_backoff``,
     ``transport``) exist for tuning and tests.
     """
