@@ -9,6 +9,8 @@ So ``tracehub project create`` works whether or not ``tracehub server`` is runni
 
 from __future__ import annotations
 
+import warnings
+
 from tracehub_server.settings import ConfigError, Settings
 
 #: Kept alive for the life of the process: dropping it lets pgserver stop PostgreSQL.
@@ -20,7 +22,11 @@ def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # pgserver asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR
+            # (servers, containers, root shells) that warns on every CLI call, to no purpose.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver
     except ImportError:
         raise ConfigError(
             "TRACEHUB_DATABASE_URL is not set and the embedded PostgreSQL (the pgserver "
