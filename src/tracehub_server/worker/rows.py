@@ -1,0 +1,215 @@
+"""Validated entries to log rows in Python: the digest's general path.
+
+Every entry is converted field by field and every oddity is repaired or counted (see the
+digest's module docstring): this path accepts anything a queue message may hold. The usual
+path forwards the entries to PostgreSQL as JSON instead (:mod:`.json_rows`) and falls back
+to this one for a digest holding an entry not in the API's validated form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+
+from tracehub_server.grouping import fingerprint, title
+from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
+from tracehub_server.storage.partitions import day_of
+
+_LEVELS = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+_LEVEL_ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_EVENT_ID = re.compile(r"[0-9a-f]{32}")
+_MAX_INT4 = 2**31 - 1
+_MAX_INT8 = 2**63 - 1
+
+
+class Prepared:
+    """Rows ready for COPY plus, for error rows, the issue each belongs to."""
+
+    __slots__ = ("candidates", "days", "error_rows", "invalid", "rows", "skipped")
+
+    def __init__(self) -> None:
+        self.skipped = 0  # replaced-timestamp rows found stored already
+        self.rows: list[list[Any]] = []
+        self.error_rows: list[tuple[int, tuple[int, str]]] = []  # (row index, issue key)
+        self.candidates: dict[tuple[int, str], IssueCandidate] = {}
+        self.days: set[date] = set()
+        self.invalid = 0
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    if not isinstance(value, str):
+        return None
+    try:
+        # The API's own format parses directly; "Z" needs the replace on Python < 3.11.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class Times(dict[str, "datetime | None"]):
+    """Parsed times of one digest by their text: a request's entries share one
+    ``received_at``, and a burst of logs shares timestamps."""
+
+    def parse(self, value: Any) -> datetime | None:
+        if type(value) is not str:
+            return _parse_time(value)
+        parsed = self.get(value, _MISSING)
+        if parsed is _MISSING:
+            parsed = self[value] = _parse_time(value)
+        return parsed
+
+
+_MISSING: Any = object()
+
+
+def _text(value: Any) -> str | None:
+    """A string PostgreSQL accepts: no NUL, no lone surrogate."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _int(value: Any, limit: int) -> int | None:
+    if type(value) is int and -limit - 1 <= value <= limit:
+        return value
+    return None
+
+
+def _extra(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        value = {"value": value}
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    # jsonb rejects \u0000; replacing the escape keeps everything else intact.
+    return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
+
+
+def _event_id(entry: dict[str, Any], project_id: int) -> str:
+    value = entry.get("event_id")
+    if type(value) is str and len(value) == 32 and _EVENT_ID.fullmatch(value):
+        return value  # as the API writes it
+    if isinstance(value, str):
+        value = value.replace("-", "").lower()
+        if _EVENT_ID.fullmatch(value):
+            return value
+    # Deterministic, so a redelivery of the same entry gets the same id and is deduplicated.
+    body = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(b"%d:" % project_id + body).hexdigest()[:32]
+
+
+def _level(value: Any) -> str | None:
+    if type(value) is str and value in _LEVELS:
+        return value
+    if not isinstance(value, str):
+        return None
+    level = value.strip().upper()
+    level = _LEVEL_ALIASES.get(level, level)
+    return level if level in _LEVELS else None
+
+
+def to_row(project_id: int, entry: dict[str, Any], now: datetime, times: Times) -> list[Any] | None:
+    """The log row of ``entry`` (columns of ``LOG_COLUMNS``), None when it cannot be stored."""
+    get = entry.get
+    timestamp = times.parse(get("timestamp"))
+    level = _level(get("level"))
+    if timestamp is None or level is None:
+        return None
+    received_at = times.parse(get("received_at")) or now
+    return [
+        project_id,
+        timestamp,
+        _event_id(entry, project_id),
+        received_at,
+        level,
+        _text(get("service")) or "unknown",
+        _text(get("environment")) or "unknown",
+        _text(get("host")),
+        _int(get("pid"), _MAX_INT4),
+        _int(get("thread_id"), _MAX_INT8),
+        _text(get("sdk_version")),
+        _text(get("message")) or "",
+        _text(get("module")),
+        _text(get("trace_id")),
+        _text(get("error_type")),
+        _text(get("error_message")),
+        _text(get("stack_trace")),
+        _extra(get("extra")),
+        _text(get("original_timestamp")),
+        None,
+    ]
+
+
+# Column positions in a row (see storage.logs.LOG_COLUMNS).
+TS, EID, LEVEL, _SERVICE, _MESSAGE = 1, 2, 4, 5, 11
+_ERROR_TYPE, _ERROR_MESSAGE, _STACK, ORIGINAL = 14, 15, 16, 18
+
+
+def group(prepared: Prepared, index: int, row: list[Any]) -> None:
+    """Fingerprint the error row at ``index`` and fold it into its issue candidate."""
+    project_id = row[0]
+    error_message = row[_ERROR_MESSAGE] or row[_MESSAGE]
+    key = (project_id, fingerprint(project_id, row[_ERROR_TYPE], error_message, row[_STACK]))
+    prepared.error_rows.append((index, key))
+    seen = prepared.candidates.get(key)
+    if seen is None:
+        prepared.candidates[key] = IssueCandidate(
+            project_id=project_id,
+            fingerprint=key[1],
+            title=title(row[_ERROR_TYPE], row[_ERROR_MESSAGE], row[_MESSAGE]),
+            level=row[LEVEL],
+            error_type=row[_ERROR_TYPE],
+            error_message=error_message,
+            sample_stack_trace=row[_STACK],
+            sample_event_id=row[EID],
+            service=row[_SERVICE],
+            first_seen=row[TS],
+            last_seen=row[TS],
+        )
+        return
+    seen.first_seen = min(seen.first_seen, row[TS])
+    seen.last_seen = max(seen.last_seen, row[TS])
+    if row[LEVEL] == "FATAL":
+        seen.level = "FATAL"
+
+
+def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
+    """Convert entries to rows and fingerprint the errors (pure Python, no database)."""
+    prepared = Prepared()
+    rows = prepared.rows
+    times = Times()
+    for batch in batches:
+        for entry in batch.entries:
+            row = to_row(batch.project_id, entry, now, times) if isinstance(entry, dict) else None
+            if row is None:
+                prepared.invalid += 1
+                continue
+            if row[LEVEL] in ERROR_LEVELS:
+                group(prepared, len(rows), row)
+            rows.append(row)
+    prepared.days = {day_of(row[TS]) for row in rows}
+    return prepared
