@@ -3,7 +3,8 @@
 Hand-written checks over the dicts orjson returns: this is the API's hot path, and plain
 type checks cost a fraction of a pydantic model per entry (see ``bench/bench_server.py``).
 
-A validated entry has exactly the keys of :data:`ENTRY_KEYS`; optional ones may be None.
+A validated entry has exactly the keys of :data:`ENTRY_KEYS`, in that order (the queue's
+contract, :mod:`tracehub_server.queue.messages`); optional ones may be None.
 Rules (the README's ingest reference documents them):
 
 * ``level`` and ``message`` are required; ``level`` is case-insensitive and accepts the
@@ -38,27 +39,7 @@ from tracehub.limits import (
     MAX_TRACE_ID_CHARS,
     truncate_text,
 )
-
-ENTRY_KEYS = (
-    "event_id",
-    "timestamp",
-    "received_at",
-    "level",
-    "service",
-    "environment",
-    "message",
-    "host",
-    "pid",
-    "thread_id",
-    "sdk_version",
-    "module",
-    "trace_id",
-    "error_type",
-    "error_message",
-    "stack_trace",
-    "extra",
-    "original_timestamp",
-)
+from tracehub_server.queue.messages import ENTRY_KEYS as ENTRY_KEYS  # re-exported
 
 LEVELS = {
     "DEBUG": "DEBUG",

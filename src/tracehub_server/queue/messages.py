@@ -21,6 +21,29 @@ from typing import Any
 
 import orjson
 
+#: Keys of a validated entry, in the order the API writes them (the digest relies on it:
+#: an entry with exactly these keys in this order is converted without a lookup per field).
+ENTRY_KEYS = (
+    "event_id",
+    "timestamp",
+    "received_at",
+    "level",
+    "service",
+    "environment",
+    "message",
+    "host",
+    "pid",
+    "thread_id",
+    "sdk_version",
+    "module",
+    "trace_id",
+    "error_type",
+    "error_message",
+    "stack_trace",
+    "extra",
+    "original_timestamp",
+)
+
 #: Version written by :func:`encode` (one batch).
 MESSAGE_VERSION = 1
 #: Version written by :func:`encode_group` (several batches).

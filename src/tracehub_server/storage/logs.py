@@ -13,7 +13,6 @@ once per connection, emptied by every commit, never WAL-logged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -153,95 +152,3 @@ async def find_stored_replacements(
         [k[3] for k in ordered],
     )
     return {(r["project_id"], r["event_id"].hex, r["original_timestamp"]) for r in rows}
-
-
-#: Columns of an entry as the API validates it (JSON keys), with their types, for
-#: :func:`insert_entries_json`. The unique key's parts are the ones PostgreSQL checks.
-_ENTRY_RECORD = """
-    event_id uuid, "timestamp" timestamptz, received_at timestamptz, level text, service text,
-    environment text, message text, host text, pid integer, thread_id bigint,
-    sdk_version text, module text, trace_id text, error_type text, error_message text,
-    stack_trace text, extra jsonb, original_timestamp text
-"""
-
-# PostgreSQL expands the JSON in C: no Python tuple per row. Marks say, by (batch, entry)
-# position, which entries belong to an issue and which to leave out (a replaced-timestamp
-# entry stored already); the ORDER BY is the one _MOVE uses, for the same lock order.
-_MOVE_JSON = f"""
-WITH src AS (
-    SELECT b.project_id, e.*, m.issue_id, m.skip
-    FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS b(project_id, entries, bi)
-    CROSS JOIN LATERAL ROWS FROM (json_to_recordset(b.entries::json) AS ({_ENTRY_RECORD}))
-        WITH ORDINALITY AS e
-    LEFT JOIN unnest($3::int[], $4::int[], $5::bigint[], $6::boolean[])
-        AS m(bi, ei, issue_id, skip)
-      ON m.bi = b.bi AND m.ei = e.ordinality
-), ins AS (
-    INSERT INTO logs ({_COLUMN_LIST})
-    SELECT project_id, "timestamp", event_id, coalesce(received_at, $7), level,
-           coalesce(nullif(service, ''), 'unknown'), coalesce(nullif(environment, ''), 'unknown'),
-           host, pid, thread_id, sdk_version, coalesce(message, ''), module, trace_id,
-           error_type, error_message, stack_trace,
-           CASE WHEN extra IS NULL OR jsonb_typeof(extra) = 'object' THEN extra
-                ELSE jsonb_build_object('value', extra) END,
-           original_timestamp, issue_id
-    FROM src
-    WHERE skip IS NOT TRUE
-    ORDER BY event_id, project_id, "timestamp"
-    ON CONFLICT (event_id, project_id, "timestamp") DO NOTHING
-    RETURNING project_id, "timestamp", level, service, environment, issue_id
-), rollup AS ({HOURLY_COUNTS_FROM_INSERTED})
-SELECT t.inserted, e.issue_id, e."timestamp", e.level
-FROM (SELECT count(*) AS inserted FROM ins) t
-LEFT JOIN ins e ON e.issue_id IS NOT NULL
-"""  # noqa: S608 - assembled from module constants, never from input
-
-
-@dataclass(slots=True)
-class EntryMarks:
-    """Per-entry facts the database cannot compute, as parallel arrays for one statement.
-
-    Positions count from 1: ``batch`` in the batches given, ``entry`` in that batch's array.
-    """
-
-    batch: list[int] = field(default_factory=list)
-    entry: list[int] = field(default_factory=list)
-    issue_id: list[int | None] = field(default_factory=list)
-    skip: list[bool] = field(default_factory=list)
-
-    def add(self, batch: int, entry: int, *, issue_id: int | None, skip: bool) -> None:
-        self.batch.append(batch)
-        self.entry.append(entry)
-        self.issue_id.append(issue_id)
-        self.skip.append(skip)
-
-
-async def insert_entries_json(
-    conn: asyncpg.Connection,
-    batches: Sequence[tuple[int, str]],
-    marks: EntryMarks,
-    received_default: datetime,
-) -> tuple[int, list[asyncpg.Record]]:
-    """:func:`insert_logs` for validated entries given as JSON: ``(project_id, array)``.
-
-    PostgreSQL parses the JSON arrays (keys as in
-    :data:`tracehub_server.api.validation.ENTRY_KEYS`) and inserts the rows, skipping
-    duplicates and bumping ``hourly_counts`` exactly like :func:`insert_logs`, with the
-    same return value. A value PostgreSQL cannot store (a malformed timestamp, an integer
-    out of range) raises a :class:`asyncpg.DataError` and aborts the caller's
-    transaction; the caller decides how to retry.
-    """
-    if not batches:
-        return 0, []
-    result = await conn.fetch(
-        _MOVE_JSON,
-        [b[0] for b in batches],
-        [b[1] for b in batches],
-        marks.batch,
-        marks.entry,
-        marks.issue_id,
-        marks.skip,
-        received_default,
-    )
-    inserted = result[0]["inserted"]
-    return inserted, [r for r in result if r["issue_id"] is not None]

@@ -20,10 +20,10 @@ Guarantees, kept here:
   partition vanishes in between (retention on another process), it is recreated and the
   transaction retried once.
 
-How: the entries usually go to PostgreSQL as JSON, which expands them in C
-(:mod:`.json_rows`); Python converts only the errors (to fingerprint them) and
-replaced-timestamp entries. A digest holding anything not in the API's validated form takes
-the general path instead (:mod:`.rows`: every entry converted in Python, then COPY).
+How: entries in the API's validated form become rows by position, without a check per
+field (:func:`~tracehub_server.worker.rows.prepare_lean`); a digest holding anything else --
+or a value the COPY or PostgreSQL refuses -- starts over on the general path, which repairs
+or skips each oddity (:func:`~tracehub_server.worker.rows.prepare`).
 
 Entries that cannot be stored at all (no parsable timestamp, unknown level — impossible for
 batches the API validated) are skipped and counted in ``DigestResult.invalid`` rather than
@@ -49,17 +49,25 @@ from tracehub_server.storage.issues import (
 )
 from tracehub_server.storage.logs import (
     ISSUE_ID,
-    EntryMarks,
     find_stored_replacements,
-    insert_entries_json,
     insert_logs,
 )
 from tracehub_server.storage.partitions import ensure_partitions, forget
 from tracehub_server.storage.rollups import bump_issue_hourly_counts
-from tracehub_server.worker.json_rows import JsonPrepared, prepare_json
-from tracehub_server.worker.rows import EID, ORIGINAL, TS, Prepared, prepare
+from tracehub_server.worker.rows import EID, ORIGINAL, TS, Prepared, prepare, prepare_lean
 
-__all__ = ["DigestResult", "digest", "prepare", "prepare_json"]
+#: What writing rows of :func:`prepare_lean` raises for a value only the general path can
+#: store: the COPY's encoders (a string where a number goes, an integer out of range, a
+#: malformed uuid, a lone surrogate) and PostgreSQL (NUL, a NULL in a NOT NULL column).
+_NOT_LEAN = (
+    TypeError,
+    ValueError,
+    OverflowError,
+    asyncpg.DataError,
+    asyncpg.NotNullViolationError,
+)
+
+__all__ = ["DigestResult", "digest", "prepare", "prepare_lean"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,28 +181,6 @@ async def _write(conn: asyncpg.Connection, prepared: Prepared) -> DigestResult:
     )
 
 
-async def _write_json(
-    conn: asyncpg.Connection, prepared: JsonPrepared, now: datetime
-) -> DigestResult:
-    special = prepared.special
-    async with conn.transaction():
-        dropped = await _stored_replacements(conn, special.rows)
-        ids, created = await resolve_issue_ids(conn, list(special.candidates.values()))
-        issue_of = {index: ids[key] for index, key in special.error_rows}
-        marks = EntryMarks()
-        for index, (batch, entry) in enumerate(prepared.positions):
-            marks.add(batch, entry, issue_id=issue_of.get(index), skip=index in dropped)
-        inserted, new_rows = await insert_entries_json(conn, prepared.batches, marks, now)
-        issues = await _count_issue_events(conn, new_rows, created)
-    return DigestResult(
-        inserted=inserted,
-        duplicates=prepared.count - inserted,
-        issues_created=issues.created,
-        issues_updated=issues.updated,
-        regressions=issues.regressions,
-    )
-
-
 def _is_missing_partition(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.CheckViolationError) and "no partition" in str(exc)
 
@@ -227,16 +213,14 @@ async def digest(
     the batches is stored then.
     """
     moment = now()
-    fast = prepare_json(batches, moment)
-    if fast is not None and not fast.batches:
-        return DigestResult()
+    lean = prepare_lean(batches, moment)
     async with pool.acquire() as conn:
-        if fast is not None:
+        if lean is not None:
+            if not lean.rows:
+                return DigestResult()
             try:
-                return await _with_partitions(
-                    conn, fast.days, lambda: _write_json(conn, fast, moment)
-                )
-            except asyncpg.DataError as exc:  # rolled back: the general path repairs or skips
+                return await _with_partitions(conn, lean.days, lambda: _write(conn, lean))
+            except _NOT_LEAN as exc:  # rolled back: the general path repairs or skips
                 logger.info("an entry needs the general digest path (%s)", exc)
         prepared = prepare(batches, moment)
         if not prepared.rows:
