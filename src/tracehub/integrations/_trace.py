@@ -25,8 +25,9 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import Token
+from typing import Any
 
 from tracehub import enricher
 from tracehub.limits import MAX_TRACE_ID_CHARS
@@ -34,11 +35,13 @@ from tracehub.limits import MAX_TRACE_ID_CHARS
 __all__ = [
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
+    "asgi_trace_id",
     "bind_trace_id",
     "generate_trace_id",
     "parse_traceparent",
     "resolve_trace_id",
     "trace_id_from_asgi_headers",
+    "trace_id_from_environ",
     "unbind_trace_id",
     "valid_trace_id",
 ]
@@ -83,13 +86,6 @@ def valid_trace_id(value: str | None) -> str | None:
     return value if _TRACE_ID_RE.fullmatch(value) else None
 
 
-def _valid_trace_id_bytes(value: bytes) -> bool:
-    """The bytes twin of :func:`valid_trace_id` (``bytes.isalnum`` is ASCII-only)."""
-    return 0 < len(value) <= MAX_TRACE_ID_CHARS and (
-        value.isalnum() or not value.translate(None, _ID_ALPHABET)
-    )
-
-
 def parse_traceparent(value: str | None) -> str | None:
     """Return the trace-id of a W3C ``traceparent`` header, or ``None`` if it is invalid.
 
@@ -126,23 +122,54 @@ def trace_id_from_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
     outside plain ASCII is refused before it is ever decoded. A repeated header keeps
     its first value: later copies are easier to smuggle in.
     """
-    seen_trace_id = False
+    return asgi_trace_id(headers)[0]
+
+
+def asgi_trace_id(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, bytes]:
+    """Resolve the trace id from raw ASGI headers, as ``str`` (to bind) and ``bytes`` (to echo).
+
+    The rules are :func:`trace_id_from_asgi_headers`'; returning both forms saves the
+    middleware a decode or an encode per request.
+    """
+    found: bytes | None = None  # b"": the first X-Trace-ID was invalid, ignore later ones
     traceparent: bytes | None = None
-    wanted = _ASGI_WANTED
     for name, value in headers:
-        if name in wanted:
+        if name in _ASGI_WANTED:  # one set lookup per header: the scan is per request
             if name == _ASGI_TRACE_ID:
-                if not seen_trace_id:
-                    if _valid_trace_id_bytes(value):
-                        return value.decode("ascii")  # no need to look further
-                    seen_trace_id = True
+                if found is None:
+                    if 0 < len(value) <= MAX_TRACE_ID_CHARS and (
+                        value.isalnum() or not value.translate(None, _ID_ALPHABET)
+                    ):
+                        return value.decode("ascii"), value  # no need to look further
+                    found = b""
             elif traceparent is None:
                 traceparent = value
-    if traceparent is not None:
-        parent_trace_id = parse_traceparent(traceparent.decode("latin-1"))
-        if parent_trace_id is not None:
-            return parent_trace_id
-    return generate_trace_id()
+    trace_id = None if traceparent is None else parse_traceparent(traceparent.decode("latin-1"))
+    if trace_id is None:
+        trace_id = (_random_bits(128) or 1).to_bytes(16, "big").hex()  # generate_trace_id()
+    return trace_id, trace_id.encode("ascii")
+
+
+def trace_id_from_environ(environ: Mapping[str, Any]) -> str:
+    """Resolve the trace id from a WSGI environ (or Django's ``request.META``).
+
+    The rules are :func:`resolve_trace_id`'s; the common cases (no header, or an
+    alphanumeric id) are decided here without a further call.
+    """
+    x_trace_id = environ.get("HTTP_X_TRACE_ID")
+    if x_trace_id is None:
+        traceparent = environ.get("HTTP_TRACEPARENT")
+        if traceparent is None or (trace_id := parse_traceparent(traceparent)) is None:
+            return (_random_bits(128) or 1).to_bytes(16, "big").hex()  # generate_trace_id()
+        return trace_id
+    if (
+        x_trace_id.__class__ is str
+        and len(x_trace_id) <= MAX_TRACE_ID_CHARS
+        and x_trace_id.isalnum()
+        and x_trace_id.isascii()
+    ):
+        return x_trace_id
+    return resolve_trace_id(x_trace_id, environ.get("HTTP_TRACEPARENT"))
 
 
 def bind_trace_id(trace_id: str) -> Token[str | None]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 try:
@@ -41,7 +41,7 @@ from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import (
     TRACE_ID_HEADER,
     bind_trace_id,
-    resolve_trace_id,
+    trace_id_from_environ,
     unbind_trace_id,
 )
 
@@ -62,21 +62,23 @@ class TraceHubMiddleware:
     sync_capable = True
     async_capable = True
 
+    def __new__(cls, get_response: Callable[[HttpRequest], Any]) -> TraceHubMiddleware:
+        """Build the sync or the async variant, so no request pays for the choice."""
+        if cls is TraceHubMiddleware and iscoroutinefunction(get_response):
+            cls = _AsyncTraceHubMiddleware
+        return super().__new__(cls)
+
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        self._async = iscoroutinefunction(get_response)
-        if self._async:
-            markcoroutinefunction(self)
         options: dict[str, Any] = getattr(settings, "TRACEHUB", None) or {}
         logger = options.get("LOGGER")
         self.logger: Any | None = import_string(logger) if isinstance(logger, str) else logger
         self.capture_exceptions = bool(options.get("CAPTURE_EXCEPTIONS", True))
 
     def __call__(self, request: HttpRequest) -> Any:
-        """Handle one request (returns an awaitable when the chain is async)."""
-        if self._async:
-            return self._acall(request)
-        trace_id = self._start(request)
+        """Handle one request of a sync middleware chain."""
+        request._tracehub_state = (self, perf_counter_ns())  # = _REQUEST_STATE
+        trace_id = trace_id_from_environ(request.META)
         token = _bind(trace_id)
         try:
             response = self.get_response(request)
@@ -84,23 +86,7 @@ class TraceHubMiddleware:
             _unbind(token)
         return _finish(response, trace_id)
 
-    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        """The async twin of :meth:`__call__`."""
-        trace_id = self._start(request)
-        token = _bind(trace_id)
-        try:
-            response = await self.get_response(request)
-        finally:
-            _unbind(token)
-        return _finish(response, trace_id)
-
-    def _start(self, request: HttpRequest) -> str:
-        """Resolve the request's trace id and leave what the crash reporter needs on it."""
-        request._tracehub_state = (self, perf_counter())  # = _REQUEST_STATE
-        meta = request.META
-        return resolve_trace_id(meta.get("HTTP_X_TRACE_ID"), meta.get("HTTP_TRACEPARENT"))
-
-    def report(self, request: HttpRequest, exc: BaseException, started: float) -> None:
+    def report(self, request: HttpRequest, exc: BaseException, started_ns: int) -> None:
         """Report ``exc``, raised while Django handled ``request``, with its context."""
         match = getattr(request, "resolver_match", None)
         report_request_exception(
@@ -111,9 +97,28 @@ class TraceHubMiddleware:
             path=request.path,
             route=getattr(match, "route", None) or None,
             status=500,
-            started=started,
+            started_ns=started_ns,
             client_ip=request.META.get("REMOTE_ADDR"),
         )
+
+
+class _AsyncTraceHubMiddleware(TraceHubMiddleware):
+    """The variant Django gets when the chain below is async (under ASGI): no thread hop."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        super().__init__(get_response)
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        """Handle one request of an async middleware chain."""
+        request._tracehub_state = (self, perf_counter_ns())  # = _REQUEST_STATE
+        trace_id = trace_id_from_environ(request.META)
+        token = _bind(trace_id)
+        try:
+            response = await self.get_response(request)
+        finally:
+            _unbind(token)
+        return _finish(response, trace_id)
 
 
 def _finish(response: HttpResponseBase, trace_id: str) -> HttpResponseBase:
@@ -125,7 +130,11 @@ def _finish(response: HttpResponseBase, trace_id: str) -> HttpResponseBase:
         response.headers._store[_HEADER_KEY] = (TRACE_ID_HEADER, trace_id)
     except (AttributeError, TypeError):  # not an HttpResponse, or Django changed inside
         response[TRACE_ID_HEADER] = trace_id
-    if getattr(response, "streaming", False):
+    try:
+        streaming = response.streaming
+    except AttributeError:  # a bare HttpResponseBase subclass: not streaming
+        return response
+    if streaming:
         content = response.streaming_content
         if getattr(response, "is_async", False):
             response.streaming_content = _traced_async_chunks(content, trace_id)

@@ -23,7 +23,7 @@ message. The crash context is assembled only when a crash happens.
 
 from __future__ import annotations
 
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 try:
@@ -35,11 +35,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from tracehub.enricher import _trace_id
 from tracehub.integrations._report import report_request_exception
-from tracehub.integrations._trace import TRACE_ID_HEADER, trace_id_from_asgi_headers
+from tracehub.integrations._trace import TRACE_ID_HEADER, asgi_trace_id
 
 __all__ = ["TraceHubMiddleware"]
 
 _HEADER_NAME = TRACE_ID_HEADER.lower().encode("ascii")
+_RESPONSE_START = "http.response.start"
 # The context variable's own methods: no wrapper call per request.
 _bind = _trace_id.set
 _unbind = _trace_id.reset
@@ -65,21 +66,21 @@ class TraceHubMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = perf_counter()  # only crash reports use it, but it must be taken now
-        trace_id = trace_id_from_asgi_headers(scope["headers"])
-        header = (_HEADER_NAME, trace_id.encode("ascii"))
+        started = perf_counter_ns()  # only crash reports use it, but it must be taken now
+        trace_id, value = asgi_trace_id(scope["headers"])
+        header = (_HEADER_NAME, value)
         status = 0
 
         def send_with_trace_id(message: Message) -> Any:
-            if message["type"] == "http.response.start":
+            if message["type"] == _RESPONSE_START:
                 nonlocal status
                 status = message["status"]
                 # Copies: the app may reuse its message or header list (a module-level
                 # response, say), and ASGI allows any iterable of headers.
                 message = dict(message)
                 headers = [*message.get("headers", ())]
-                for h in headers:
-                    if h[0] == _HEADER_NAME:  # the app set its own: ours replaces it
+                for name, _ in headers:
+                    if name == _HEADER_NAME:  # the app set its own: ours replaces it
                         headers = [h for h in headers if h[0] != _HEADER_NAME]
                         break
                 headers.append(header)
@@ -96,7 +97,7 @@ class TraceHubMiddleware:
         finally:
             _unbind(token)
 
-    def _report(self, scope: Scope, exc: Exception, status: int, started: float) -> None:
+    def _report(self, scope: Scope, exc: Exception, status: int, started: int) -> None:
         """Hand the crash and its request context to the shared reporter."""
         route = scope.get("route")
         client = scope.get("client")
@@ -108,6 +109,6 @@ class TraceHubMiddleware:
             path=scope.get("path", ""),
             route=getattr(route, "path", None),
             status=status,
-            started=started,
+            started_ns=started,
             client_ip=client[0] if client else None,
         )

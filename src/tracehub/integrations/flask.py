@@ -21,7 +21,7 @@ its 500 as usual, and that response carries ``X-Trace-ID`` as well.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 try:
@@ -37,7 +37,7 @@ from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import (
     TRACE_ID_HEADER,
     bind_trace_id,
-    resolve_trace_id,
+    trace_id_from_environ,
     unbind_trace_id,
 )
 
@@ -75,43 +75,13 @@ class TraceHubFlask:
 
     def __init__(self, app: Flask, *, logger: Any | None, capture_exceptions: bool) -> None:
         self._logger = logger
-        self._wsgi_app: _WSGIApp = app.wsgi_app
-        app.wsgi_app = self._traced_wsgi_app  # type: ignore[method-assign]
-        process_response = app.process_response
-
-        def process_response_and_trace_stream(response: Response) -> Response:
-            return _trace_streamed_body(process_response(response))
-
-        app.process_response = process_response_and_trace_stream  # type: ignore[method-assign]
+        # Plain closures, not bound methods: Flask calls both on every request.
+        app.wsgi_app = _traced(app.wsgi_app)  # type: ignore[method-assign,assignment]
+        app.process_response = _tracing_streams(app.process_response)  # type: ignore[method-assign]
         if capture_exceptions:
             # Weak by default in blinker: the receiver lives exactly as long as this object,
             # which app.extensions keeps alive as long as the app.
             got_request_exception.connect(self._on_exception, app)
-
-    def _traced_wsgi_app(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        """Run the wrapped app with the request's trace id bound and echoed."""
-        environ[_ENVIRON_STARTED] = perf_counter()
-        trace_id = resolve_trace_id(environ.get("HTTP_X_TRACE_ID"), environ.get("HTTP_TRACEPARENT"))
-        header = (TRACE_ID_HEADER, trace_id)
-
-        def start_response_with_trace_id(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            headers = [*headers]  # a copy: the app may reuse its list
-            for h in headers:  # an id the app set is replaced (names are case-insensitive)
-                if len(h[0]) == _HEADER_LEN and h[0].lower() == _HEADER_LOWER:
-                    headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
-                    break
-            headers.append(header)
-            return start_response(status, headers, exc_info)
-
-        token = _bind(trace_id)
-        try:
-            return self._wsgi_app(environ, start_response_with_trace_id)
-        finally:
-            _unbind(token)
 
     def _on_exception(self, sender: Flask, exception: BaseException, **_: Any) -> None:
         """Report an exception Flask is about to turn into a 500."""
@@ -125,25 +95,60 @@ class TraceHubFlask:
             path=request.path,
             route=rule.rule if rule is not None else None,
             status=500,
-            started=request.environ.get(_ENVIRON_STARTED, perf_counter()),
+            started_ns=request.environ.get(_ENVIRON_STARTED, perf_counter_ns()),
             client_ip=request.remote_addr,
         )
 
 
-def _trace_streamed_body(response: Response) -> Response:
-    """Keep the trace id bound while a generator body is produced.
+def _traced(wsgi_app: _WSGIApp) -> _WSGIApp:
+    """Wrap ``wsgi_app`` to run with the request's trace id bound and echoed."""
+
+    def traced_wsgi_app(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        environ[_ENVIRON_STARTED] = perf_counter_ns()  # read by the crash receiver only
+        trace_id = trace_id_from_environ(environ)
+        header = (TRACE_ID_HEADER, trace_id)
+
+        def start_response_with_trace_id(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            headers = [*headers]  # a copy: the app may reuse its list
+            for name, _ in headers:  # an id the app set is replaced (case-insensitively)
+                if len(name) == _HEADER_LEN and name.lower() == _HEADER_LOWER:
+                    headers = [h for h in headers if h[0].lower() != _HEADER_LOWER]
+                    break
+            headers.append(header)
+            return start_response(status, headers, exc_info)
+
+        token = _bind(trace_id)
+        try:
+            return wsgi_app(environ, start_response_with_trace_id)
+        finally:
+            _unbind(token)
+
+    return traced_wsgi_app
+
+
+def _tracing_streams(process_response: Callable[[Response], Response]) -> Callable[..., Response]:
+    """Wrap ``process_response`` to keep the trace id bound while a generator body runs.
 
     A buffered body (a list: the common case, checked first) needs nothing; a file body
     (``direct_passthrough``, e.g. ``send_file``) runs no user code and is left alone so
     servers can still sendfile() it.
     """
-    if response.response.__class__ is list:
+
+    def process_response_and_trace_stream(response: Response) -> Response:
+        response = process_response(response)
+        if response.response.__class__ is not list and (
+            response.is_streamed and not response.direct_passthrough
+        ):
+            trace_id = get_trace_id()
+            if trace_id is not None:
+                response.response = _traced_chunks(response.response, trace_id)
         return response
-    if response.is_streamed and not response.direct_passthrough:
-        trace_id = get_trace_id()
-        if trace_id is not None:
-            response.response = _traced_chunks(response.response, trace_id)
-    return response
+
+    return process_response_and_trace_stream
 
 
 def _traced_chunks(chunks: Iterable[Any], trace_id: str) -> Iterator[Any]:
