@@ -23,6 +23,7 @@ Rules (the README's ingest reference documents them):
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 from datetime import datetime, timedelta, timezone
@@ -153,6 +154,24 @@ def _extra(value: object) -> dict[str, Any] | None:
     return value
 
 
+#: Lengths of "YYYY-MM-DDTHH:MM:SS+00:00" with no, 3 or 6 fractional digits.
+_CANONICAL_UTC_LENGTHS = frozenset({25, 29, 32})
+
+
+def _is_canonical_utc(value: str) -> bool:
+    """True for an ISO 8601 UTC time as the SDK (milliseconds) or ``isoformat()`` writes it.
+
+    Only called on a value that parsed: the shape then guarantees that every supported
+    Python's ``fromisoformat`` (the digest's parser) reads it, to the same instant.
+    """
+    return (
+        len(value) in _CANONICAL_UTC_LENGTHS
+        and value.endswith("+00:00")
+        and value[10] == "T"
+        and (len(value) == 25 or value[19] == ".")
+    )
+
+
 def _parse_timestamp(value: str) -> datetime:
     if len(value) > MAX_TIMESTAMP_CHARS:
         raise EntryError("timestamp is not an ISO 8601 date-time")
@@ -179,7 +198,20 @@ _TEXT_LIMITS = (
     ("stack_trace", MAX_STACK_TRACE_CHARS),
 )
 _CANONICAL_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "FATAL"})
-_HEX32_LOWER = re.compile(r"[0-9a-f]{32}")
+_LOWER_HEX_DIGITS = "0123456789abcdef"
+_ENTRY_KEY_COUNT = len(ENTRY_KEYS)
+
+
+#: Every key of a validated entry, None: a wire entry is laid over a copy of it (in C), so
+#: missing optional keys come out None and the keys stay in ENTRY_KEYS order.
+_TEMPLATE: dict[str, Any] = dict.fromkeys(ENTRY_KEYS)
+#: Short text fields checked together against the smallest of their limits; a longer value
+#: (rare) takes the general path, which applies each field's own limit.
+_short_values = operator.itemgetter(
+    "service", "environment", "host", "sdk_version", "module", "trace_id", "error_type"
+)
+_SHORT_LIMIT = min(MAX_SHORT_FIELD_CHARS, MAX_TRACE_ID_CHARS)
+_STR_OR_NONE = frozenset({str, type(None)})
 
 
 def _fast_entry(
@@ -190,12 +222,18 @@ def _fast_entry(
 
     Nothing is converted here -- only checked -- so every entry that needs a default, an
     alias, a truncation, a NUL replacement or an error message takes the general path and
-    gets exactly its treatment (and its first error, in field order).
+    gets exactly its treatment (and its first error, in field order). An entry with a key
+    that is not a validated entry's takes it too (it is dropped there).
     """
-    get = item.get
-    level = get("level")
-    message = get("message")
-    event_id = get("event_id")
+    if not nul_free:
+        return None  # a NUL may hide in any string: the general path replaces it
+    entry = _TEMPLATE.copy()
+    entry.update(item)
+    if len(entry) != _ENTRY_KEY_COUNT:
+        return None
+    level = entry["level"]
+    message = entry["message"]
+    event_id = entry["event_id"]
     if (
         type(level) is not str
         or level not in _CANONICAL_LEVELS
@@ -203,47 +241,44 @@ def _fast_entry(
         or len(message) > MAX_MESSAGE_CHARS
         or type(event_id) is not str
         or len(event_id) != 32
-        or _HEX32_LOWER.fullmatch(event_id) is None
+        or event_id.strip(_LOWER_HEX_DIGITS)  # anything left is not a lower-case hex digit
     ):
         return None
-    if not nul_free and "\x00" in message:
+    shorts = _short_values(entry)
+    if not _STR_OR_NONE.issuperset(map(type, shorts)) or (
+        max(map(len, filter(None, shorts)), default=0) > _SHORT_LIMIT
+    ):
         return None
-    for key, limit in _TEXT_LIMITS:
-        value = get(key)
-        if value is not None and (
-            type(value) is not str or len(value) > limit or (not nul_free and "\x00" in value)
-        ):
-            return None
-    pid = get("pid")
+    error_message = entry["error_message"]
+    if error_message is not None and (
+        type(error_message) is not str or len(error_message) > MAX_ERROR_MESSAGE_CHARS
+    ):
+        return None
+    stack_trace = entry["stack_trace"]
+    if stack_trace is not None and (
+        type(stack_trace) is not str or len(stack_trace) > MAX_STACK_TRACE_CHARS
+    ):
+        return None
+    pid = entry["pid"]
     if pid is not None and (type(pid) is not int or not 0 <= pid <= _MAX_INT32):
         return None
-    thread_id = get("thread_id")
+    thread_id = entry["thread_id"]
     if thread_id is not None and (type(thread_id) is not int or not 0 <= thread_id <= _MAX_INT64):
         return None
-    extra = get("extra")
-    if extra is not None and type(extra) is not dict:
-        return None
-    timestamp, original = EntryValidator._timestamp(get("timestamp"), received, oldest, newest)
-    return {
-        "event_id": event_id,
-        "timestamp": timestamp,
-        "received_at": received,
-        "level": level,
-        "service": get("service") or DEFAULT_SERVICE,
-        "environment": get("environment") or DEFAULT_ENVIRONMENT,
-        "message": message,
-        "host": get("host"),
-        "pid": pid,
-        "thread_id": thread_id,
-        "sdk_version": get("sdk_version"),
-        "module": get("module"),
-        "trace_id": get("trace_id"),
-        "error_type": get("error_type"),
-        "error_message": get("error_message"),
-        "stack_trace": get("stack_trace"),
-        "extra": _extra(extra),
-        "original_timestamp": original,
-    }
+    extra = entry["extra"]
+    if extra is not None:
+        if type(extra) is not dict:
+            return None
+        entry["extra"] = _extra(extra)
+    entry["timestamp"], entry["original_timestamp"] = EntryValidator._timestamp(
+        entry["timestamp"], received, oldest, newest
+    )
+    entry["received_at"] = received
+    if not entry["service"]:
+        entry["service"] = DEFAULT_SERVICE
+    if not entry["environment"]:
+        entry["environment"] = DEFAULT_ENVIRONMENT
+    return entry
 
 
 class EntryValidator:
@@ -335,5 +370,7 @@ class EntryValidator:
             raise EntryError(f"timestamp must be an ISO 8601 string, got {_json_type(value)}")
         parsed = _parse_timestamp(value)
         if oldest <= parsed <= newest:
-            return parsed.isoformat(), None
+            # Re-formatting costs more than the rest of the check; a UTC time in the
+            # SDK's or isoformat()'s shape already reads the same everywhere it goes.
+            return (value if _is_canonical_utc(value) else parsed.isoformat()), None
         return received, _clean(value)
