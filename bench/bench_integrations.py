@@ -3,6 +3,7 @@
 Prints medians and ratios measured in one run; nothing here asserts on time.
 
     .venv/bin/python bench/bench_integrations.py [--quick] [--only fastapi|starlette|...]
+        [--before DIR]
 
 * per-request cost of a minimal "hello" endpoint with and without each middleware,
   driving the framework in-process (ASGI call for FastAPI/Starlette, the WSGI callable
@@ -13,7 +14,14 @@ Prints medians and ratios measured in one run; nothing here asserts on time.
 
 Made for a noisy, shared machine: bare and traced rounds alternate (ABAB, many short
 rounds), every call is timed on its own, and the figures are medians of per-round
-medians, plus the median of the per-round traced/bare ratios. The TraceHub logger sends
+medians, plus the median of the per-round traced/bare ratios.
+
+``--before DIR`` measures a second copy of the integrations in the same rounds, so a
+change is compared with what it replaced on the same machine at the same moment. DIR
+holds an older ``tracehub`` package, e.g. ``git archive <rev> src | tar -x -C DIR``
+gives ``DIR/src/tracehub``, so pass ``DIR/src``. Its framework modules and the helpers
+they import (``_trace``, ``_report``) are loaded from there; everything else, such as
+the context variable the logger reads, is shared. The TraceHub logger sends
 to a transport that discards, so no network is measured.
 """
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib.util
 import io
 import logging
 import logging.handlers
@@ -29,7 +38,9 @@ import queue
 import statistics
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from time import perf_counter_ns
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from tracehub import TraceHubLogger
@@ -88,35 +99,75 @@ class Paired(NamedTuple):
     ratio: float
 
 
-def paired_rounds(
-    bare: Callable[[int], list[int]],
-    traced: Callable[[int], list[int]],
-    calls: int,
-    rounds: int,
-) -> Paired:
-    """Per-request cost of ``bare`` and ``traced`` over interleaved (ABAB) rounds.
+Runner = Callable[[int], list[int]]
+
+
+def interleaved_rounds(
+    runs: Sequence[Runner], calls: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    """Per-request cost of each of ``runs`` over interleaved rounds, and ratios to ``runs[0]``.
 
     Each round times every call on its own and keeps the round's median, so a call that
-    was preempted by another process or hit a GC pause cannot move the figure. The two
-    sides alternate round by round, and which goes first alternates too, so load from
-    other processes on a shared machine lands on both alike. The cyclic GC is paused
-    while a round runs (as ``timeit`` does) and collected between rounds.
+    was preempted by another process or hit a GC pause cannot move the figure. The
+    variants take turns round by round, and which goes first rotates too, so load from
+    other processes on a shared machine lands on all alike. The cyclic GC is paused
+    while a round runs (as ``timeit`` does) and collected between rounds. Returns the
+    median of the per-round medians of each variant (µs) and the median of its
+    per-round ratios to the first variant.
     """
-    bare(calls)
-    traced(calls)  # warm both paths
-    b: list[float] = []
-    t: list[float] = []
+    for run in runs:
+        run(calls)  # warm every path
+    per_round: list[list[float]] = [[] for _ in runs]
     for i in range(rounds):
-        order = ((t, traced), (b, bare)) if i % 2 else ((b, bare), (t, traced))
-        for results, run in order:
+        start = i % len(runs)
+        for k in [*range(start, len(runs)), *range(start)]:
             gc.disable()
             try:
-                results.append(statistics.median(run(calls)) / 1000.0)
+                per_round[k].append(statistics.median(runs[k](calls)) / 1000.0)
             finally:
                 gc.enable()
         gc.collect(0)
-    ratios = [tr / br for br, tr in zip(b, t, strict=True)]
-    return Paired(statistics.median(b), statistics.median(t), statistics.median(ratios))
+    medians = [statistics.median(r) for r in per_round]
+    base = per_round[0]
+    ratios = [statistics.median(x / b for b, x in zip(base, r, strict=True)) for r in per_round]
+    return medians, ratios
+
+
+def paired_rounds(bare: Runner, traced: Runner, calls: int, rounds: int) -> Paired:
+    """Per-request cost of ``bare`` and ``traced`` over interleaved (ABAB) rounds."""
+    (b, t), (_, ratio) = interleaved_rounds([bare, traced], calls, rounds)
+    return Paired(b, t, ratio)
+
+
+def load_before(root: Path, names: Sequence[str]) -> dict[str, ModuleType]:
+    """Import ``tracehub.integrations.<name>`` for each of ``names`` from another tree.
+
+    Each is registered as ``tracehub_before_<name>`` (Django finds its middleware by
+    dotted path). While they execute, their imports of ``_trace`` and ``_report`` are
+    pointed at the other tree's copies; ``sys.modules`` is restored afterwards.
+    """
+    package = root / "tracehub" / "integrations"
+    helpers = [n for n in ("_trace", "_report") if (package / f"{n}.py").exists()]
+    saved = {
+        f"tracehub.integrations.{n}": importlib.import_module(f"tracehub.integrations.{n}")
+        for n in helpers
+    }
+    loaded: dict[str, ModuleType] = {}
+    try:
+        for name in [*helpers, *names]:
+            alias = f"tracehub_before_{name}"
+            spec = importlib.util.spec_from_file_location(alias, package / f"{name}.py")
+            if spec is None or spec.loader is None:
+                raise SystemExit(f"--before: no {package / name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[alias] = module
+            if name in helpers:
+                sys.modules[f"tracehub.integrations.{name}"] = module
+            spec.loader.exec_module(module)
+            loaded[name] = module
+    finally:
+        sys.modules.update(saved)
+    return loaded
 
 
 # -- FastAPI / Starlette -----------------------------------------------------------------
@@ -162,43 +213,34 @@ def asgi_runner(app: Any, headers: dict[str, str]) -> Callable[[int], list[int]]
     return lambda n: loop.run_until_complete(loop_calls(n))
 
 
-def fastapi_apps() -> tuple[Any, Any]:
-    """A bare FastAPI hello app and the same app with the middleware."""
+def fastapi_app(module: ModuleType | None) -> Any:
+    """A FastAPI hello app, with ``module``'s ``TraceHubMiddleware`` unless ``None``."""
     from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse
 
-    from tracehub.integrations.fastapi import TraceHubMiddleware
+    app = FastAPI()
+    if module is not None:
+        app.add_middleware(module.TraceHubMiddleware)
 
-    def build(traced: bool) -> Any:
-        app = FastAPI()
-        if traced:
-            app.add_middleware(TraceHubMiddleware)
+    @app.get("/hello")
+    async def hello() -> PlainTextResponse:
+        return PlainTextResponse("hello")
 
-        @app.get("/hello")
-        async def hello() -> PlainTextResponse:
-            return PlainTextResponse("hello")
-
-        return app
-
-    return build(False), build(True)
+    return app
 
 
-def starlette_apps() -> tuple[Any, Any]:
-    """A bare Starlette hello app and the same app with the middleware."""
+def starlette_app(module: ModuleType | None) -> Any:
+    """A bare Starlette hello app, with ``module``'s ``TraceHubMiddleware`` unless ``None``."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from tracehub.integrations.fastapi import TraceHubMiddleware
-
     async def hello(request: Any) -> PlainTextResponse:
         return PlainTextResponse("hello")
 
-    routes = [Route("/hello", hello)]
-    return Starlette(routes=routes), Starlette(
-        routes=routes, middleware=[Middleware(TraceHubMiddleware)]
-    )
+    middleware = [] if module is None else [Middleware(module.TraceHubMiddleware)]
+    return Starlette(routes=[Route("/hello", hello)], middleware=middleware)
 
 
 # -- WSGI (Flask, Django) ----------------------------------------------------------------
@@ -247,24 +289,19 @@ def wsgi_runner(app: Any, headers: dict[str, str]) -> Callable[[int], list[int]]
     return calls
 
 
-def flask_apps() -> tuple[Any, Any]:
-    """A bare Flask hello app and the same app with init_tracehub."""
+def flask_app(module: ModuleType | None) -> Any:
+    """A Flask hello app, with ``module``'s ``init_tracehub`` applied unless ``None``."""
     from flask import Flask
 
-    from tracehub.integrations.flask import init_tracehub
+    app = Flask(f"bench_{getattr(module, '__name__', 'bare')}")
+    if module is not None:
+        module.init_tracehub(app)
 
-    def build(traced: bool) -> Any:
-        app = Flask(f"bench_{traced}")
-        if traced:
-            init_tracehub(app)
+    @app.get("/hello")
+    def hello() -> str:
+        return "hello"
 
-        @app.get("/hello")
-        def hello() -> str:
-            return "hello"
-
-        return app
-
-    return build(False), build(True)
+    return app
 
 
 def hello_view(request: Any) -> Any:
@@ -277,29 +314,31 @@ def hello_view(request: Any) -> Any:
 urlpatterns: list[Any] = []
 
 
-def django_apps() -> tuple[Any, Any]:
-    """Django WSGI handlers without and with the middleware (this module is the URLconf)."""
+def django_app(module: ModuleType | None) -> Any:
+    """A Django WSGI handler, with ``module``'s middleware unless ``None``.
+
+    This module is the URLconf; settings are configured on first use.
+    """
     import django
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.urls import path
 
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="bench",  # noqa: S106 - benchmark-only settings
-        ROOT_URLCONF=__name__,
-        ALLOWED_HOSTS=["*"],
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-        DATABASES={},
-        LOGGING_CONFIG=None,
-    )
-    django.setup()
-    urlpatterns[:] = [path("hello", hello_view)]
-    bare = WSGIHandler()
-    settings.MIDDLEWARE = ["tracehub.integrations.django.TraceHubMiddleware"]
-    traced = WSGIHandler()
-    return bare, traced
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="bench",  # noqa: S106 - benchmark-only settings
+            ROOT_URLCONF=__name__,
+            ALLOWED_HOSTS=["*"],
+            MIDDLEWARE=[],
+            INSTALLED_APPS=[],
+            DATABASES={},
+            LOGGING_CONFIG=None,
+        )
+        django.setup()
+        urlpatterns[:] = [path("hello", hello_view)]
+    settings.MIDDLEWARE = [] if module is None else [f"{module.__name__}.TraceHubMiddleware"]
+    return WSGIHandler()
 
 
 # -- logging bridge ----------------------------------------------------------------------
@@ -348,19 +387,35 @@ def bench_bridge(calls: int, rounds: int) -> Paired:
 # -- report ------------------------------------------------------------------------------
 
 
-def report_middleware(
-    name: str, apps: tuple[Any, Any], runner: Callable[..., Any], calls: int, rounds: int
-) -> None:
+#: How each framework is built and driven: (title, app builder, runner, module name).
+FRAMEWORKS: dict[
+    str, tuple[str, Callable[[ModuleType | None], Any], Callable[..., Runner], str]
+] = {
+    "fastapi": ("FastAPI", fastapi_app, asgi_runner, "fastapi"),
+    "starlette": ("Starlette", starlette_app, asgi_runner, "fastapi"),
+    "flask": ("Flask", flask_app, wsgi_runner, "flask"),
+    "django": ("Django", django_app, wsgi_runner, "django"),
+}
+
+
+def report_middleware(key: str, before: ModuleType | None, calls: int, rounds: int) -> None:
     """Print bare vs traced medians for one framework, with and without an incoming id."""
-    bare_app, traced_app = apps
-    print(f"{name}: GET /hello per request, median of {rounds} paired rounds x {calls} calls")
+    title, build, runner, module_name = FRAMEWORKS[key]
+    current = importlib.import_module(f"tracehub.integrations.{module_name}")
+    variants = [("bare", None), ("traced", current)]
+    if before is not None:
+        variants.insert(1, ("before", before))
+    apps = [build(module) for _, module in variants]
+    print(f"{title}: GET /hello per request, median of {rounds} interleaved rounds x {calls} calls")
     cases = (("incoming X-Trace-ID", HEADERS_WITH_ID), ("generated id", COMMON_HEADERS))
     for label, headers in cases:
-        m = paired_rounds(runner(bare_app, headers), runner(traced_app, headers), calls, rounds)
-        print(
-            f"  {label:20}: bare {m.bare:7.2f} µs, traced {m.traced:7.2f} µs, "
-            f"overhead {m.traced - m.bare:+5.2f} µs, ratio {m.ratio - 1:+.1%} (target <= +5%)"
-        )
+        medians, ratios = interleaved_rounds([runner(a, headers) for a in apps], calls, rounds)
+        parts = [f"bare {medians[0]:6.2f} µs"]
+        for (name, _), median, ratio in zip(variants[1:], medians[1:], ratios[1:], strict=True):
+            parts.append(
+                f"{name} {median:6.2f} µs ({median - medians[0]:+5.2f} µs, {ratio - 1:+.1%})"
+            )
+        print(f"  {label:20}: " + ", ".join(parts) + "  (target <= +5%)")
 
 
 def main() -> None:
@@ -368,20 +423,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (CI smoke run)")
     parser.add_argument("--only", help="run one part: fastapi, starlette, flask, django, bridge")
+    parser.add_argument(
+        "--before", type=Path, help="also measure the integrations of the tracehub package in DIR"
+    )
     args = parser.parse_args()
     calls, rounds = (50, 20) if args.quick else (50, 400)
-    parts: dict[str, Callable[[], None]] = {
-        "fastapi": lambda: report_middleware("FastAPI", fastapi_apps(), asgi_runner, calls, rounds),
-        "starlette": lambda: report_middleware(
-            "Starlette", starlette_apps(), asgi_runner, calls, rounds
-        ),
-        "flask": lambda: report_middleware("Flask", flask_apps(), wsgi_runner, calls, rounds),
-        "django": lambda: report_middleware("Django", django_apps(), wsgi_runner, calls, rounds),
-        "bridge": lambda: report_bridge(calls, rounds // 4),
-    }
-    for key, run in parts.items():
+    for key in FRAMEWORKS:
         if args.only in (None, key):
-            run()
+            before = None
+            if args.before is not None:
+                before = load_before(args.before, [FRAMEWORKS[key][3]])[FRAMEWORKS[key][3]]
+            report_middleware(key, before, calls, rounds)
+    if args.only in (None, "bridge"):
+        report_bridge(calls, rounds // 4)
 
 
 def report_bridge(calls: int, rounds: int) -> None:
