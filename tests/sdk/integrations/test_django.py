@@ -19,6 +19,7 @@ import pytest
 
 django = pytest.importorskip("django")
 
+from asgiref.sync import iscoroutinefunction  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 if not settings.configured:
@@ -40,11 +41,12 @@ from django.http import (  # noqa: E402
     HttpResponse,
     StreamingHttpResponse,
 )
-from django.test import AsyncClient, Client, override_settings  # noqa: E402
+from django.test import AsyncClient, Client, RequestFactory, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from tracehub import TraceHubLogger  # noqa: E402
 from tracehub.enricher import get_trace_id  # noqa: E402
+from tracehub.integrations.django import TraceHubMiddleware  # noqa: E402
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 W3C_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -326,3 +328,22 @@ def test_app_set_trace_header_is_replaced_once_whatever_its_case() -> None:
     names = [name for name, _ in response.items() if name.lower() == "x-trace-id"]
     assert names == ["X-Trace-ID"]
     assert response["X-Trace-ID"] == "req-7"
+
+
+def test_sync_or_async_is_decided_once_at_construction() -> None:
+    """An async chain gets an awaitable middleware, a sync chain a plain one, both working."""
+
+    async def async_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("a")
+
+    def sync_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("s")
+
+    async_mw = TraceHubMiddleware(async_view)
+    sync_mw = TraceHubMiddleware(sync_view)
+    assert isinstance(async_mw, TraceHubMiddleware)
+    assert iscoroutinefunction(async_mw)
+    assert not iscoroutinefunction(sync_mw)
+    request = RequestFactory().get("/", HTTP_X_TRACE_ID="decided")
+    assert sync_mw(request)["X-Trace-ID"] == "decided"
+    assert asyncio.run(async_mw(request))["X-Trace-ID"] == "decided"

@@ -11,17 +11,20 @@ import pytest
 
 from tracehub.enricher import get_trace_id
 from tracehub.integrations._trace import (
+    asgi_trace_id,
     bind_trace_id,
     generate_trace_id,
     parse_traceparent,
     resolve_trace_id,
     trace_id_from_asgi_headers,
+    trace_id_from_environ,
     unbind_trace_id,
     valid_trace_id,
 )
 from tracehub.limits import MAX_TRACE_ID_CHARS
 
 W3C_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+HEX32 = re.compile(r"[0-9a-f]{32}")
 TRACEPARENT = f"00-{W3C_TRACE_ID}-00f067aa0ba902b7-01"
 
 
@@ -218,3 +221,77 @@ def test_concurrent_generation_never_repeats() -> None:
     for t in threads:
         t.join(timeout=30)
     assert len(ids) == len(set(ids)) == 16 * 500
+
+
+HOSTILE_IDS = [
+    "",
+    "A" * (MAX_TRACE_ID_CHARS + 1),
+    "x" * 1_000_000,
+    "abc\r\nSet-Cookie: a=b",
+    "<script>",
+    "naïve",
+    "\uff41\uff42\uff43",  # full-width letters: isalnum() but not ASCII
+    "abc\x00def",
+    "a,b",
+]
+WELL_FORMED_IDS = ["abc", "req-123", "a.b:c_d-e", "A" * MAX_TRACE_ID_CHARS, W3C_TRACE_ID]
+
+
+@pytest.mark.parametrize("x_trace_id", [None, *HOSTILE_IDS, *WELL_FORMED_IDS])
+@pytest.mark.parametrize("traceparent", [None, TRACEPARENT, "00-zz-zz-01", "f" * 100_000])
+def test_environ_resolution_matches_resolve_trace_id(
+    x_trace_id: str | None, traceparent: str | None
+) -> None:
+    """The WSGI/Django fast path picks exactly what resolve_trace_id picks, hostile or not."""
+    environ = {"HTTP_X_TRACE_ID": x_trace_id, "HTTP_TRACEPARENT": traceparent}
+    environ = {k: v for k, v in environ.items() if v is not None}
+    expected = resolve_trace_id(x_trace_id, traceparent)
+    got = trace_id_from_environ(environ)
+    if HEX32.fullmatch(expected) and expected not in (x_trace_id, W3C_TRACE_ID):
+        assert HEX32.fullmatch(got)  # both generated a fresh id
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize("value", [b"abc", 123, ["abc"], None])
+def test_environ_values_that_are_not_str_are_never_used(value: object) -> None:
+    """A non-str X-Trace-ID in a broken environ is ignored, never echoed or bound."""
+    assert HEX32.fullmatch(trace_id_from_environ({"HTTP_X_TRACE_ID": value}))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"x-trace-id", b"one"), (b"x-trace-id", b"two")],
+        [(b"x-trace-id", b"bad id"), (b"x-trace-id", b"good"), (b"traceparent", b"x")],
+        [(b"traceparent", TRACEPARENT.encode()), (b"x-trace-id", b"\xff")],
+        [(b"host", b"h")] * 1000 + [(b"x-trace-id", b"late")],
+    ],
+)
+def test_asgi_id_comes_as_matching_str_and_bytes(headers: list[tuple[bytes, bytes]]) -> None:
+    """asgi_trace_id's two forms are the same id, and the one trace_id_from_asgi_headers picks."""
+    trace_id, raw = asgi_trace_id(headers)
+    assert raw == trace_id.encode("ascii")
+    picked = trace_id_from_asgi_headers(headers)
+    assert trace_id == picked or (HEX32.fullmatch(trace_id) and HEX32.fullmatch(picked))
+
+
+def test_asgi_and_environ_resolution_are_safe_from_many_threads() -> None:
+    """16 threads resolving their own ids concurrently each get back exactly their own."""
+    mismatches: list[tuple[str, str, str]] = []
+
+    def work(n: int) -> None:
+        for i in range(200):
+            sent = f"t{n}-{i}"
+            by_environ = trace_id_from_environ({"HTTP_X_TRACE_ID": sent})
+            by_asgi, _ = asgi_trace_id([(b"x-trace-id", sent.encode())])
+            if by_environ != sent or by_asgi != sent:
+                mismatches.append((sent, by_environ, by_asgi))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert mismatches == []
