@@ -1,20 +1,26 @@
 """The message that travels from the API to the worker: validated ingest requests.
 
-A message body is serialised with orjson, in one of two versions:
+A message body is serialised with orjson, in one of three versions:
 
-* ``{"v": 2, "batches": [{"project_id": 7, "entries": [...]}, ...]}`` -- what the API
-  publishes: the batches of the requests that arrived while the previous publish was being
-  confirmed, in one message (one broker write, one confirm, one delivery for all of them).
-* ``{"v": 1, "project_id": 7, "entries": [...]}`` -- one request; still accepted, so messages
-  queued by an older API are digested after an upgrade.
+* ``{"v": 3, "batches": [{"project_id": 7, "entries": [[...], ...]}, ...]}`` -- what the
+  API publishes: the batches of the requests that arrived while the previous publish was
+  being confirmed, in one message (one broker write, one confirm, one delivery for all of
+  them). Each entry is the array of its values in :data:`ENTRY_KEYS` order: without the
+  key names a message is ~40 % smaller, and the worker decodes it faster and converts it
+  by position.
+* ``{"v": 2, "batches": [{"project_id": 7, "entries": [{...}, ...]}, ...]}`` -- the same
+  with entry objects, and ``{"v": 1, "project_id": 7, "entries": [{...}, ...]}`` -- one
+  request; both still accepted, so messages queued by an older API are digested after an
+  upgrade.
 
-The entries are the API's validated entry dicts (see :mod:`tracehub_server.api.validation`).
+The entries are the API's validated entries (see :mod:`tracehub_server.api.validation`).
 The version field lets a newer worker refuse (and dead-letter) a body it does not know
 instead of misreading it.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +52,12 @@ ENTRY_KEYS = (
 
 #: Version written by :func:`encode` (one batch).
 MESSAGE_VERSION = 1
-#: Version written by :func:`encode_group` (several batches).
+#: Version of grouped batches with entry objects (read, no longer written).
 GROUP_VERSION = 2
+#: Version written by :func:`encode_group`: grouped batches, entries as value arrays.
+ROWS_VERSION = 3
+
+_entry_values = operator.itemgetter(*ENTRY_KEYS)
 
 
 class MessageError(ValueError):
@@ -56,10 +66,24 @@ class MessageError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class IngestBatch:
-    """Validated entries of one project, as published by the API and digested by a worker."""
+    """Validated entries of one project, as published by the API and digested by a worker.
+
+    An entry is a dict (from the API, or a version-1/2 message) or, decoded from a
+    version-3 message, the list of its values in :data:`ENTRY_KEYS` order; see
+    :func:`entry_dict` for code that wants the dict either way.
+    """
 
     project_id: int
-    entries: list[dict[str, Any]]
+    entries: list[Any]
+
+
+def entry_dict(entry: Any) -> dict[str, Any] | None:
+    """``entry`` as a dict; None for a value array of the wrong length or anything else."""
+    if type(entry) is dict:
+        return entry
+    if type(entry) is list and len(entry) == len(ENTRY_KEYS):
+        return dict(zip(ENTRY_KEYS, entry, strict=True))
+    return None
 
 
 def encode(batch: IngestBatch) -> bytes:
@@ -70,17 +94,21 @@ def encode(batch: IngestBatch) -> bytes:
 
 
 def encode_entries(entries: list[dict[str, Any]]) -> bytes:
-    """The JSON of one batch's entries, for :func:`encode_group` (done once, by the request)."""
-    return orjson.dumps(entries)
+    """The JSON of one batch's entries as value arrays, for :func:`encode_group` (done once,
+    by the request). A key an entry lacks is written as null."""
+    try:
+        return orjson.dumps([_entry_values(entry) for entry in entries])
+    except KeyError:  # validated entries have every key; be lenient with others
+        return orjson.dumps([[entry.get(key) for key in ENTRY_KEYS] for entry in entries])
 
 
 def encode_group(parts: Sequence[tuple[int, bytes]]) -> bytes:
-    """A version-2 message from ``(project_id, encode_entries(...))`` pairs.
+    """A version-3 message from ``(project_id, encode_entries(...))`` pairs.
 
     Joins already-serialised parts in one ``join``, so grouping costs a single byte copy,
     not a second encoding.
     """
-    pieces = [b'{"v":2,"batches":[']
+    pieces = [b'{"v":%d,"batches":[' % ROWS_VERSION]
     for index, (project_id, entries) in enumerate(parts):
         pieces.append(b'%s{"project_id":%d,"entries":' % (b"," if index else b"", project_id))
         pieces.append(entries)
@@ -89,11 +117,12 @@ def encode_group(parts: Sequence[tuple[int, bytes]]) -> bytes:
     return b"".join(pieces)
 
 
-def _batch(project_id: Any, entries: Any) -> IngestBatch:
+def _batch(project_id: Any, entries: Any, entry_type: type = dict) -> IngestBatch:
     if type(project_id) is not int or project_id <= 0:
         raise MessageError("message project_id must be a positive integer")
-    if type(entries) is not list or not all(type(e) is dict for e in entries):
-        raise MessageError("message entries must be a list of objects")
+    if type(entries) is not list or not all(type(e) is entry_type for e in entries):
+        kind = "objects" if entry_type is dict else "arrays"
+        raise MessageError(f"message entries must be a list of {kind}")
     return IngestBatch(project_id=project_id, entries=entries)
 
 
@@ -106,13 +135,14 @@ def decode(body: bytes) -> list[IngestBatch]:
     if type(data) is not dict:
         raise MessageError("message body must be a JSON object")
     version = data.get("v")
-    if version == GROUP_VERSION:
+    if version in (ROWS_VERSION, GROUP_VERSION):
         batches = data.get("batches")
         if type(batches) is not list or not batches:
             raise MessageError("message batches must be a non-empty list")
         if not all(type(b) is dict for b in batches):
             raise MessageError("message batches must be objects")
-        return [_batch(b.get("project_id"), b.get("entries")) for b in batches]
+        kind = list if version == ROWS_VERSION else dict
+        return [_batch(b.get("project_id"), b.get("entries"), kind) for b in batches]
     if version == MESSAGE_VERSION:
         return [_batch(data.get("project_id"), data.get("entries"))]
     raise MessageError(f"unsupported message version {version!r}")

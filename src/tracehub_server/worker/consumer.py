@@ -37,7 +37,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from tracehub_server.queue.messages import IngestBatch, MessageError, decode
+from tracehub_server.queue.messages import IngestBatch, MessageError, decode, entry_dict
 from tracehub_server.queue.rabbitmq import (
     ATTEMPTS_HEADER,
     CONNECT_TIMEOUT,
@@ -289,7 +289,8 @@ class Consumer:
                 await self._sleep(delay)
                 continue
             last = batches[-1].entries
-            received = last[0].get("received_at") if last else None
+            first = entry_dict(last[0]) if last else None
+            received = first.get("received_at") if first else None
             metrics.observe_digest(result, time.perf_counter() - started, received)
             return
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from tracehub_server.grouping import fingerprint, title
-from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch
+from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch, entry_dict
 from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
 from tracehub_server.storage.partitions import day_of
 
@@ -204,8 +204,9 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
     rows = prepared.rows
     times = Times()
     for batch in batches:
-        for entry in batch.entries:
-            row = to_row(batch.project_id, entry, now, times) if isinstance(entry, dict) else None
+        for item in batch.entries:
+            entry = entry_dict(item)
+            row = None if entry is None else to_row(batch.project_id, entry, now, times)
             if row is None:
                 prepared.invalid += 1
                 continue
@@ -225,13 +226,14 @@ _from_iso = datetime.fromisoformat
 def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | None:
     """:func:`prepare` for entries exactly as the API writes them, or None for any other.
 
-    An entry with the keys of :data:`~tracehub_server.queue.messages.ENTRY_KEYS` in that
-    order is turned into a row by position: its values are taken as they are (the API
-    validated and cleaned them); only the times are parsed and ``extra`` dumped, instead of
-    a check and a repair per field. A value the COPY cannot encode or PostgreSQL refuses (a
-    NUL, an integer out of range, a malformed id, a string where a number goes) raises when
-    the rows are written, and the digest starts over on the general path. Errors are
-    converted and fingerprinted as by :func:`prepare`.
+    An entry's values in :data:`~tracehub_server.queue.messages.ENTRY_KEYS` order (a
+    version-3 message carries them so; a dict gives them in one ``itemgetter`` call)
+    become a row by position: taken as they are (the API validated and cleaned them), only
+    the times parsed and ``extra`` dumped, instead of a check and a repair per field. A
+    value the COPY cannot encode or PostgreSQL refuses (a NUL, an integer out of range, a
+    malformed id, a string where a number goes) raises when the rows are written, and the
+    digest starts over on the general path. Errors are converted and fingerprinted as by
+    :func:`prepare`.
     """
     prepared = Prepared()
     rows = prepared.rows
@@ -245,7 +247,9 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
             project_id = batch.project_id
             for entry in batch.entries:
                 (eid, ts, received, level, service, env, message, host, pid, tid, sdk, module,
-                 trace, etype, emsg, stack, extra, original) = _entry_values(entry)  # fmt: skip
+                 trace, etype, emsg, stack, extra, original) = (
+                    entry if type(entry) is list else _entry_values(entry)
+                )  # fmt: skip
                 timestamp = _from_iso(ts)
                 if timestamp.tzinfo is utc:
                     days.add(timestamp.date())
@@ -254,7 +258,9 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                 else:
                     days.add(day_of(timestamp))
                 if level not in _QUIET_LEVELS:
-                    row = to_row(project_id, entry, now, times) if level in ERROR_LEVELS else None
+                    if level not in ERROR_LEVELS:
+                        return None
+                    row = to_row(project_id, entry_dict(entry) or {}, now, times)
                     if row is None:
                         return None
                     group(prepared, len(rows), row)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from ingest_helpers import open_client
 
-from tracehub_server.queue.messages import IngestBatch, decode
+from tracehub_server.queue.messages import IngestBatch, decode, entry_dict
 from tracehub_server.settings import Settings
 from tracehub_server.storage.projects import Project, create_api_key
 
@@ -59,7 +59,8 @@ async def api_key(pool: asyncpg.Pool, project: Project) -> str:
 
 @pytest.fixture
 def drain(amqp_url: str, queue_name: str) -> Callable[[], Any]:
-    """Take every message from the test's queue (acked): the batches they hold."""
+    """Take every message from the test's queue (acked): the batches they hold, with each
+    entry as a dict (version-3 messages carry value arrays)."""
 
     async def take() -> list[IngestBatch]:
         connection = await aio_pika.connect(amqp_url)
@@ -68,7 +69,10 @@ def drain(amqp_url: str, queue_name: str) -> Callable[[], Any]:
             channel = await connection.channel()
             queue = await channel.get_queue(queue_name)
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                found.extend(decode(message.body))
+                found.extend(
+                    IngestBatch(b.project_id, [entry_dict(e) for e in b.entries])
+                    for b in decode(message.body)
+                )
         return found
 
     return take

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.queue.messages import IngestBatch, decode, encode_entries, encode_group
 from tracehub_server.storage.partitions import (
     day_of,
     drop_expired_partitions,
@@ -19,7 +19,7 @@ from tracehub_server.storage.partitions import (
     list_partitions,
 )
 from tracehub_server.storage.projects import Project, create_project
-from tracehub_server.worker.digest import DigestResult, digest
+from tracehub_server.worker.digest import DigestResult, digest, prepare_lean
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -456,3 +456,82 @@ async def test_a_client_with_a_broken_clock_takes_few_locks(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
         )
     assert 0 < held <= REPLACED_LOCK_BUCKETS
+
+
+_COLUMNS = (
+    'event_id, "timestamp", received_at, level, service, environment, host, pid, thread_id,'
+    " sdk_version, message, module, trace_id, error_type, error_message, stack_trace, extra,"
+    " original_timestamp, issue_id IS NOT NULL AS grouped"
+)
+
+
+async def _rows(pool: asyncpg.Pool, project_id: int) -> list[tuple[Any, ...]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM logs WHERE project_id = $1 ORDER BY event_id",
+            project_id,
+        )
+    return [tuple(r) for r in rows]
+
+
+async def _projects(pool: asyncpg.Pool, n: int) -> list[Project]:
+    async with pool.acquire() as conn:
+        return [await create_project(conn, f"p-{secrets.token_hex(4)}") for _ in range(n)]
+
+
+def _sample() -> list[dict[str, Any]]:
+    return [
+        entry(),
+        entry(level="DEBUG", extra=None, host=None, pid=None, thread_id=None),
+        entry(timestamp="2026-01-02T03:04:05.678+00:00", extra={"n": [1, {"x": None}]}),
+        entry(
+            timestamp=(NOW - timedelta(hours=3))
+            .astimezone(timezone(timedelta(hours=5)))
+            .isoformat()
+        ),
+        entry(received_at=None, service="", environment=""),
+        error(),
+        error(level="FATAL", module="tax"),
+    ]
+
+
+async def test_lean_and_general_paths_store_identical_rows(pool: asyncpg.Pool) -> None:
+    """Entries stored by the lean path equal, column by column, the general path's rows."""
+    lean, general = await _projects(pool, 2)
+    entries = _sample()
+    assert prepare_lean([IngestBatch(lean.id, entries)], NOW) is not None
+    await digest(pool, [IngestBatch(lean.id, entries)], now=lambda: NOW)
+    # One entry only the general path can store (a NUL) sends the whole digest there.
+    await digest(
+        pool,
+        [IngestBatch(general.id, [*entries, entry(message="n\x00ul")])],
+        now=lambda: NOW,
+    )
+    general_rows = [r for r in await _rows(pool, general.id) if r[10] != "n\ufffdul"]
+    assert await _rows(pool, lean.id) == general_rows
+
+
+async def test_value_arrays_of_a_version_3_message_digest_like_dicts(pool: asyncpg.Pool) -> None:
+    """Entries decoded from a version-3 message store the same rows; a redelivery of the
+    dict form is all duplicates."""
+    as_dicts, as_arrays = await _projects(pool, 2)
+    entries = _sample()
+    await digest(pool, [IngestBatch(as_dicts.id, entries)], now=lambda: NOW)
+    [batch] = decode(encode_group([(as_arrays.id, encode_entries(entries))]))
+    assert all(type(e) is list for e in batch.entries)
+    result = await digest(pool, [batch], now=lambda: NOW)
+    assert (result.inserted, result.invalid) == (len(entries), 0)
+    assert await _rows(pool, as_arrays.id) == await _rows(pool, as_dicts.id)
+    again = await digest(pool, [IngestBatch(as_arrays.id, entries)], now=lambda: NOW)
+    assert (again.inserted, again.duplicates) == (0, len(entries))
+
+
+async def test_value_arrays_of_the_wrong_length_are_counted_invalid(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """A value array that is not an entry's length is skipped and counted; the rest commit."""
+    [batch] = decode(encode_group([(project.id, encode_entries([entry(), entry()]))]))
+    batch.entries.append(batch.entries[0][:-1])
+    batch.entries.append(["x"] * 40)
+    result = await digest(pool, [batch])
+    assert (result.inserted, result.invalid) == (2, 2)

@@ -12,7 +12,7 @@ import aio_pika
 import asyncpg
 
 from tracehub_server.api.validation import EntryValidator
-from tracehub_server.queue.messages import IngestBatch, encode
+from tracehub_server.queue.messages import IngestBatch, encode, entry_dict
 from tracehub_server.queue.rabbitmq import Topology, declare_topology
 from tracehub_server.worker.digest import digest
 
@@ -73,7 +73,9 @@ class Recorder:
         if self.transient_failures:
             self.transient_failures -= 1
             raise ConnectionResetError("simulated: database connection lost")
-        if any(e["message"] == "POISON" for b in batches for e in b.entries):
+        if any(
+            (entry_dict(e) or {}).get("message") == "POISON" for b in batches for e in b.entries
+        ):
             raise ValueError("simulated: this batch cannot be stored")
         return await digest(pool, batches)
 
