@@ -84,6 +84,12 @@ class TraceHubMiddleware:
             response = self.get_response(request)
         finally:
             _unbind(token)
+        try:  # the common case, a buffered HttpResponse, without a further call
+            response.headers._store[_HEADER_KEY] = (TRACE_ID_HEADER, trace_id)
+            if response.streaming is False:
+                return response
+        except (AttributeError, TypeError):
+            pass
         return _finish(response, trace_id)
 
     def report(self, request: HttpRequest, exc: BaseException, started_ns: int) -> None:
