@@ -229,11 +229,10 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
     An entry's values in :data:`~tracehub_server.queue.messages.ENTRY_KEYS` order (a
     version-3 message carries them so; a dict gives them in one ``itemgetter`` call)
     become a row by position: taken as they are (the API validated and cleaned them), only
-    the times parsed and ``extra`` dumped, instead of a check and a repair per field. A
-    value the COPY cannot encode or PostgreSQL refuses (a NUL, an integer out of range, a
-    malformed id, a string where a number goes) raises when the rows are written, and the
-    digest starts over on the general path. Errors are converted and fingerprinted as by
-    :func:`prepare`.
+    the times parsed and ``extra`` dumped, instead of a check and a repair per field (errors
+    are fingerprinted as by :func:`prepare`). A value the COPY cannot encode or PostgreSQL
+    refuses (a NUL, an integer out of range, a malformed id, a string where a number goes)
+    raises when the rows are written, and the digest starts over on the general path.
     """
     prepared = Prepared()
     rows = prepared.rows
@@ -257,26 +256,20 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                     return None
                 else:
                     days.add(day_of(timestamp))
-                if level not in _QUIET_LEVELS:
-                    if level not in ERROR_LEVELS:
-                        return None
-                    row = to_row(project_id, entry_dict(entry) or {}, now, times)
-                    if row is None:
-                        return None
-                    group(prepared, len(rows), row)
-                    rows.append(row)
-                    continue
                 if extra is not None:
                     if type(extra) is not dict:
                         return None
                     extra = dumps(extra).decode()
-                rows.append(
-                    [project_id, timestamp, eid, parse(received) if received else now, level,
-                     service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
-                     module, trace, etype, emsg, stack, extra, original, None]
-                )  # fmt: skip
-    except (KeyError, TypeError, ValueError, orjson.JSONEncodeError):
-        # Not the API's form: a key missing, not an object, a time or extra that only the
-        # general path can repair.
+                row = [project_id, timestamp, eid, parse(received) if received else now, level,
+                       service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
+                       module, trace, etype, emsg, stack, extra, original, None]  # fmt: skip
+                if level not in _QUIET_LEVELS:
+                    if level not in ERROR_LEVELS:
+                        return None
+                    group(prepared, len(rows), row)
+                rows.append(row)
+    except (AttributeError, KeyError, TypeError, ValueError, orjson.JSONEncodeError):
+        # Not the API's form: a key missing, not an object, a time, extra or error field
+        # that only the general path can repair.
         return None
     return prepared
