@@ -62,21 +62,23 @@ class TraceHubMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __new__(cls, get_response: Callable[[HttpRequest], Any]) -> TraceHubMiddleware:
-        """Build the sync or the async variant, so no request pays for the choice."""
-        if cls is TraceHubMiddleware and iscoroutinefunction(get_response):
-            cls = _AsyncTraceHubMiddleware
-        return super().__new__(cls)
-
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        # Decided once, when Django builds the chain; a request pays one attribute test.
+        # (A separate async class chosen in __new__ would save even that, but would
+        # silently break a user's subclass under ASGI.)
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
         options: dict[str, Any] = getattr(settings, "TRACEHUB", None) or {}
         logger = options.get("LOGGER")
         self.logger: Any | None = import_string(logger) if isinstance(logger, str) else logger
         self.capture_exceptions = bool(options.get("CAPTURE_EXCEPTIONS", True))
 
     def __call__(self, request: HttpRequest) -> Any:
-        """Handle one request of a sync middleware chain."""
+        """Handle one request (returns an awaitable when the chain is async)."""
+        if self._async:
+            return self._acall(request)
         request._tracehub_state = (self, perf_counter_ns())  # = _REQUEST_STATE
         trace_id = trace_id_from_environ(request.META)
         token = _bind(trace_id)
@@ -90,6 +92,17 @@ class TraceHubMiddleware:
                 return response
         except (AttributeError, TypeError):
             pass
+        return _finish(response, trace_id)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        """The async twin of :meth:`__call__`."""
+        request._tracehub_state = (self, perf_counter_ns())  # = _REQUEST_STATE
+        trace_id = trace_id_from_environ(request.META)
+        token = _bind(trace_id)
+        try:
+            response = await self.get_response(request)
+        finally:
+            _unbind(token)
         return _finish(response, trace_id)
 
     def report(self, request: HttpRequest, exc: BaseException, started_ns: int) -> None:
@@ -106,25 +119,6 @@ class TraceHubMiddleware:
             started_ns=started_ns,
             client_ip=request.META.get("REMOTE_ADDR"),
         )
-
-
-class _AsyncTraceHubMiddleware(TraceHubMiddleware):
-    """The variant Django gets when the chain below is async (under ASGI): no thread hop."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        super().__init__(get_response)
-        markcoroutinefunction(self)
-
-    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        """Handle one request of an async middleware chain."""
-        request._tracehub_state = (self, perf_counter_ns())  # = _REQUEST_STATE
-        trace_id = trace_id_from_environ(request.META)
-        token = _bind(trace_id)
-        try:
-            response = await self.get_response(request)
-        finally:
-            _unbind(token)
-        return _finish(response, trace_id)
 
 
 def _finish(response: HttpResponseBase, trace_id: str) -> HttpResponseBase:

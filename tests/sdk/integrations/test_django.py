@@ -333,6 +333,9 @@ def test_app_set_trace_header_is_replaced_once_whatever_its_case() -> None:
 def test_sync_or_async_is_decided_once_at_construction() -> None:
     """An async chain gets an awaitable middleware, a sync chain a plain one, both working."""
 
+    class Subclassed(TraceHubMiddleware):
+        """A user's subclass must keep working under either chain."""
+
     async def async_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse("a")
 
@@ -347,3 +350,6 @@ def test_sync_or_async_is_decided_once_at_construction() -> None:
     request = RequestFactory().get("/", HTTP_X_TRACE_ID="decided")
     assert sync_mw(request)["X-Trace-ID"] == "decided"
     assert asyncio.run(async_mw(request))["X-Trace-ID"] == "decided"
+    assert iscoroutinefunction(Subclassed(async_view))
+    assert asyncio.run(Subclassed(async_view)(request))["X-Trace-ID"] == "decided"
+    assert Subclassed(sync_view)(request)["X-Trace-ID"] == "decided"
