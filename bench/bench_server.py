@@ -357,6 +357,8 @@ def _summary(args: argparse.Namespace, results: list[dict]) -> None:
     for party in results[0]["cpu"]:
         per = statistics.median(r["cpu"][party] * 10_000 / args.entries for r in results)
         print(f"  {party:12s} {per:6.2f}")
+    total = statistics.median(sum(r["cpu"].values()) * 10_000 / args.entries for r in results)
+    print(f"  {'total':12s} {total:6.2f}")
 
 
 async def main() -> None:
