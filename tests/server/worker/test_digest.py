@@ -535,3 +535,47 @@ async def test_value_arrays_of_the_wrong_length_are_counted_invalid(
     batch.entries.append(["x"] * 40)
     result = await digest(pool, [batch])
     assert (result.inserted, result.invalid) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"pid": 2**40},
+        {"thread_id": 2**70},
+        {"pid": "12"},
+        {"host": 5},
+        {"message": None},
+        {"service": None, "environment": None},
+        {"event_id": "NOT-HEX"},
+        {"event_id": "ABCDEF0123456789ABCDEF0123456789"},
+        {"event_id": None},
+        {"timestamp": "2026-06-01T11:59:00"},
+        {"timestamp": "2026-06-01T11:59:00Z"},
+        {"timestamp": "not a time"},
+        {"received_at": "garbage"},
+        {"extra": [1, 2]},
+        {"extra": {1: "int key"}},
+        {"extra": {"k": "v\x00"}},
+        {"level": "warning"},
+        {"level": "LOUD"},
+        {"message": "nul\x00"},
+        {"message": "surrogate \udcff"},
+        {"stack_trace": 42, "level": "ERROR"},
+    ],
+)
+async def test_the_lean_path_leaves_every_oddity_to_the_general_path(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, odd: dict[str, Any]
+) -> None:
+    """Whatever an entry holds, the stored rows and counts equal the general path's."""
+    from tracehub_server.worker import digest as digest_module
+
+    usual, general = await _projects(pool, 2)
+    entries = [entry(), {**entry(), **odd}]
+    got = await digest(pool, [IngestBatch(usual.id, entries)], now=lambda: NOW)
+    monkeypatch.setattr(digest_module, "prepare_lean", lambda batches, now: None)
+    want = await digest(pool, [IngestBatch(general.id, entries)], now=lambda: NOW)
+    assert (got.inserted, got.invalid) == (want.inserted, want.invalid)
+    # Without event_id: the general path derives a missing or malformed one from the project.
+    assert sorted((r[1:] for r in await _rows(pool, usual.id)), key=repr) == sorted(
+        (r[1:] for r in await _rows(pool, general.id)), key=repr
+    )
