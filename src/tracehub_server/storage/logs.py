@@ -13,7 +13,7 @@ once per connection, emptied by every commit, never WAL-logged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -46,12 +46,22 @@ LOG_COLUMNS = (
 #: Index of ``issue_id`` in a row (the digest fills it in for grouped errors).
 ISSUE_ID = LOG_COLUMNS.index("issue_id")
 
-_STAGING = "tracehub_logs_staging"
+#: Positions of the two times in a row.
+TIMESTAMP, RECEIVED_AT = LOG_COLUMNS.index("timestamp"), LOG_COLUMNS.index("received_at")
+#: The Unix epoch, and one microsecond: a row may give its times as
+#: ``(moment - EPOCH) // MICROSECOND`` (see :func:`insert_logs`).
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MICROSECOND = timedelta(microseconds=1)
+
+_STAGING = "tracehub_logs_staging_us"
 
 # extra arrives as JSON text: asyncpg's COPY is binary and the pool's jsonb codec is text.
+# The times arrive as microseconds since the Unix epoch: asyncpg's binary encoder for a
+# datetime costs about four times what the subtraction does, and PostgreSQL turns the
+# integer back into a timestamptz with integer arithmetic.
 _CREATE_STAGING = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
-    project_id bigint, "timestamp" timestamptz, event_id uuid, received_at timestamptz,
+    project_id bigint, "timestamp" bigint, event_id uuid, received_at bigint,
     level text, service text, environment text, host text, pid integer, thread_id bigint,
     sdk_version text, message text, module text, trace_id text, error_type text,
     error_message text, stack_trace text, extra text, original_timestamp text, issue_id bigint
@@ -59,7 +69,15 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
 """
 
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in LOG_COLUMNS)
-_SELECT_LIST = ", ".join("extra::jsonb" if c == "extra" else f'"{c}"' for c in LOG_COLUMNS)
+_FROM_MICROS = "timestamptz 'epoch' + {} * interval '1 microsecond'"
+_SELECT_LIST = ", ".join(
+    "extra::jsonb"
+    if c == "extra"
+    else _FROM_MICROS.format(f'"{c}"')
+    if c in ("timestamp", "received_at")
+    else f'"{c}"'
+    for c in LOG_COLUMNS
+)
 
 # Sorted by the unique key: two transactions inserting overlapping events (a redelivery
 # racing the original) wait on each other's index entries in one order, never in a cycle.
@@ -77,6 +95,13 @@ LEFT JOIN ins e ON e.issue_id IS NOT NULL
 """  # noqa: S608 - assembled from module constants, never from input
 
 
+def _with_micros(row: Sequence[Any]) -> list[Any]:
+    converted = list(row)
+    converted[TIMESTAMP] = (row[TIMESTAMP] - EPOCH) // MICROSECOND
+    converted[RECEIVED_AT] = (row[RECEIVED_AT] - EPOCH) // MICROSECOND
+    return converted
+
+
 async def insert_logs(
     conn: asyncpg.Connection, rows: Sequence[Sequence[Any]]
 ) -> tuple[int, list[asyncpg.Record]]:
@@ -87,9 +112,14 @@ async def insert_logs(
     issue are only counted -- sending them back would cost more than the insert's
     bookkeeping). Must run inside the caller's transaction; every partition the rows need
     must exist (see :mod:`tracehub_server.storage.partitions`).
+
+    ``timestamp`` and ``received_at`` are aware datetimes, or in every row microseconds
+    since :data:`EPOCH` (ints; the cheaper form, see ``_CREATE_STAGING``).
     """
     if not rows:
         return 0, []
+    if type(rows[0][TIMESTAMP]) is not int:
+        rows = [_with_micros(row) for row in rows]
     await conn.execute(_CREATE_STAGING)
     await conn.copy_records_to_table(_STAGING, records=rows, columns=LOG_COLUMNS)
     result = await conn.fetch(_MOVE)

@@ -48,7 +48,9 @@ from tracehub_server.storage.issues import (
     resolve_issue_ids,
 )
 from tracehub_server.storage.logs import (
+    EPOCH,
     ISSUE_ID,
+    MICROSECOND,
     find_stored_replacements,
     insert_logs,
 )
@@ -88,6 +90,11 @@ class DigestResult:
     regressions: int = 0
 
 
+def _moment(value: datetime | int) -> datetime:
+    """A row's time as a datetime (the lean path holds it in microseconds)."""
+    return value if isinstance(value, datetime) else EPOCH + value * MICROSECOND
+
+
 async def _stored_replacements(conn: asyncpg.Connection, rows: list[list[Any]]) -> set[int]:
     """Indexes of rows whose timestamp was replaced and that are stored already (or twice here).
 
@@ -95,7 +102,11 @@ async def _stored_replacements(conn: asyncpg.Connection, rows: list[list[Any]]) 
     replaced carries another receive time: matched instead by project, event id and the
     sent timestamp (see :func:`~tracehub_server.storage.logs.find_stored_replacements`).
     """
-    keys = [(row[0], row[EID], row[ORIGINAL], row[TS]) for row in rows if row[ORIGINAL] is not None]
+    keys = [
+        (row[0], row[EID], row[ORIGINAL], _moment(row[TS]))
+        for row in rows
+        if row[ORIGINAL] is not None
+    ]
     if not keys:
         return set()
     stored = await find_stored_replacements(conn, keys)

@@ -20,6 +20,7 @@ import orjson
 from tracehub_server.grouping import fingerprint, title
 from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch, entry_dict
 from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
+from tracehub_server.storage.logs import EPOCH, MICROSECOND
 from tracehub_server.storage.partitions import day_of
 
 _LEVELS = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
@@ -170,8 +171,10 @@ TS, EID, LEVEL, _SERVICE, _MESSAGE = 1, 2, 4, 5, 11
 _ERROR_TYPE, _ERROR_MESSAGE, _STACK, ORIGINAL = 14, 15, 16, 18
 
 
-def group(prepared: Prepared, index: int, row: list[Any]) -> None:
-    """Fingerprint the error row at ``index`` and fold it into its issue candidate."""
+def group(prepared: Prepared, index: int, row: list[Any], moment: datetime | None = None) -> None:
+    """Fingerprint the error row at ``index`` and fold it into its issue candidate
+    (``moment``: the row's time when the row holds it in microseconds)."""
+    ts = row[TS] if moment is None else moment
     project_id = row[0]
     error_message = row[_ERROR_MESSAGE] or row[_MESSAGE]
     key = (project_id, fingerprint(project_id, row[_ERROR_TYPE], error_message, row[_STACK]))
@@ -188,12 +191,12 @@ def group(prepared: Prepared, index: int, row: list[Any]) -> None:
             sample_stack_trace=row[_STACK],
             sample_event_id=row[EID],
             service=row[_SERVICE],
-            first_seen=row[TS],
-            last_seen=row[TS],
+            first_seen=ts,
+            last_seen=ts,
         )
         return
-    seen.first_seen = min(seen.first_seen, row[TS])
-    seen.last_seen = max(seen.last_seen, row[TS])
+    seen.first_seen = min(seen.first_seen, ts)
+    seen.last_seen = max(seen.last_seen, ts)
     if row[LEVEL] == "FATAL":
         seen.level = "FATAL"
 
@@ -241,6 +244,7 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
     days = prepared.days
     dumps = orjson.dumps
     utc = timezone.utc
+    received_micros: dict[Any, int] = {}  # a request's entries share one receive time
     try:
         for batch in batches:
             project_id = batch.project_id
@@ -260,13 +264,17 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                     if type(extra) is not dict:
                         return None
                     extra = dumps(extra).decode()
-                row = [project_id, timestamp, eid, parse(received) if received else now, level,
+                micros = received_micros.get(received)
+                if micros is None:
+                    moment = parse(received) if received else now
+                    micros = received_micros[received] = (moment - EPOCH) // MICROSECOND
+                row = [project_id, (timestamp - EPOCH) // MICROSECOND, eid, micros, level,
                        service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
                        module, trace, etype, emsg, stack, extra, original, None]  # fmt: skip
                 if level not in _QUIET_LEVELS:
                     if level not in ERROR_LEVELS:
                         return None
-                    group(prepared, len(rows), row)
+                    group(prepared, len(rows), row, timestamp)
                 rows.append(row)
     except (AttributeError, KeyError, TypeError, ValueError, orjson.JSONEncodeError):
         # Not the API's form: a key missing, not an object, a time, extra or error field
