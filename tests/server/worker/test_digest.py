@@ -484,6 +484,8 @@ def _sample() -> list[dict[str, Any]]:
         entry(),
         entry(level="DEBUG", extra=None, host=None, pid=None, thread_id=None),
         entry(timestamp="2026-01-02T03:04:05.678+00:00", extra={"n": [1, {"x": None}]}),
+        entry(timestamp="2026-01-02T03:04:05.123457+00:00"),
+        entry(timestamp="1969-12-31T23:59:59.999999+00:00"),
         entry(
             timestamp=(NOW - timedelta(hours=3))
             .astimezone(timezone(timedelta(hours=5)))
@@ -579,3 +581,29 @@ async def test_the_lean_path_leaves_every_oddity_to_the_general_path(
     assert sorted((r[1:] for r in await _rows(pool, usual.id)), key=repr) == sorted(
         (r[1:] for r in await _rows(pool, general.id)), key=repr
     )
+
+
+@pytest.mark.parametrize("lean", [True, False])
+async def test_times_are_stored_to_the_microsecond(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, lean: bool
+) -> None:
+    """Times travel to the COPY as microseconds and come back exact, on both paths."""
+    from tracehub_server.worker import digest as digest_module
+
+    if not lean:
+        monkeypatch.setattr(digest_module, "prepare_lean", lambda batches, now: None)
+    [project] = await _projects(pool, 1)
+    sent = [
+        "2026-01-02T03:04:05.123457+00:00",
+        "1969-12-31T23:59:59.999999+00:00",
+        "2026-03-29T01:30:00.000001+02:00",
+    ]
+    received = "2026-01-02T03:04:06.654321+00:00"
+    entries = [entry(timestamp=t, received_at=received) for t in sent]
+    await digest(pool, [IngestBatch(project.id, entries)])
+    async with pool.acquire() as conn:
+        got = await conn.fetch(
+            'SELECT "timestamp", received_at FROM logs WHERE project_id = $1', project.id
+        )
+    assert sorted(r["timestamp"] for r in got) == sorted(datetime.fromisoformat(t) for t in sent)
+    assert {r["received_at"] for r in got} == {datetime.fromisoformat(received)}
