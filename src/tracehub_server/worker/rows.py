@@ -267,6 +267,8 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                 micros = received_micros.get(received)
                 if micros is None:
                     moment = parse(received) if received else now
+                    if moment is None:  # unparsable: the general path uses the clock
+                        return None
                     micros = received_micros[received] = (moment - EPOCH) // MICROSECOND
                 row = [project_id, (timestamp - EPOCH) // MICROSECOND, eid, micros, level,
                        service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
