@@ -260,6 +260,15 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                     return None
                 else:
                     days.add(day_of(timestamp))
+                # asyncpg would take an id in braces, or a bool as 0/1; the general path
+                # reads both otherwise.
+                if (
+                    type(eid) is not str
+                    or len(eid) != 32
+                    or (pid is not None and type(pid) is not int)
+                    or (tid is not None and type(tid) is not int)
+                ):
+                    return None
                 if extra is not None:
                     if type(extra) is not dict:
                         return None
