@@ -11,8 +11,6 @@ means.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from datetime import date, datetime, timezone
 
 import asyncpg
 
+from tracehub_server.periodic import PeriodicTask
 from tracehub_server.storage.partitions import drop_expired_partitions, prepare_partitions
 
 logger = logging.getLogger(__name__)
@@ -58,8 +57,10 @@ async def maintain_partitions(
     return MaintenanceResult(created, dropped)
 
 
-class PartitionMaintenance:
+class PartitionMaintenance(PeriodicTask):
     """Runs :func:`maintain_partitions` now and every ``interval`` seconds until stopped."""
+
+    task_name = "tracehub-partition-maintenance"
 
     def __init__(
         self,
@@ -69,35 +70,17 @@ class PartitionMaintenance:
         interval: float = MAINTENANCE_SECONDS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be > 0, got {interval}")
+        super().__init__(interval=interval)
         self._pool = pool
         self._retention_days = retention_days
-        self._interval = interval
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
         self.runs = 0
 
-    def start(self) -> None:
-        """Start the timer; the first run happens at once, in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="tracehub-partition-maintenance")
-
-    async def stop(self) -> None:
-        """Stop the timer (a run in progress is cancelled; every step is its own transaction)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await maintain_partitions(
-                    self._pool, retention_days=self._retention_days, now=self._clock()
-                )
-            except Exception as exc:  # the database may be down; the next run retries
-                logger.warning("partition maintenance failed (will retry): %s", exc)
-            self.runs += 1
-            await asyncio.sleep(self._interval)
+    async def tick(self) -> None:
+        try:
+            await maintain_partitions(
+                self._pool, retention_days=self._retention_days, now=self._clock()
+            )
+        except Exception as exc:  # the database may be down; the next run retries
+            logger.warning("partition maintenance failed (will retry): %s", exc)
+        self.runs += 1
