@@ -43,10 +43,10 @@ from time import perf_counter_ns
 from types import ModuleType
 from typing import Any, NamedTuple
 
+# Run as a script, bench/ is on sys.path: the SDK bench owns the idle-logger recipe.
+from bench_sdk import idle_logger
 from tracehub import TraceHubLogger
 from tracehub.integrations.logging import TraceHubHandler
-from tracehub.models import SendResult
-from tracehub.transport import Transport
 
 #: What a browser or HTTP client typically sends; the middleware scans all of it.
 COMMON_HEADERS = {
@@ -57,31 +57,6 @@ COMMON_HEADERS = {
     "Connection": "keep-alive",
 }
 HEADERS_WITH_ID = {**COMMON_HEADERS, "X-Trace-ID": "4bf92f3577b34da6a3ce929d0e0e4736"}
-
-
-class _Discard(Transport):
-    """Accepts every batch without I/O."""
-
-    def send(self, batch: Sequence[bytes], *, deadline: float | None = None) -> SendResult:
-        return SendResult(delivered=len(batch))
-
-
-def idle_logger(max_buffer: int) -> TraceHubLogger:
-    """A logger whose worker stays asleep during a round: only the caller's cost counts."""
-    logger = TraceHubLogger(
-        api_key="bench",
-        service="bench",
-        environment="bench",
-        batch_size=1000,
-        flush_interval=3600.0,
-        max_buffer=max_buffer,
-        dlq_path=None,
-        transport=_Discard(),
-    )
-    logger.info("warm-up")  # starts the worker once
-    if hasattr(logger, "_threshold"):
-        logger._threshold = 1 << 62  # never wake the worker mid-round (same as bench_sdk)
-    return logger
 
 
 def clear_buffer(logger: TraceHubLogger) -> None:

@@ -67,7 +67,7 @@ class _Discard(Transport):
         return SendResult(delivered=len(batch))
 
 
-def _idle_logger(max_buffer: int) -> TraceHubLogger:
+def idle_logger(max_buffer: int) -> TraceHubLogger:
     """A logger whose worker never wakes during a round: pure caller-side cost."""
     logger = TraceHubLogger(
         api_key="bench",
@@ -131,7 +131,7 @@ def _paired(base_call, base_reset, our_call, our_reset, calls: int, rounds: int)
 def bench_info(calls: int, rounds: int) -> tuple[float, float]:
     """Median per-call µs of stdlib QueueHandler vs TraceHub info()."""
     std, sink = _stdlib_logger()
-    th = _idle_logger(max_buffer=calls + 10)
+    th = idle_logger(max_buffer=calls + 10)
 
     def drain_sink() -> None:
         while not sink.empty():
@@ -151,7 +151,7 @@ def bench_info(calls: int, rounds: int) -> tuple[float, float]:
 def bench_error(calls: int, rounds: int) -> tuple[float, float]:
     """Median per-call µs of error(exc_info=True) inside except, stdlib vs TraceHub."""
     std, sink = _stdlib_logger()
-    th = _idle_logger(max_buffer=calls + 10)
+    th = idle_logger(max_buffer=calls + 10)
 
     def drain_sink() -> None:
         while not sink.empty():
@@ -209,7 +209,7 @@ def bench_throughput(total: int) -> tuple[float, float]:
 
 def bench_memory(count: int) -> float:
     """Bytes allocated per buffered entry of the benchmark call (SDK allocations only)."""
-    th = _idle_logger(max_buffer=count + 10)
+    th = idle_logger(max_buffer=count + 10)
     th._buffer.queue.clear()
     gc.collect()
     tracemalloc.start()
