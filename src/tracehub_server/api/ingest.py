@@ -34,6 +34,7 @@ import orjson
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, check_content_length, encoding_is_gzip, read_body
+from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
@@ -114,6 +115,24 @@ def _parse(body: bytes) -> list[Any]:
     return items
 
 
+def _validate(
+    validator: EntryValidator, body: bytes, now: datetime
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Accepted entries and rejections of one body; :class:`BodyError` if it is not an array.
+
+    A body in the SDK's canonical form is decoded and checked in one C pass; any other
+    takes the general path, which alone decides what to repair or reject and why.
+    """
+    # JSON can carry a NUL only as the escape \u0000: without it, no string needs a scan.
+    nul_free = b"\\u0000" not in body
+    if nul_free:
+        rows = canonical_rows(body, now.isoformat(), *validator.timestamp_range(now))
+        if rows is not None:
+            return rows, []
+    accepted, rejected = validator.validate(_parse(body), now, nul_free=nul_free)
+    return accepted, rejected
+
+
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
@@ -175,13 +194,10 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
         check_content_length(length)
         gzip = encoding_is_gzip(encoding)
         body = await read_body(_chunks(receive), gzip=gzip)
-        items = _parse(body)
+        now = datetime.now(timezone.utc)
+        accepted, rejected = _validate(service.validator, body, now)
     except BodyError as exc:
         return _error(exc.status, exc.message)
-
-    now = datetime.now(timezone.utc)
-    # JSON can carry a NUL only as the escape \u0000: without it, no string needs a scan.
-    accepted, rejected = service.validator.validate(items, now, nul_free=b"\\u0000" not in body)
     service.usage.record(auth.key_id, now)
     if accepted:
         wait = service.limiter.take(project_id, len(accepted))

@@ -137,7 +137,13 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
-def _extra(value: object) -> dict[str, Any] | None:
+def checked_extra(value: object) -> dict[str, Any] | None:
+    """``extra`` as stored: a summary when its JSON is over the limit, NULs replaced.
+
+    Raises ``orjson.JSONEncodeError`` for a value orjson cannot write (an integer beyond
+    64 bits, say): only the canonical path (:mod:`tracehub_server.api.canonical`) can hand
+    one in, and it falls back to the general path, whose orjson parse reads it as a float.
+    """
     if value is None:
         return None
     if not isinstance(value, dict):  # orjson makes plain dicts: the same as type() here
@@ -158,10 +164,10 @@ def _extra(value: object) -> dict[str, Any] | None:
 _CANONICAL_UTC_LENGTHS = frozenset({25, 29, 32})
 
 
-def _is_canonical_utc(value: str) -> bool:
+def is_canonical_utc(value: str) -> bool:
     """True for an ISO 8601 UTC time as the SDK (milliseconds) or ``isoformat()`` writes it.
 
-    Only called on a value that parsed: the shape then guarantees that every supported
+    Meaningful for a value that also parses: the shape then guarantees that every supported
     Python's ``fromisoformat`` (the digest's parser) reads it, to the same instant.
     """
     return (
@@ -270,9 +276,9 @@ def _fast_entry(
     if extra is not None:
         if type(extra) is not dict:
             return None
-        entry["extra"] = _extra(extra)
+        entry["extra"] = checked_extra(extra)
     sent = entry["timestamp"]
-    if type(sent) is str and _is_canonical_utc(sent):
+    if type(sent) is str and is_canonical_utc(sent):
         # What the SDK sends, checked inline: the general helper re-tests what the shape
         # already says (length, zone) and the calls cost more than the parse.
         try:
@@ -304,6 +310,10 @@ class EntryValidator:
     def __init__(self, *, retention_days: int) -> None:
         self._retention = timedelta(days=retention_days)
 
+    def timestamp_range(self, now: datetime) -> tuple[datetime, datetime]:
+        """The oldest and newest timestamps kept as sent when received at ``now``."""
+        return now - self._retention, now + FUTURE_TOLERANCE
+
     def validate(
         self, items: list[Any], now: datetime, *, nul_free: bool = False
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -314,8 +324,7 @@ class EntryValidator:
         NUL), which spares a scan of every string.
         """
         received = now.isoformat()
-        oldest = now - self._retention
-        newest = now + FUTURE_TOLERANCE
+        oldest, newest = self.timestamp_range(now)
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for index, item in enumerate(items):
@@ -370,7 +379,7 @@ class EntryValidator:
             "error_type": _text(item, "error_type", MAX_SHORT_FIELD_CHARS),
             "error_message": _text(item, "error_message", MAX_ERROR_MESSAGE_CHARS),
             "stack_trace": _text(item, "stack_trace", MAX_STACK_TRACE_CHARS, keep_end=True),
-            "extra": _extra(item.get("extra")),
+            "extra": checked_extra(item.get("extra")),
             "original_timestamp": original,
         }
 
@@ -386,5 +395,5 @@ class EntryValidator:
         if oldest <= parsed <= newest:
             # Re-formatting costs more than the rest of the check; a UTC time in the
             # SDK's or isoformat()'s shape already reads the same everywhere it goes.
-            return (value if _is_canonical_utc(value) else parsed.isoformat()), None
+            return (value if is_canonical_utc(value) else parsed.isoformat()), None
         return received, _clean(value)

@@ -87,19 +87,24 @@ def entry_dict(entry: Any) -> dict[str, Any] | None:
 
 
 def encode(batch: IngestBatch) -> bytes:
-    """Serialise one ``batch`` as a version-1 message."""
-    return orjson.dumps(
-        {"v": MESSAGE_VERSION, "project_id": batch.project_id, "entries": batch.entries}
-    )
+    """Serialise one ``batch`` as a version-1 message (entry objects, whatever form they had)."""
+    entries = [entry_dict(entry) for entry in batch.entries]
+    return orjson.dumps({"v": MESSAGE_VERSION, "project_id": batch.project_id, "entries": entries})
 
 
-def encode_entries(entries: list[dict[str, Any]]) -> bytes:
+def encode_entries(entries: list[Any]) -> bytes:
     """The JSON of one batch's entries as value arrays, for :func:`encode_group` (done once,
-    by the request). A key an entry lacks is written as null."""
+    by the request). Entries already given as value lists (the API's canonical path) are
+    written as they are; a key a dict entry lacks is written as null."""
     try:
-        return orjson.dumps([_entry_values(entry) for entry in entries])
+        return orjson.dumps(
+            [entry if type(entry) is list else _entry_values(entry) for entry in entries]
+        )
     except KeyError:  # validated entries have every key; be lenient with others
-        return orjson.dumps([[entry.get(key) for key in ENTRY_KEYS] for entry in entries])
+        return orjson.dumps(
+            [entry if type(entry) is list else [entry.get(key) for key in ENTRY_KEYS]
+             for entry in entries]
+        )  # fmt: skip
 
 
 def encode_group(parts: Sequence[tuple[int, bytes]]) -> bytes:

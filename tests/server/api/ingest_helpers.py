@@ -38,3 +38,32 @@ def entry(**fields: Any) -> dict[str, Any]:
     }
     base.update(fields)
     return base
+
+
+#: A field given as this is left out of :func:`sdk_entry` altogether.
+ABSENT: Any = object()
+
+
+def sdk_entry(now: datetime, **fields: Any) -> dict[str, Any]:
+    """An entry with every field, as the SDK writes it, five minutes before ``now``;
+    keyword arguments override fields (``ABSENT`` leaves one out)."""
+    base: dict[str, Any] = {
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "timestamp": (now - timedelta(minutes=5)).isoformat(timespec="milliseconds"),
+        "level": "ERROR",
+        "message": "m",
+        "service": "svc",
+        "environment": "prod",
+        "host": "h",
+        "pid": 1,
+        "thread_id": 2,
+        "sdk_version": "0.1.0",
+        "module": "mod",
+        "trace_id": "t" * 32,
+        "error_type": "E",
+        "error_message": "em",
+        "stack_trace": "st",
+        "extra": {"k": [1, {"x": None}]},
+    }
+    base.update(fields)
+    return {key: value for key, value in base.items() if value is not ABSENT}

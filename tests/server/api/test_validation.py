@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from ingest_helpers import sdk_entry
 
 from tracehub.limits import MAX_EXTRA_BYTES, MAX_STACK_TRACE_CHARS
 from tracehub_server.api.validation import ENTRY_KEYS, EntryValidator
@@ -172,26 +173,7 @@ def test_nul_characters_are_replaced_everywhere() -> None:
 
 
 def _canonical(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "event_id": "0123456789abcdef0123456789abcdef",
-        "timestamp": (NOW - timedelta(minutes=5)).isoformat(),
-        "level": "ERROR",
-        "message": "m",
-        "service": "svc",
-        "environment": "prod",
-        "host": "h",
-        "pid": 1,
-        "thread_id": 2,
-        "sdk_version": "0.1.0",
-        "module": "mod",
-        "trace_id": "t" * 32,
-        "error_type": "E",
-        "error_message": "em",
-        "stack_trace": "st",
-        "extra": {"k": [1, {"x": None}]},
-    }
-    base.update(fields)
-    return base
+    return sdk_entry(NOW, **{"timestamp": (NOW - timedelta(minutes=5)).isoformat(), **fields})
 
 
 @pytest.mark.parametrize(

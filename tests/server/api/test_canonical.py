@@ -1,0 +1,186 @@
+"""The canonical (msgspec) path: taken only for SDK-shaped bodies, and never decides differently.
+
+Every body here goes through both paths: :func:`canonical_rows` either declines (None) or
+returns exactly the values the general path (orjson + :class:`EntryValidator`) stores.
+"""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import pytest
+from ingest_helpers import ABSENT, sdk_entry
+
+from tracehub import TraceHubLogger
+from tracehub.enricher import reset_trace_id, set_trace_id
+from tracehub.limits import MAX_ENTRIES_PER_BATCH, MAX_EXTRA_BYTES
+from tracehub.testing import LocalReceiver
+from tracehub_server.api.body import BodyError
+from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.ingest import _validate
+from tracehub_server.api.validation import ENTRY_KEYS, EntryValidator
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+VALIDATOR = EntryValidator(retention_days=30)
+
+
+def _entry(**fields: Any) -> dict[str, Any]:
+    return sdk_entry(NOW, **{"extra": {"k": [1, {"x": None}], "f": 1.5}, **fields})
+
+
+def _canonical(body: bytes, now: datetime = NOW) -> list[list[Any]] | None:
+    return canonical_rows(body, now.isoformat(), *VALIDATOR.timestamp_range(now))
+
+
+def _general(body: bytes, now: datetime = NOW) -> list[list[Any]]:
+    accepted, rejected = VALIDATOR.validate(orjson.loads(body), now)
+    assert rejected == []
+    return [[entry[key] for key in ENTRY_KEYS] for entry in accepted]
+
+
+CANONICAL = {
+    "every field": [_entry()],
+    "only the required": [{"level": "INFO", "message": "hi", "event_id": "ab" * 16}],
+    "nulls and empties": [
+        _entry(service="", environment=None, host=None, extra=None, timestamp=None, pid=None)
+    ],
+    "empty extra": [_entry(extra={})],
+    "no timestamp": [_entry(timestamp=ABSENT)],
+    "timestamp, seconds": [_entry(timestamp="2026-06-01T11:00:00+00:00")],
+    "timestamp, micros": [_entry(timestamp="2026-06-01T11:00:00.123456+00:00")],
+    "too old: receive time, original kept": [_entry(timestamp="1999-01-01T00:00:00.000+00:00")],
+    "far future": [_entry(timestamp="2030-01-01T00:00:00.000+00:00")],
+    "oversized extra: summary": [_entry(extra={"blob": "x" * (MAX_EXTRA_BYTES + 1)})],
+    "64-bit integers": [_entry(thread_id=2**63 - 1, extra={"n": -(2**63), "u": 2**64 - 1})],
+    "unicode": [_entry(message="héllo ✓ \U0001f600", extra={"ключ": "値"})],
+    "many levels": [_entry(level=level) for level in ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")],
+    "empty array": [],
+}
+
+NOT_CANONICAL = {
+    "lower-case level": [_entry(level="error")],
+    "alias": [_entry(level="WARNING")],
+    "upper-case event id": [_entry(event_id="0123456789ABCDEF0123456789ABCDEF")],
+    "dashed event id": [_entry(event_id="01234567-89ab-cdef-0123-456789abcdef")],
+    "no event id": [_entry(event_id=ABSENT)],
+    "Z timestamp": [_entry(timestamp="2026-06-01T11:00:00Z")],
+    "naive timestamp": [_entry(timestamp="2026-06-01T11:00:00")],
+    "offset timestamp": [_entry(timestamp="2026-06-01T13:00:00.000+02:00")],
+    "impossible date in canonical shape": [_entry(timestamp="2026-02-30T11:00:00.000+00:00")],
+    "unparseable timestamp": [_entry(timestamp="yesterday")],
+    "long message": [_entry(message="m" * 40_000)],
+    "long trace id": [_entry(trace_id="t" * 200)],
+    "long stack trace": [_entry(stack_trace="s" * 70_000)],
+    "unknown key": [_entry(colour="blue")],
+    "received_at from the client": [_entry(received_at="2026-06-01T11:00:00+00:00")],
+    "pid as bool": [_entry(pid=True)],
+    "pid as float": [_entry(pid=1.0)],
+    "negative pid": [_entry(pid=-1)],
+    "unsigned thread id": [_entry(thread_id=2**64 - 1)],
+    "extra is a list": [_entry(extra=[1])],
+    "host is a number": [_entry(host=5)],
+    "missing message": [_entry(message=ABSENT)],
+    "one odd entry among good ones": [_entry(), _entry(level="LOUD"), _entry()],
+    "not an object": [_entry(), "text"],
+}
+
+
+@pytest.mark.parametrize("entries", CANONICAL.values(), ids=CANONICAL.keys())
+def test_canonical_bodies_store_what_the_general_path_stores(entries: list[Any]) -> None:
+    body = orjson.dumps(entries)
+    rows = _canonical(body)
+    assert rows is not None, "an SDK-shaped body must take the canonical path"
+    assert rows == _general(body)
+    assert _validate(VALIDATOR, body, NOW) == (rows, [])
+
+
+@pytest.mark.parametrize("entries", NOT_CANONICAL.values(), ids=NOT_CANONICAL.keys())
+def test_anything_else_takes_the_general_path(entries: list[Any]) -> None:
+    body = orjson.dumps(entries)
+    assert _canonical(body) is None
+    accepted, rejected = _validate(VALIDATOR, body, NOW)
+    general = VALIDATOR.validate(orjson.loads(body), NOW)
+    assert len(accepted) == len(general[0])
+    assert rejected == general[1]
+
+
+def test_what_orjson_reads_differently_takes_the_general_path() -> None:
+    """msgspec keeps a >64-bit integer exact and nests deeper than orjson allows: such
+    bodies go where orjson decides (a float, a 400), so both paths agree."""
+    huge = b'[{"level":"INFO","message":"m","event_id":"' + b"a" * 32 + b'","extra":{"n":%s}}]'
+    body = huge % b"123456789012345678901234567890"
+    assert _canonical(body) is None
+    accepted, _ = _validate(VALIDATOR, body, NOW)
+    assert accepted[0]["extra"] == {"n": 1.2345678901234568e29}
+
+    deep = b'{"k":' * 2000 + b"1" + b"}" * 2000
+    body = huge % deep
+    assert _canonical(body) is None
+    with pytest.raises(BodyError) as caught:
+        _validate(VALIDATOR, body, NOW)
+    assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"", 400),
+        (b"   ", 400),
+        (b"{}", 400),
+        (b"42", 400),
+        (b'[{"level":"INFO"', 400),
+        (b'[{"level":"INFO","message":"\\ud800","event_id":"' + b"a" * 32 + b'"}]', 400),
+        (b"\xef\xbb\xbf[]", 400),
+        (b"[" + b",".join([orjson.dumps(_entry())] * (MAX_ENTRIES_PER_BATCH + 1)) + b"]", 413),
+    ],
+    ids=["empty", "blank", "object", "scalar", "truncated", "lone surrogate", "BOM", "too many"],
+)
+def test_malformed_bodies_get_the_general_paths_answer(body: bytes, status: int) -> None:
+    assert _canonical(body) is None
+    with pytest.raises(BodyError) as caught:
+        _validate(VALIDATOR, body, NOW)
+    assert caught.value.status == status
+
+
+def test_nul_escapes_are_repaired_by_the_general_path() -> None:
+    """The view never offers a body with a ``\\u0000`` escape to the canonical path."""
+    body = orjson.dumps([_entry(message="a\x00b", extra={"k\x00": "\x00"})])
+    accepted, rejected = _validate(VALIDATOR, body, NOW)
+    assert rejected == []
+    assert accepted[0]["message"] == "a\ufffdb"
+    assert accepted[0]["extra"] == {"k\ufffd": "\ufffd"}
+
+
+def test_what_the_sdk_sends_is_canonical() -> None:
+    """Bodies written by the real SDK (an error with its trace, extra, a trace id) take it."""
+    with LocalReceiver() as receiver:
+        logger = TraceHubLogger(
+            api_key="th_" + "k" * 40,
+            service="svc",
+            environment="prod",
+            endpoint=receiver.url,
+            dlq_path=None,
+        )
+        try:
+            token = set_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+            logger.info("hello", extra={"user": 7, "tags": ["a", "b"]})
+            reset_trace_id(token)
+            logger.warn("careful")
+            try:
+                raise KeyError("missing")
+            except KeyError:
+                logger.error("failed", exc_info=True)
+            receiver.wait_for(3)
+        finally:
+            logger.close(timeout=5)
+        requests = receiver.requests
+    now = datetime.now(timezone.utc)
+    for request in requests:
+        raw = request.raw_body
+        body = gzip.decompress(raw) if request.headers.get("content-encoding") == "gzip" else raw
+        rows = _canonical(body, now)
+        assert rows is not None
+        assert rows == _general(body, now)
