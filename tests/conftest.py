@@ -51,6 +51,18 @@ def database_url() -> Iterator[str]:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def empty_database_url() -> Iterator[str]:
+    """A database of its own for one test (for what the shared one cannot show: emptiness)."""
+    pytest.importorskip("asyncpg")
+    name = _run_id()
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(PG_ADMIN_URL, name)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 

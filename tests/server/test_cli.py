@@ -75,6 +75,24 @@ def test_project_and_key_lifecycle(tmp_path: Path, db: dict[str, str]) -> None:
     _assert_one_line_error(duplicate, 1, "already exists")
 
 
+def test_project_list_explains_an_empty_installation(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    """No projects: a hint on stderr, not silence; then a header and one line per project."""
+    db = {"TRACEHUB_DATABASE_URL": empty_database_url}
+    empty = run(tmp_path, "project", "list", **db)
+    assert empty.returncode == 0
+    assert empty.stdout == ""
+    assert "tracehub project create" in empty.stderr
+
+    assert run(tmp_path, "project", "create", "shop", **db).returncode == 0
+    listing = run(tmp_path, "project", "list", **db)
+    header, *rows = listing.stdout.splitlines()
+    assert header == "id\tname\tcreated"
+    assert [row.split("\t")[1] for row in rows] == ["shop"]
+    assert listing.stderr == ""
+
+
 @pytest.mark.parametrize(
     ("args", "text"),
     [

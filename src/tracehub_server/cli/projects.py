@@ -65,7 +65,12 @@ def project_create(ctx: click.Context, name: str) -> None:
 @one_line_errors
 def project_list(ctx: click.Context) -> None:
     """List projects."""
-    for item in with_connection(settings_from(ctx), store.list_projects):
+    projects = with_connection(settings_from(ctx), store.list_projects)
+    if not projects:
+        click.echo("no projects yet: create one with `tracehub project create NAME`", err=True)
+        return
+    click.echo("id\tname\tcreated")
+    for item in projects:
         click.echo(f"{item.id}\t{item.name}\t{item.created_at.isoformat()}")
 
 
