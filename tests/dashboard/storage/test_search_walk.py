@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import asyncpg
 import pytest
@@ -99,6 +100,52 @@ async def test_full_page_stops_the_walk_with_a_row_cursor(
     assert [len(p.entries) for p in pages] == [2, 2]
     assert pages[0].searched_back_to is None
     assert [e.event_id for e in pages[1].entries] == [needles["on_boundary"], needles["oldest"]]
+
+
+async def test_a_slice_past_the_budget_is_cancelled_and_resumed_next_time(
+    pool: asyncpg.Pool,
+    spread: tuple[int, dict[str, uuid.UUID]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A later slice that runs past the rest of the budget is cancelled by PostgreSQL (the
+    statement timeout): the page keeps what the earlier slice found, its cursor resumes at
+    the cancelled slice's top, and the connection is left clean for the next request.
+
+    The second slice's query is swapped for a real ``pg_sleep`` on the same connection,
+    standing in for a cold-cache slice that the planner predicted far too short.
+    """
+    pid, needles = spread
+    fetch_page = log_queries._fetch_page
+    calls = 0
+
+    async def second_slice_stalls(conn: asyncpg.Connection, *args: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            await conn.execute("SELECT pg_sleep(30)")
+        return await fetch_page(conn, *args, **kw)
+
+    monkeypatch.setattr(log_queries, "_fetch_page", second_slice_stalls)
+    params = {
+        "q": "needle",
+        "until": TOP.isoformat(),
+        "since": (TOP - timedelta(hours=6)).isoformat(),
+    }
+    budget = ScanBudget(time_ms=200, first_slice=timedelta(hours=1))
+    async with pool.acquire() as conn:
+        page = await log_queries.search_logs(conn, [pid], parse_log_filter(params), budget=budget)
+        assert calls == 2
+        assert [e.event_id for e in page.entries] == [needles["newest"]]
+        assert page.searched_back_to == TOP - timedelta(hours=1)  # had the sleep run out,
+        # the slice would have completed and searched further back
+        assert page.next_cursor is not None
+        assert await conn.fetchval("SHOW statement_timeout") == "0"
+        assert not conn.is_in_transaction()
+
+        monkeypatch.setattr(log_queries, "_fetch_page", fetch_page)
+        rest = await _follow(conn, [pid], {**params, "cursor": page.next_cursor}, budget)
+    found = [e.event_id for p in rest for e in p.entries]
+    assert found == [needles["just_above"], needles["on_boundary"], needles["oldest"]]
 
 
 async def test_unindexed_filters_are_walked_and_indexed_ones_are_not(
