@@ -1,15 +1,15 @@
 """End-to-end ingest throughput: lean senders -> API -> RabbitMQ -> worker -> PostgreSQL.
 
 Usage: ``python bench/bench_server.py [--entries 100000] [--runs 3] [--concurrency 16]
-[--api-workers 1] [--workers 1] [--profile DIR]`` (``TRACEHUB_BENCH_PG_URL`` /
+[--batch 50] [--api-workers 1] [--workers 1] [--profile DIR]`` (``TRACEHUB_BENCH_PG_URL`` /
 ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch database and vhost may be
 created; defaults are the local ones).
 
-Request bodies are SDK-like gzip batches of 50 entries (10 % ERROR drawn from 20 distinct
-tracebacks, ``extra`` with a few keys), built -- with unique event ids -- before the clock
-starts. They are posted over keep-alive sockets by a minimal HTTP/1.1 client, so the sender
-costs the server as little CPU as possible on a shared machine (in production the senders
-are other machines; the SDK is benchmarked in ``bench_sdk.py``).
+Request bodies are SDK-like gzip batches of 50 entries (``--batch``; 10 % ERROR drawn from
+20 distinct tracebacks, ``extra`` with a few keys), built -- with unique event ids -- before
+the clock starts. They are posted over keep-alive sockets by a minimal HTTP/1.1 client, so
+the sender costs the server as little CPU as possible on a shared machine (in production
+the senders are other machines; the SDK is benchmarked in ``bench_sdk.py``).
 
 Each run reports entries/s accepted (202s), entries/s committed end to end (first request to
 last row visible), API latency p50/p99, and the CPU seconds each party used (sender, API,
@@ -52,6 +52,8 @@ from tracehub_server.worker.digest import prepare
 ADMIN_URL = os.environ.get("TRACEHUB_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_BASE = os.environ.get("TRACEHUB_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
 TRACEHUB = [sys.executable, "-c", "from tracehub_server.cli import main; main()"]
+#: Entries per request: the SDK's default ``batch_size``. A busy app's SDK sends more per
+#: request (everything waiting, up to 1,000): ``--batch`` measures that.
 BATCH = 50
 LEVELS = ["DEBUG"] * 20 + ["INFO"] * 55 + ["WARN"] * 15
 #: Seconds a run may take to commit everything before the bench gives up.
@@ -94,11 +96,12 @@ def _entry(i: int) -> dict:
     return {**base, "level": random.choice(LEVELS), "message": f"handled request {i}"}
 
 
-def _requests(entries: int, key: str, port: int) -> list[bytes]:
+def _requests(entries: int, key: str, port: int, batch: int) -> list[bytes]:
     """Complete HTTP/1.1 requests (headers + gzip body), ready to be written to a socket."""
     requests = []
-    for start in range(0, entries, BATCH):
-        body = gzip.compress(orjson.dumps([_entry(i) for i in range(start, start + BATCH)]), 6)
+    for start in range(0, entries, batch):
+        stop = min(start + batch, entries)
+        body = gzip.compress(orjson.dumps([_entry(i) for i in range(start, stop)]), 6)
         head = (
             f"POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\n"
             "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
@@ -281,8 +284,8 @@ async def _run(
     index: int,
 ) -> dict:
     project_id, key = await _setup(dsn, f"bench-{index}")
-    print(f"run {index + 1}: building {args.entries} entries in gzip batches of {BATCH}...")
-    requests = _requests(args.entries, key, port)
+    print(f"run {index + 1}: building {args.entries} entries in gzip batches of {args.batch}...")
+    requests = _requests(args.entries, key, port, args.batch)
     meter = CpuMeter(groups)
     conn = await asyncpg.connect(dsn)
     spies = []
@@ -345,8 +348,8 @@ def _summary(args: argparse.Namespace, results: list[dict]) -> None:
 
     print(
         f"\nmedian of {len(results)} runs, {args.entries} entries each,"
-        f" concurrency {args.concurrency}, {args.api_workers} API process(es),"
-        f" {args.workers} worker(s):"
+        f" {args.batch} per request, concurrency {args.concurrency},"
+        f" {args.api_workers} API process(es), {args.workers} worker(s):"
     )
     print(f"accepted (API 202)           {med('accepted'):10.0f} entries/s")
     print(f"committed end to end         {med('committed'):10.0f} entries/s")
@@ -366,6 +369,7 @@ async def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=BATCH, help="entries per request (1-1000)")
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--profile", default=None, help="folder for py-spy profiles (run 1)")
