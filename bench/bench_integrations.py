@@ -3,7 +3,7 @@
 Prints medians and ratios measured in one run; nothing here asserts on time.
 
     .venv/bin/python bench/bench_integrations.py [--quick] [--only fastapi|starlette|...]
-        [--before DIR]
+        [--before DIR] [--mode in-process|served|both]
 
 * per-request cost of a minimal "hello" endpoint with and without each middleware,
   driving the framework in-process (ASGI call for FastAPI/Starlette, the WSGI callable
@@ -15,6 +15,13 @@ Prints medians and ratios measured in one run; nothing here asserts on time.
 Made for a noisy, shared machine: bare and traced rounds alternate (ABAB, many short
 rounds), every call is timed on its own, and the figures are medians of per-round
 medians, plus the median of the per-round traced/bare ratios.
+
+``--mode served`` (or ``both``) measures the same apps behind real servers instead (or
+as well): uvicorn for FastAPI/Starlette, gunicorn's sync worker for Flask/Django, each in
+a subprocess on 127.0.0.1, bare and traced side by side, giving the round trip a client
+sees and the server's CPU time per request, in the same interleaved rounds (see
+``served.py``). The in-process figures stay the strict ones, the app alone; the served
+ones add what a deployment pays around it. ``--before`` applies to the in-process mode.
 
 ``--before DIR`` measures a second copy of the integrations in the same rounds, so a
 change is compared with what it replaced on the same machine at the same moment. DIR
@@ -43,7 +50,9 @@ from time import perf_counter_ns
 from types import ModuleType
 from typing import Any, NamedTuple
 
-# Run as a script, bench/ is on sys.path: the SDK bench owns the idle-logger recipe.
+# Run as a script, bench/ is on sys.path: the SDK bench owns the idle-logger recipe, and
+# served.py the servers and client of the served mode.
+import served
 from bench_sdk import idle_logger
 from tracehub import TraceHubLogger
 from tracehub.integrations.logging import TraceHubHandler
@@ -393,6 +402,52 @@ def report_middleware(key: str, before: ModuleType | None, calls: int, rounds: i
         print(f"  {label:20}: " + ", ".join(parts) + "  (target <= +5%)")
 
 
+#: The production server each framework is served by in the served mode.
+SERVED_BY = {
+    "fastapi": served.UVICORN,
+    "starlette": served.UVICORN,
+    "flask": served.GUNICORN,
+    "django": served.GUNICORN,
+}
+
+
+def report_served(key: str, calls: int, rounds: int) -> None:
+    """Print bare vs traced round trip and server CPU per request, behind a real server."""
+    title = FRAMEWORKS[key][0]
+    kind = SERVED_BY[key]
+    with served.serving(kind, [f"{key}:bare", f"{key}:traced"]) as (bare, traced):
+        print(
+            f"{title} served by {kind.title}: GET /hello per request,"
+            f" median of {rounds} interleaved rounds x {calls} requests"
+        )
+        cases = (("incoming X-Trace-ID", HEADERS_WITH_ID), ("generated id", COMMON_HEADERS))
+        for label, headers in cases:
+            runners = [
+                served.RoundRunner(bare, headers, traced=False),
+                served.RoundRunner(traced, headers, traced=True),
+            ]
+            try:
+                (b, t), (_, ratio) = interleaved_rounds(runners, calls, rounds)
+            finally:
+                for runner in runners:
+                    runner.close()
+            cpu = served.cpu_figures(runners)
+            (cb, ct), (_, cpu_ratio) = cpu.medians, cpu.ratios
+            tb, tt = cpu.from_ticks
+            print(
+                f"  {label:20}: round trip  bare {b:7.2f} µs, traced {t:7.2f} µs"
+                f" ({t - b:+5.2f} µs, {ratio - 1:+.1%})"
+            )
+            print(
+                f"  {'':20}  server CPU  bare {cb:7.2f} µs, traced {ct:7.2f} µs"
+                f" ({ct - cb:+5.2f} µs, {cpu_ratio - 1:+.1%})"
+                f"   [utime+stime, all rounds: bare {tb:6.2f} µs, traced {tt:6.2f} µs,"
+                f" {tt - tb:+5.2f} µs, {tt / tb - 1:+.1%}]"
+            )
+        for server in (bare, traced):
+            server.check_alive()
+
+
 def main() -> None:
     """Run every benchmark and print a small report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -401,15 +456,32 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="also measure the integrations of the tracehub package in DIR"
     )
+    parser.add_argument(
+        "--mode",
+        choices=("in-process", "served", "both"),
+        default="in-process",
+        help="call the apps in-process (the default), behind real servers, or both",
+    )
     args = parser.parse_args()
+    in_process = args.mode in ("in-process", "both")
+    if args.before is not None and not in_process:
+        parser.error("--before measures the in-process mode only")
     calls, rounds = (50, 20) if args.quick else (50, 400)
+    # Served: many short rounds. A round's server CPU time is read in ns (schedstat), so it
+    # need not span many 10 ms ticks; and a round's cost here varies by +-20 % whatever its
+    # length, so for the same requests, 50 per round gave ~3x tighter ratios than 250.
+    served_calls, served_rounds = (50, 20) if args.quick else (50, 1000)
     for key in FRAMEWORKS:
         if args.only in (None, key):
-            before = None
-            if args.before is not None:
-                before = load_before(args.before, [FRAMEWORKS[key][3]])[FRAMEWORKS[key][3]]
-            report_middleware(key, before, calls, rounds)
-    if args.only in (None, "bridge"):
+            if in_process:
+                before = None
+                if args.before is not None:
+                    module_name = FRAMEWORKS[key][3]
+                    before = load_before(args.before, [module_name])[module_name]
+                report_middleware(key, before, calls, rounds)
+            if args.mode != "in-process":
+                report_served(key, served_calls, served_rounds)
+    if in_process and args.only in (None, "bridge"):
         report_bridge(calls, rounds // 4)
 
 
