@@ -1,9 +1,9 @@
 """End-to-end ingest throughput: lean senders -> API -> RabbitMQ -> worker -> PostgreSQL.
 
 Usage: ``python bench/bench_server.py [--entries 100000] [--runs 3] [--concurrency 16]
-[--batch 50] [--api-workers 1] [--workers 1] [--profile DIR]`` (``TRACEHUB_BENCH_PG_URL`` /
-``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch database and vhost may be
-created; defaults are the local ones).
+[--batch 50] [--api-workers 1] [--workers 1] [--publish-in-flight N] [--profile DIR]``
+(``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch
+database and vhost may be created; defaults are the local ones).
 
 Request bodies are SDK-like gzip batches of 50 entries (``--batch``; 10 % ERROR drawn from
 20 distinct tracebacks, ``extra`` with a few keys), built -- with unique event ids -- before
@@ -403,6 +403,9 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH, help="entries per request (1-1000)")
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--publish-in-flight", type=int, default=None, help="TRACEHUB_PUBLISH_IN_FLIGHT"
+    )
     parser.add_argument("--profile", default=None, help="folder for py-spy profiles (run 1)")
     args = parser.parse_args()
 
@@ -420,6 +423,8 @@ async def main() -> None:
         TRACEHUB_LOG_LEVEL="warning",
         TRACEHUB_MAX_QUEUE_DEPTH="1000000",
     )
+    if args.publish_in_flight is not None:
+        env["TRACEHUB_PUBLISH_IN_FLIGHT"] = str(args.publish_in_flight)
     processes: list[subprocess.Popen] = []
     log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
     try:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     #: Seconds the API waits for the broker's confirm before answering 503.
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Messages an API process has awaiting the broker's confirm at once; requests arriving
+    #: meanwhile are grouped into the next message (fewer, larger messages under load).
+    publish_in_flight: int = Field(default=1, ge=1, le=64)
     #: Deliveries of a message before it goes to the dead-letter queue.
     max_delivery_attempts: int = Field(default=5, ge=1, le=100)
     #: Unacknowledged messages a worker holds (RabbitMQ prefetch).

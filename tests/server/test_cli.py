@@ -137,6 +137,7 @@ def test_bad_settings_are_one_line_exit_2(tmp_path: Path, migrated_database_url:
         ({"TRACEHUB_DATABASE_URL": "postgresql://nobody@127.0.0.1:5432/x"}, "credentials"),
         ({"TRACEHUB_DATABASE_URL": "postgresql://u@[bad/x"}, "not a valid PostgreSQL URL"),
         ({"TRACEHUB_RETENTION_DAYS": "-1"}, "TRACEHUB_RETENTION_DAYS"),
+        ({"TRACEHUB_PUBLISH_IN_FLIGHT": "0"}, "TRACEHUB_PUBLISH_IN_FLIGHT"),
     ]
     for env, text in cases:
         _assert_one_line_error(run(tmp_path, "migrate", **env), 2, text)

@@ -46,6 +46,7 @@ async def _open_queue(settings: Settings, pool: asyncpg.Pool) -> IngestQueue:
             settings.amqp_url,
             Topology.from_settings(settings),
             publish_timeout=settings.publish_timeout_seconds,
+            max_in_flight=settings.publish_in_flight,
         )
         await publisher.start()
         return publisher

@@ -14,8 +14,8 @@ publish either gets a broker confirm or raises :class:`QueueUnavailable` at once
 answers 503), and the next publish reconnects -- at most one attempt per
 ``RECONNECT_INTERVAL`` so a dead broker costs a request microseconds, not a connect timeout.
 
-Group publishing: at most ``MAX_IN_FLIGHT`` messages await their confirm at once; requests
-that arrive meanwhile wait together and go out as one version-2 message (see
+Group publishing: at most ``max_in_flight`` messages await their confirm at once; requests
+that arrive meanwhile wait together and go out as one version-3 message (see
 :mod:`tracehub_server.queue.messages`) once a slot frees. Under load that turns many small
 persistent messages -- each a broker write, a confirm and a delivery -- into a few larger
 ones, which is most of the broker's and the worker's per-request cost; a lone request still
@@ -46,8 +46,11 @@ RECONNECT_INTERVAL = 1.0
 CONNECT_TIMEOUT = 5.0
 #: Seconds the queue depth is cached (the API asks on every request).
 DEPTH_CACHE_SECONDS = 1.0
-#: Messages awaiting their broker confirm at once; later requests are grouped meanwhile.
-MAX_IN_FLIGHT = 2
+#: Messages awaiting their broker confirm at once by default; later requests are grouped
+#: meanwhile. One: under load each message then holds every request that arrived during the
+#: previous confirm (``bench/bench_server.py``: RabbitMQ and API CPU per entry down, latency
+#: unchanged); a broker far away (long confirms) may want more.
+MAX_IN_FLIGHT = 1
 #: Bytes of entries grouped into one message at most (a larger request goes alone).
 MAX_GROUP_BYTES = 2 * 1024 * 1024
 
@@ -105,8 +108,18 @@ async def declare_topology(
 class RabbitPublisher(IngestQueue):
     """Publishes batches as persistent messages and waits for the broker's confirm."""
 
-    def __init__(self, url: str, topology: Topology, *, publish_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        *,
+        publish_timeout: float = 10.0,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self._url = url
+        self._max_in_flight = max_in_flight
         self._topology = topology
         self._publish_timeout = publish_timeout
         self._connection: AbstractConnection | None = None
@@ -176,7 +189,7 @@ class RabbitPublisher(IngestQueue):
         await future
 
     def _pump(self) -> None:
-        while self._pending and self._in_flight < MAX_IN_FLIGHT:
+        while self._pending and self._in_flight < self._max_in_flight:
             self._in_flight += 1
             task = asyncio.create_task(self._flush(self._take_group()))
             self._flushes.add(task)

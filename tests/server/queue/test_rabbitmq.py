@@ -60,6 +60,26 @@ async def test_concurrent_publishes_are_all_confirmed(amqp_url, topology) -> Non
     assert len(messages) < 200  # requests waiting for a confirm were grouped
 
 
+@pytest.mark.parametrize("in_flight", [1, 3])
+async def test_requests_wait_together_while_messages_are_in_flight(
+    amqp_url, topology, in_flight: int
+) -> None:
+    """The first ``max_in_flight`` requests go out at once, one message each; everything
+    that arrives before a confirm frees a slot follows in one message."""
+    publisher = RabbitPublisher(amqp_url, topology, max_in_flight=in_flight)
+    try:
+        await asyncio.gather(*(publisher.publish(_batch(1)) for _ in range(100)))
+    finally:
+        await publisher.close()
+    messages = await _get_all(amqp_url, topology.queue_name)
+    assert [len(decode(m.body)) for m in messages] == [1] * in_flight + [100 - in_flight]
+
+
+def test_in_flight_must_be_positive(topology) -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        RabbitPublisher("amqp://guest:guest@127.0.0.1/", topology, max_in_flight=0)
+
+
 async def test_unreachable_broker_raises_queue_unavailable(topology) -> None:
     """A closed port makes publish raise QueueUnavailable (and ready() False) quickly."""
     with socket.socket() as sock:
