@@ -1,7 +1,8 @@
 """End-to-end ingest throughput: lean senders -> API -> RabbitMQ -> worker -> PostgreSQL.
 
 Usage: ``python bench/bench_server.py [--entries 100000] [--runs 3] [--concurrency 16]
-[--batch 50] [--api-workers 1] [--workers 1] [--publish-in-flight N] [--profile DIR]``
+[--batch 50] [--api-workers 1] [--workers 1] [--publish-in-flight N] [--set NAME=VALUE]
+[--profile DIR]``
 (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch
 database and vhost may be created; defaults are the local ones).
 
@@ -406,8 +407,21 @@ async def main() -> None:
     parser.add_argument(
         "--publish-in-flight", type=int, default=None, help="TRACEHUB_PUBLISH_IN_FLIGHT"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TRACEHUB_NAME=VALUE",
+        help="a setting for the API and the workers (repeatable)",
+    )
     parser.add_argument("--profile", default=None, help="folder for py-spy profiles (run 1)")
     args = parser.parse_args()
+    overrides = {}
+    for setting in args.set:
+        variable, sep, value = setting.partition("=")
+        if not sep or not variable.startswith("TRACEHUB_"):
+            parser.error(f"--set wants TRACEHUB_NAME=VALUE, got {setting!r}")
+        overrides[variable] = value
 
     name = f"th_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(ADMIN_URL)
@@ -425,6 +439,7 @@ async def main() -> None:
     )
     if args.publish_in_flight is not None:
         env["TRACEHUB_PUBLISH_IN_FLIGHT"] = str(args.publish_in_flight)
+    env.update(overrides)
     processes: list[subprocess.Popen] = []
     log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
     try:
