@@ -75,8 +75,8 @@ class ConsumerOptions:
     """How a worker batches and retries (from Settings)."""
 
     prefetch: int = 400
-    batch_messages: int = 100
-    batch_seconds: float = 0.05
+    batch_messages: int = 300
+    batch_seconds: float = 0.15
     max_backoff: float = 30.0
     #: Batches digested at once: while one waits for PostgreSQL, the next is decoded and
     #: converted, so the worker's Python work overlaps the database's.
