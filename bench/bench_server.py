@@ -1,7 +1,7 @@
 """End-to-end ingest throughput: lean senders -> API -> RabbitMQ -> worker -> PostgreSQL.
 
 Usage: ``python bench/bench_server.py [--entries 300000] [--runs 3] [--concurrency 16]
-[--batch 50] [--api-workers 1] [--workers 1] [--publish-in-flight N] [--set NAME=VALUE]
+[--batch 50] [--api-workers 1] [--workers 1] [--set TRACEHUB_NAME=VALUE]
 [--profile DIR]``
 (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch
 database and vhost may be created; defaults are the local ones).
@@ -407,9 +407,6 @@ async def main() -> None:
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument(
-        "--publish-in-flight", type=int, default=None, help="TRACEHUB_PUBLISH_IN_FLIGHT"
-    )
-    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -439,8 +436,6 @@ async def main() -> None:
         TRACEHUB_LOG_LEVEL="warning",
         TRACEHUB_MAX_QUEUE_DEPTH="1000000",
     )
-    if args.publish_in_flight is not None:
-        env["TRACEHUB_PUBLISH_IN_FLIGHT"] = str(args.publish_in_flight)
     env.update(overrides)
     processes: list[subprocess.Popen] = []
     log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
