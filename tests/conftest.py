@@ -39,9 +39,8 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """An empty PostgreSQL database of this test run, dropped afterwards."""
+def _scratch_database() -> Iterator[str]:
+    """Create an empty database named for this run, yield its URL, drop it afterwards."""
     pytest.importorskip("asyncpg")
     name = _run_id()
     asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
@@ -49,18 +48,18 @@ def database_url() -> Iterator[str]:
         yield _with_database(PG_ADMIN_URL, name)
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this test run, dropped afterwards."""
+    yield from _scratch_database()
 
 
 @pytest.fixture
 def empty_database_url() -> Iterator[str]:
     """A database of its own for one test (for what the shared one cannot show: emptiness)."""
-    pytest.importorskip("asyncpg")
-    name = _run_id()
-    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _with_database(PG_ADMIN_URL, name)
-    finally:
-        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from _scratch_database()
 
 
 def _rabbitmqctl(*args: str) -> None:
