@@ -129,8 +129,7 @@ def _validate(
         rows = canonical_rows(body, now.isoformat(), *validator.timestamp_range(now))
         if rows is not None:
             return rows, []
-    accepted, rejected = validator.validate(_parse(body), now, nul_free=nul_free)
-    return accepted, rejected
+    return validator.validate(_parse(body), now, nul_free=nul_free)
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
