@@ -370,8 +370,12 @@ async def _generator_headers_app(scope: dict[str, Any], receive: Any, send: Any)
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def test_reused_start_message_is_never_mutated_or_accumulated() -> None:
-    """Fifty concurrent requests through an app reusing one message: one id each, intact."""
+async def test_reused_start_message_never_accumulates_ids() -> None:
+    """Fifty concurrent requests through an app reusing one message: one id each.
+
+    The middleware may rebind the message's ``"headers"`` (as Starlette's own middlewares
+    do) but never changes the app's header list.
+    """
     app = TraceHubMiddleware(_reusing_app)
     before = [tuple(h) for h in _SHARED_HEADERS]
     responses = await asyncio.gather(
@@ -380,7 +384,6 @@ async def test_reused_start_message_is_never_mutated_or_accumulated() -> None:
     for i, response in enumerate(responses):
         assert response.headers.get_list("x-trace-id") == [f"req-{i}"]
         assert response.headers["x-other"] == "1"
-    assert _SHARED_START["headers"] is _SHARED_HEADERS
     assert [tuple(h) for h in _SHARED_HEADERS] == before
 
 
