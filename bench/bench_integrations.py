@@ -3,7 +3,7 @@
 Prints medians and ratios measured in one run; nothing here asserts on time.
 
     .venv/bin/python bench/bench_integrations.py [--quick] [--only fastapi|starlette|...]
-        [--before DIR] [--mode in-process|served|both]
+        [--before DIR] [--floor] [--mode in-process|served|both]
 
 * per-request cost of a minimal "hello" endpoint with and without each middleware,
   driving the framework in-process (ASGI call for FastAPI/Starlette, the WSGI callable
@@ -22,6 +22,11 @@ a subprocess on 127.0.0.1, bare and traced side by side, giving the round trip a
 sees and the server's CPU time per request, in the same interleaved rounds (see
 ``served.py``). The in-process figures stay the strict ones, the app alone; the served
 ones add what a deployment pays around it. ``--before`` applies to the in-process mode.
+
+``--floor`` adds, for FastAPI and Starlette, a third variant in the same rounds: the least
+an ASGI middleware doing this job can do (bind one fixed id, echo it in one header; see
+``FloorMiddleware``), so the report shows how much of a hello's time the job itself needs
+before any of TraceHub's own work, in-process and served.
 
 ``--before DIR`` measures a second copy of the integrations in the same rounds, so a
 change is compared with what it replaced on the same machine at the same moment. DIR
@@ -47,7 +52,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter_ns
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, NamedTuple
 
 # Run as a script, bench/ is on sys.path: the SDK bench owns the idle-logger recipe, and
@@ -55,6 +60,7 @@ from typing import Any, NamedTuple
 import served
 from bench_sdk import idle_logger
 from tracehub import TraceHubLogger
+from tracehub.enricher import _trace_id
 from tracehub.integrations.logging import TraceHubHandler
 
 #: What a browser or HTTP client typically sends; the middleware scans all of it.
@@ -195,6 +201,45 @@ def asgi_runner(app: Any, headers: dict[str, str]) -> Callable[[int], list[int]]
 
     loop = asyncio.new_event_loop()
     return lambda n: loop.run_until_complete(loop_calls(n))
+
+
+_FLOOR_HEADER = (b"x-trace-id", b"4bf92f3577b34da6a3ce929d0e0e4736")
+
+
+class FloorMiddleware:
+    """The least an ASGI middleware doing this job can do: a lower bound, not an integration.
+
+    It binds one fixed id for the request and echoes it in one response header; nothing
+    else. No header is read, no id is made, no crash is reported, no clock is read, no
+    duplicate header is looked for, and the start message is edited in place. Whatever
+    it costs, any middleware meeting the issue's contract costs at least as much.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Pass non-HTTP scopes through; bind, echo and unbind around an HTTP request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        def send_with_header(message: Any) -> Any:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], _FLOOR_HEADER]
+            return send(message)
+
+        token = _trace_id.set("4bf92f3577b34da6a3ce929d0e0e4736")
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            _trace_id.reset(token)
+
+
+#: Stands in for an integration module wherever an app builder takes one.
+FLOOR = SimpleNamespace(__name__="floor", TraceHubMiddleware=FloorMiddleware)
+#: The frameworks ``--floor`` applies to: FloorMiddleware is an ASGI middleware.
+FLOORED = ("fastapi", "starlette")
 
 
 def fastapi_app(module: ModuleType | None) -> Any:
@@ -382,13 +427,17 @@ FRAMEWORKS: dict[
 }
 
 
-def report_middleware(key: str, before: ModuleType | None, calls: int, rounds: int) -> None:
+def report_middleware(
+    key: str, before: ModuleType | None, calls: int, rounds: int, *, floor: bool = False
+) -> None:
     """Print bare vs traced medians for one framework, with and without an incoming id."""
     title, build, runner, module_name = FRAMEWORKS[key]
     current = importlib.import_module(f"tracehub.integrations.{module_name}")
-    variants = [("bare", None), ("traced", current)]
+    variants: list[tuple[str, Any]] = [("bare", None), ("traced", current)]
     if before is not None:
         variants.insert(1, ("before", before))
+    if floor and key in FLOORED:
+        variants.append(("floor", FLOOR))
     apps = [build(module) for _, module in variants]
     print(f"{title}: GET /hello per request, median of {rounds} interleaved rounds x {calls} calls")
     cases = (("incoming X-Trace-ID", HEADERS_WITH_ID), ("generated id", COMMON_HEADERS))
@@ -411,11 +460,12 @@ SERVED_BY = {
 }
 
 
-def report_served(key: str, calls: int, rounds: int) -> None:
+def report_served(key: str, calls: int, rounds: int, *, floor: bool = False) -> None:
     """Print bare vs traced round trip and server CPU per request, behind a real server."""
     title = FRAMEWORKS[key][0]
     kind = SERVED_BY[key]
-    with served.serving(kind, [f"{key}:bare", f"{key}:traced"]) as (bare, traced):
+    names = ["bare", "traced", *(["floor"] if floor and key in FLOORED else [])]
+    with served.serving(kind, [f"{key}:{name}" for name in names]) as servers:
         print(
             f"{title} served by {kind.title}: GET /hello per request,"
             f" median of {rounds} interleaved rounds x {calls} requests"
@@ -423,28 +473,31 @@ def report_served(key: str, calls: int, rounds: int) -> None:
         cases = (("incoming X-Trace-ID", HEADERS_WITH_ID), ("generated id", COMMON_HEADERS))
         for label, headers in cases:
             runners = [
-                served.RoundRunner(bare, headers, traced=False),
-                served.RoundRunner(traced, headers, traced=True),
+                served.RoundRunner(server, headers, traced=name != "bare", echoes=name != "floor")
+                for name, server in zip(names, servers, strict=True)
             ]
             try:
-                (b, t), (_, ratio) = interleaved_rounds(runners, calls, rounds)
+                times, ratios = interleaved_rounds(runners, calls, rounds)
             finally:
                 for runner in runners:
                     runner.close()
             cpu = served.cpu_figures(runners)
-            (cb, ct), (_, cpu_ratio) = cpu.medians, cpu.ratios
-            tb, tt = cpu.from_ticks
-            print(
-                f"  {label:20}: round trip  bare {b:7.2f} µs, traced {t:7.2f} µs"
-                f" ({t - b:+5.2f} µs, {ratio - 1:+.1%})"
-            )
-            print(
-                f"  {'':20}  server CPU  bare {cb:7.2f} µs, traced {ct:7.2f} µs"
-                f" ({ct - cb:+5.2f} µs, {cpu_ratio - 1:+.1%})"
-                f"   [utime+stime, all rounds: bare {tb:6.2f} µs, traced {tt:6.2f} µs,"
-                f" {tt - tb:+5.2f} µs, {tt / tb - 1:+.1%}]"
-            )
-        for server in (bare, traced):
+            for i, name in enumerate(names[1:], start=1):
+                b, t, ratio = times[0], times[i], ratios[i]
+                cb, ct, cpu_ratio = cpu.medians[0], cpu.medians[i], cpu.ratios[i]
+                tb, tt = cpu.from_ticks[0], cpu.from_ticks[i]
+                lead = f"{label:20}:" if i == 1 else " " * 21
+                print(
+                    f"  {lead} round trip  bare {b:7.2f} µs,"
+                    f" {name} {t:7.2f} µs ({t - b:+5.2f} µs, {ratio - 1:+.1%})"
+                )
+                print(
+                    f"  {'':20}  server CPU  bare {cb:7.2f} µs, {name} {ct:7.2f} µs"
+                    f" ({ct - cb:+5.2f} µs, {cpu_ratio - 1:+.1%})"
+                    f"   [utime+stime, all rounds: bare {tb:6.2f} µs, {name} {tt:6.2f} µs,"
+                    f" {tt - tb:+5.2f} µs, {tt / tb - 1:+.1%}]"
+                )
+        for server in servers:
             server.check_alive()
 
 
@@ -455,6 +508,11 @@ def main() -> None:
     parser.add_argument("--only", help="run one part: fastapi, starlette, flask, django, bridge")
     parser.add_argument(
         "--before", type=Path, help="also measure the integrations of the tracehub package in DIR"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the least middleware that does the job (FastAPI, Starlette)",
     )
     parser.add_argument(
         "--mode",
@@ -478,9 +536,9 @@ def main() -> None:
                 if args.before is not None:
                     module_name = FRAMEWORKS[key][3]
                     before = load_before(args.before, [module_name])[module_name]
-                report_middleware(key, before, calls, rounds)
+                report_middleware(key, before, calls, rounds, floor=args.floor)
             if args.mode != "in-process":
-                report_served(key, served_calls, served_rounds)
+                report_served(key, served_calls, served_rounds, floor=args.floor)
     if in_process and args.only in (None, "bridge"):
         report_bridge(calls, rounds // 4)
 

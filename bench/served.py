@@ -44,7 +44,8 @@ from time import perf_counter_ns
 from typing import IO, Any, NamedTuple
 
 BENCH_DIR = Path(__file__).resolve().parent
-#: ``framework:variant`` of the app a server subprocess builds, e.g. ``flask:traced``.
+#: ``framework:variant`` of the app a server subprocess builds: variant is bare, traced or
+#: floor, e.g. ``flask:traced``.
 APP_ENV = "TRACEHUB_BENCH_APP"
 HOST = "127.0.0.1"
 CLOCK_TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
@@ -63,6 +64,8 @@ def app_from_env() -> Any:
     module = None
     if variant == "traced":
         module = importlib.import_module(f"tracehub.integrations.{module_name}")
+    elif variant == "floor":
+        module = bench_integrations.FLOOR
     return build(module)
 
 
@@ -367,10 +370,13 @@ class RoundRunner:
     time is taken.
     """
 
-    def __init__(self, server: Server, headers: Mapping[str, str], traced: bool) -> None:
+    def __init__(
+        self, server: Server, headers: Mapping[str, str], traced: bool, *, echoes: bool = True
+    ) -> None:
         self.server = server
         self.traced = traced
-        self.expected_id = headers.get("X-Trace-ID")
+        # The floor variant sends one fixed id whatever came in: only its presence is checked.
+        self.expected_id = headers.get("X-Trace-ID") if echoes else None
         lines = ["GET /hello HTTP/1.1", f"Host: {HOST}:{server.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         self.request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
