@@ -44,6 +44,7 @@ from tracehub_server.queue.rabbitmq import (
     Topology,
     declare_topology,
 )
+from tracehub_server.settings import Settings
 from tracehub_server.worker import metrics
 
 logger = logging.getLogger(__name__)
@@ -70,13 +71,16 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_SETTING_DEFAULTS = Settings.model_fields
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumerOptions:
-    """How a worker batches and retries (from Settings)."""
+    """How a worker batches and retries (from Settings, whose defaults are its defaults)."""
 
-    prefetch: int = 400
-    batch_messages: int = 300
-    batch_seconds: float = 0.15
+    prefetch: int = _SETTING_DEFAULTS["worker_prefetch"].default
+    batch_messages: int = _SETTING_DEFAULTS["worker_batch_messages"].default
+    batch_seconds: float = _SETTING_DEFAULTS["worker_batch_seconds"].default
     max_backoff: float = 30.0
     #: Batches digested at once: while one waits for PostgreSQL, the next is decoded and
     #: converted, so the worker's Python work overlaps the database's.

@@ -9,7 +9,6 @@ by position, and the digest falls back to :func:`prepare` for anything else.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
@@ -18,7 +17,7 @@ from typing import Any
 import orjson
 
 from tracehub_server.grouping import fingerprint, title
-from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch, entry_dict
+from tracehub_server.queue.messages import IngestBatch, entry_dict, entry_values
 from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
 from tracehub_server.storage.logs import EPOCH, MICROSECOND
 from tracehub_server.storage.partitions import day_of
@@ -221,8 +220,6 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
 
 
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARN"})
-#: The values of a validated entry in ENTRY_KEYS order, in one C call.
-_entry_values = operator.itemgetter(*ENTRY_KEYS)
 _from_iso = datetime.fromisoformat
 
 
@@ -251,7 +248,7 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
             for entry in batch.entries:
                 (eid, ts, received, level, service, env, message, host, pid, tid, sdk, module,
                  trace, etype, emsg, stack, extra, original) = (
-                    entry if type(entry) is list else _entry_values(entry)
+                    entry if type(entry) is list else entry_values(entry)
                 )  # fmt: skip
                 timestamp = _from_iso(ts)
                 if timestamp.tzinfo is utc:
