@@ -466,9 +466,13 @@ def report_served(key: str, calls: int, rounds: int, *, floor: bool = False) -> 
     kind = SERVED_BY[key]
     names = ["bare", "traced", *(["floor"] if floor and key in FLOORED else [])]
     with served.serving(kind, [f"{key}:{name}" for name in names]) as servers:
+        where = served.placement()
+        pinned = ""
+        if where is not None:
+            pinned = f"; client on CPU {where.client}, servers on {where.servers}"
         print(
             f"{title} served by {kind.title}: GET /hello per request,"
-            f" median of {rounds} interleaved rounds x {calls} requests"
+            f" median of {rounds} interleaved rounds x {calls} requests{pinned}"
         )
         cases = (("incoming X-Trace-ID", HEADERS_WITH_ID), ("generated id", COMMON_HEADERS))
         for label, headers in cases:

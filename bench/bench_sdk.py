@@ -10,6 +10,10 @@ Prints medians and ratios; nothing here asserts on time (see the README's figure
 * delivery throughput to a receiver in another process (a tiny HTTP server that
   discards bodies), and the app thread's per-call cost while the worker ships;
 * memory per buffered entry (tracemalloc).
+
+The integrations (each framework middleware's cost per request, the ``logging`` bridge
+against a ``QueueHandler``) have their own script, ``bench_integrations.py``, which uses
+this one's idle-logger recipe.
 """
 
 from __future__ import annotations
