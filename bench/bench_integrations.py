@@ -23,6 +23,9 @@ sees and the server's CPU time per request, in the same interleaved rounds (see
 ``served.py``). The in-process figures stay the strict ones, the app alone; the served
 ones add what a deployment pays around it. ``--before`` applies to the in-process mode.
 
+The issue's target (<= +5 % of a hello's time) is judged on the served round trip, the
+endpoint's time as a client sees it; the in-process figures break the cost down.
+
 ``--floor`` adds, for FastAPI and Starlette, a third variant in the same rounds: the least
 an ASGI middleware doing this job can do (bind one fixed id, echo it in one header; see
 ``FloorMiddleware``), so the report shows how much of a hello's time the job itself needs
@@ -448,7 +451,7 @@ def report_middleware(
             parts.append(
                 f"{name} {median:6.2f} µs ({median - medians[0]:+5.2f} µs, {ratio - 1:+.1%})"
             )
-        print(f"  {label:20}: " + ", ".join(parts) + "  (target <= +5%)")
+        print(f"  {label:20}: " + ", ".join(parts))
 
 
 #: The production server each framework is served by in the served mode.
@@ -465,8 +468,8 @@ def report_served(key: str, calls: int, rounds: int, *, floor: bool = False) -> 
     title = FRAMEWORKS[key][0]
     kind = SERVED_BY[key]
     names = ["bare", "traced", *(["floor"] if floor and key in FLOORED else [])]
+    where = served.placement()  # asked before serving() pins this process to one CPU
     with served.serving(kind, [f"{key}:{name}" for name in names]) as servers:
-        where = served.placement()
         pinned = ""
         if where is not None:
             pinned = f"; client on CPU {where.client}, servers on {where.servers}"
@@ -491,9 +494,10 @@ def report_served(key: str, calls: int, rounds: int, *, floor: bool = False) -> 
                 cb, ct, cpu_ratio = cpu.medians[0], cpu.medians[i], cpu.ratios[i]
                 tb, tt = cpu.from_ticks[0], cpu.from_ticks[i]
                 lead = f"{label:20}:" if i == 1 else " " * 21
+                target = "  (target <= +5%)" if name == "traced" else ""
                 print(
                     f"  {lead} round trip  bare {b:7.2f} µs,"
-                    f" {name} {t:7.2f} µs ({t - b:+5.2f} µs, {ratio - 1:+.1%})"
+                    f" {name} {t:7.2f} µs ({t - b:+5.2f} µs, {ratio - 1:+.1%}){target}"
                 )
                 print(
                     f"  {'':20}  server CPU  bare {cb:7.2f} µs, {name} {ct:7.2f} µs"
