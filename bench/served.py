@@ -132,8 +132,8 @@ def placement() -> Placement | None:
     Left to the scheduler, which server shares a core with the client changes from run
     to run: measured unpinned, a server doing strictly less than bare (the floor variant)
     came out 5-18 % faster than bare on Starlette, a pure placement effect as large as the
-    differences measured. Pinned, all variants meet the same core, with the same client
-    on the other one.
+    differences measured. Pinned, every server runs on the same core and the client always
+    on the other.
     """
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
