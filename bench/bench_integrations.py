@@ -206,7 +206,8 @@ def asgi_runner(app: Any, headers: dict[str, str]) -> Callable[[int], list[int]]
     return lambda n: loop.run_until_complete(loop_calls(n))
 
 
-_FLOOR_HEADER = (b"x-trace-id", b"4bf92f3577b34da6a3ce929d0e0e4736")
+_FLOOR_ID = HEADERS_WITH_ID["X-Trace-ID"]
+_FLOOR_HEADER = (b"x-trace-id", _FLOOR_ID.encode("ascii"))
 
 
 class FloorMiddleware:
@@ -232,7 +233,7 @@ class FloorMiddleware:
                 message["headers"] = [*message["headers"], _FLOOR_HEADER]
             return send(message)
 
-        token = _trace_id.set("4bf92f3577b34da6a3ce929d0e0e4736")
+        token = _trace_id.set(_FLOOR_ID)
         try:
             await self.app(scope, receive, send_with_header)
         finally:
