@@ -12,7 +12,7 @@ import pytest
 
 from tracehub_server.queue.base import QueueUnavailable
 from tracehub_server.queue.inprocess import InProcessQueue
-from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch
 from tracehub_server.storage.projects import Project
 from tracehub_server.worker.digest import digest
 
@@ -21,6 +21,7 @@ def _entries(n: int, *, message: str = "hello") -> list[dict]:
     now = datetime.now(timezone.utc).isoformat()
     return [
         {
+            **dict.fromkeys(ENTRY_KEYS),  # every key of a validated entry, in its order
             "event_id": secrets.token_hex(16),
             "timestamp": now,
             "received_at": now,
@@ -28,21 +29,6 @@ def _entries(n: int, *, message: str = "hello") -> list[dict]:
             "service": "svc",
             "environment": "test",
             "message": message,
-            **dict.fromkeys(
-                (
-                    "host",
-                    "pid",
-                    "thread_id",
-                    "sdk_version",
-                    "module",
-                    "trace_id",
-                    "error_type",
-                    "error_message",
-                    "stack_trace",
-                    "extra",
-                    "original_timestamp",
-                )
-            ),
         }
         for _ in range(n)
     ]
