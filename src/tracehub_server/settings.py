@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     worker_batch_seconds: float = Field(default=0.15, ge=0, le=60)
     #: Port of the worker's Prometheus endpoint; unset means none.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Base URL at which users and clients reach this server (``https://tracehub.example.com``):
+    #: links in notifications, the DSN and ingest snippets shown in the dashboard. Unset: taken
+    #: from each request's own URL, and links in notifications are left relative.
+    public_url: str | None = None
 
     @field_validator("queue_name")
     @classmethod
@@ -83,6 +87,17 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("amqp://", "amqps://")):
             raise ValueError("must start with amqp:// (for example amqp://guest:guest@host:5672/)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must start with http:// or https:// (for example https://tracehub.example.com)"
+            )
+        return value.rstrip("/")
 
     @property
     def embedded(self) -> bool:

@@ -2,7 +2,7 @@
 
 The view is thin on purpose (auth, quota, size caps, enqueue); the heavy work happens in the
 digest. It is a plain ASGI callable that the app dispatches to before FastAPI's routing,
-middleware and dependency machinery (see :mod:`tracehub_server.api.app`): that machinery
+middleware and dependency machinery (see :mod:`tracehub_server.app`): that machinery
 cost more CPU per request than validating fifty entries. Status codes, each with a JSON
 body ``{"error": "..."}`` except 202:
 

@@ -84,7 +84,7 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
     }
     _exit_cleanly_after_sigterm()
     if settings.workers == 1:
-        from tracehub_server.api.app import create_app
+        from tracehub_server.app import create_app
 
         app = create_app(settings)
         _tune_gc()
@@ -101,7 +101,7 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
 
 def tuned_app_from_environment() -> Any:
     """The app factory each ``--workers N`` process runs: the app, then the GC tuning."""
-    from tracehub_server.api.app import app_from_environment
+    from tracehub_server.app import app_from_environment
 
     app = app_from_environment()
     _tune_gc()

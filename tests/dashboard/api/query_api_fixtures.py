@@ -13,7 +13,7 @@ import httpx
 import pytest
 from query_api_support import Seat, World
 
-from tracehub_server.api.app import create_app
+from tracehub_server.app import create_app
 from tracehub_server.auth import sessions, tokens
 from tracehub_server.auth.passwords import hash_password
 from tracehub_server.settings import Settings

@@ -13,7 +13,7 @@ import pytest
 from query_api_fixtures import NOW, insert_log
 from query_api_support import World
 
-from tracehub_server.api.app import create_app
+from tracehub_server.app import create_app
 from tracehub_server.settings import Settings
 from tracehub_server.storage import log_queries
 from tracehub_server.storage.scan_budget import ScanBudget

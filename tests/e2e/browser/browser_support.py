@@ -97,7 +97,7 @@ def server_url(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory",
-             "tracehub_server.api.app:app_from_environment",
+             "tracehub_server.app:app_from_environment",
              "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "3"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

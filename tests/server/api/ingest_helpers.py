@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tracehub_server.api.app import create_app
+from tracehub_server.app import create_app
 from tracehub_server.settings import Settings
 
 

@@ -1,6 +1,6 @@
 """JSON query API under /api/v1 (logs, issues, stats, projects, keys, members, users, tokens).
 
-``router`` is included by :func:`tracehub_server.api.app.create_app`. Authentication and the
+``router`` is included by :func:`tracehub_server.app.create_app`. Authentication and the
 CSRF rule are in :mod:`.deps`; every router checks the caller's :class:`Access` before it
 touches a project's data.
 """

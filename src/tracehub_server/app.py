@@ -1,4 +1,4 @@
-"""Application factory: the ingest API, the query API and the dashboard on one port.
+"""The composition root: ingest API, query API, dashboard and (embedded) digest on one port.
 
 The queue is chosen here: RabbitMQ when ``amqp_url`` is set (workers digest), otherwise the
 in-process queue (this process digests, 202 means committed).
