@@ -64,7 +64,7 @@ def make_entries(count: int, now: datetime) -> list[dict[str, Any]]:
             "message": f"request {n} took {rng.randint(1, 900)}ms for user {rng.randrange(10**6)}",
             "host": f"web-{rng.randint(1, 8)}",
             "pid": rng.randint(100, 60000),
-            "thread_id": rng.randint(1, 2**40),
+            "thread_id": f"worker-{rng.randint(1, 16)}",
             "sdk_version": "0.1.0",
             "module": "shop.views",
             "trace_id": secrets.token_hex(16),

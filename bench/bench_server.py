@@ -82,7 +82,7 @@ def _entry(i: int) -> dict:
         "environment": "production",
         "host": "bench-host",
         "pid": 1234,
-        "thread_id": 140000,
+        "thread_id": "MainThread",
         "sdk_version": "0.1.0",
         "module": "orders",
         "extra": {"user_id": i % 1000, "path": "/api/orders", "ms": i % 300},

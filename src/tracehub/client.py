@@ -1,7 +1,7 @@
 """TraceHubLogger: the public client, and the process-wide default logger.
 
 A logging call does the minimum on the caller's thread — take the time, snapshot
-``extra``, read the trace id and thread id, capture exception text when asked — and
+``extra``, read the trace id and thread name, capture exception text when asked — and
 appends one tuple to the :class:`~tracehub.buffer.RingBuffer`. It takes no lock, does
 no I/O, and never raises. Everything else happens on the
 :class:`~tracehub.batcher.BatchWorker` thread.
@@ -15,7 +15,6 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from threading import get_ident
 from time import time
 from typing import Any
 
@@ -30,7 +29,7 @@ from tracehub.config import (
     ClientConfig,
 )
 from tracehub.dlq import DeadLetterQueue
-from tracehub.enricher import capture_error, current_trace_id
+from tracehub.enricher import THREAD, capture_error, current_trace_id
 from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
 from tracehub.serializer import _IMMUTABLE, EntryEncoder, safe_text, snapshot_extra
 from tracehub.transport import HttpTransport, Transport
@@ -53,15 +52,20 @@ class TraceHubLogger:
     See the README's "Python SDK" section for every option; the advanced keyword-only knobs
     (``dlq_max_bytes``, ``close_timeout``, ``retry_backoff``, ``max_backoff``,
     ``transport``) exist for tuning and tests.
+
+    ``api_key, service, environment, endpoint`` may be given by position, as
+    ``tracehub-logger`` 1.2.0 allowed; every other option is keyword-only, so a call can
+    never bind a number to the wrong knob. ``endpoint`` None or ``""`` (1.2.0's default)
+    means ``TRACEHUB_ENDPOINT`` if set, else :data:`tracehub.DEFAULT_ENDPOINT`.
     """
 
     def __init__(
         self,
-        *,
         api_key: str,
         service: str,
         environment: str,
         endpoint: str | None = None,
+        *,
         batch_size: int = 50,
         flush_interval: float = 5.0,
         max_buffer: int = 10_000,
@@ -176,7 +180,7 @@ class TraceHubLogger:
                     module,
                     extra,
                     current_trace_id(),
-                    get_ident(),
+                    THREAD.name,
                     None,
                 )
             )
@@ -210,7 +214,7 @@ class TraceHubLogger:
                     module,
                     extra,
                     current_trace_id(),
-                    get_ident(),
+                    THREAD.name,
                     None,
                 )
             )
@@ -244,7 +248,7 @@ class TraceHubLogger:
                     module,
                     extra,
                     current_trace_id(),
-                    get_ident(),
+                    THREAD.name,
                     None,
                 )
             )
@@ -341,7 +345,7 @@ class TraceHubLogger:
             elif type(trace_id) is not str:
                 trace_id = safe_text(trace_id)
             snap = None if extra is None else snapshot_extra(extra)
-            self._append((level, message, time(), module, snap, trace_id, get_ident(), error))
+            self._append((level, message, time(), module, snap, trace_id, THREAD.name, error))
             if len(self._queue) >= self._threshold:
                 self._kick()
         except Exception as exc:

@@ -121,8 +121,8 @@ def _number(name: str, value: object, *, allow_zero: bool) -> float:
 
 
 def _endpoint(value: object) -> str:
-    if value is None:
-        value = os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
+    if value is None or value == "":  # "" was tracehub-logger 1.2.0's "use the default"
+        value = os.environ.get(ENDPOINT_ENV) or _package_default()
     if not isinstance(value, str):
         raise TraceHubConfigError(f"endpoint must be an http(s) URL string, got {value!r}")
     try:
@@ -138,6 +138,15 @@ def _endpoint(value: object) -> str:
     if parts.query or parts.fragment:
         raise TraceHubConfigError(f"endpoint must not carry a query or fragment, got {value!r}")
     return value.strip().rstrip("/")
+
+
+def _package_default() -> str:
+    """``tracehub.DEFAULT_ENDPOINT`` as it is now: 1.2.0 read it at construction, so code
+    that assigns it before creating a logger keeps working."""
+    import tracehub  # the package is loaded by the time a logger is built
+
+    value = getattr(tracehub, "DEFAULT_ENDPOINT", DEFAULT_ENDPOINT)
+    return value if isinstance(value, str) and value else DEFAULT_ENDPOINT
 
 
 def _dlq_path(value: object) -> Path | None:

@@ -1,9 +1,13 @@
-"""Enricher: the trace id of the current context, and caller-side error capture.
+"""Enricher: the trace id of the current context, the thread's name, caller-side error capture.
 
 The trace id lives in a :class:`contextvars.ContextVar`, so it follows the code that
 set it: each asyncio task works on a copy of its creator's context (two concurrent
 requests on one event loop never see each other's id) and a new thread starts with
 no id at all.
+
+Each entry names its thread as Python's ``logging`` does (``threadName``) and as
+``tracehub-logger`` 1.2.0 did: ``MainThread``, ``ThreadPoolExecutor-0_3``. A name says more
+to a reader than an ident, which the OS reuses.
 
 Error capture runs on the caller's thread because only there do ``sys.exc_info()``
 and the caller's stack mean anything; it produces plain strings so nothing that
@@ -13,6 +17,7 @@ keeps frames alive is buffered.
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 from contextvars import ContextVar, Token
 from types import FrameType, TracebackType
@@ -20,6 +25,7 @@ from types import FrameType, TracebackType
 from tracehub.models import ErrorInfo
 
 __all__ = [
+    "THREAD",
     "capture_error",
     "clear_trace_id",
     "get_trace_id",
@@ -42,9 +48,10 @@ def set_trace_id(trace_id: str | None) -> Token[str | None]:
     return _trace_id.set(trace_id or None)
 
 
-def get_trace_id() -> str | None:
-    """Return the trace id bound to the current context, or None."""
-    return _trace_id.get()
+def get_trace_id() -> str:
+    """Return the trace id bound to the current context, or ``""`` when none is
+    (``tracehub-logger`` 1.2.0's contract: ``"req-" + get_trace_id()`` always works)."""
+    return _trace_id.get() or ""
 
 
 def clear_trace_id() -> None:
@@ -55,6 +62,24 @@ def clear_trace_id() -> None:
 def reset_trace_id(token: Token[str | None]) -> None:
     """Restore the trace id that was current before the matching :func:`set_trace_id`."""
     _trace_id.reset(token)
+
+
+class _ThreadName(threading.local):
+    """``THREAD.name``: the current thread's name, looked up once per thread.
+
+    ``threading.current_thread().name`` costs about five times this attribute read, on a
+    logging call of ~0.6 us. The name is the one the thread had when it first logged; a
+    thread renamed after that keeps its first name in TraceHub.
+    """
+
+    name: str
+
+    def __init__(self) -> None:
+        self.name = threading.current_thread().name
+
+
+#: Per-thread holder of the thread's name (read ``THREAD.name``).
+THREAD = _ThreadName()
 
 
 def capture_error(

@@ -36,7 +36,7 @@ ErrorInfo = tuple["str | None", "str | None", "str | None"]
 
 #: What the caller's thread buffers:
 #: ``(level, message, unix_time, module, extra, trace_id, thread_id, error_info)``.
-Record = tuple[str, str, float, Any, "dict[str, Any] | None", "str | None", int, "ErrorInfo | None"]
+Record = tuple[str, str, float, Any, "dict[str, Any] | None", "str | None", str, "ErrorInfo | None"]
 
 
 def normalize_level(level: object) -> str:

@@ -338,7 +338,7 @@ class EntryEncoder:
             "host": host,
             "pid": pid,
             "sdk_version": sdk_version,
-            "thread_id": 0,
+            "thread_id": None,
             "event_id": event_id,
             "error_type": "TraceHubEncodingError",
             "error_message": truncate_text(safe_text(exc), MAX_ERROR_MESSAGE_CHARS),

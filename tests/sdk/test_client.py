@@ -130,7 +130,7 @@ def test_entry_has_every_required_field_and_no_nulls(
     assert uuid.UUID(entry["event_id"]).version == 4
     assert len(entry["event_id"]) == 32
     assert (entry["service"], entry["environment"]) == ("sdk-test", "test")
-    assert entry["thread_id"] == threading.get_ident()
+    assert entry["thread_id"] == threading.current_thread().name
     assert None not in entry.values()
 
 

@@ -28,7 +28,7 @@ def test_set_get_clear_and_reset() -> None:
     reset_trace_id(inner)
     assert get_trace_id() == "outer"
     clear_trace_id()
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
     reset_trace_id(outer)
 
 
@@ -40,7 +40,7 @@ def test_a_new_thread_starts_without_a_trace_id() -> None:
     thread.start()
     thread.join(WAIT)
     reset_trace_id(token)
-    assert seen == [None]
+    assert seen == [""]
 
 
 def test_concurrent_asyncio_tasks_keep_their_own_ids(
@@ -62,7 +62,7 @@ def test_concurrent_asyncio_tasks_keep_their_own_ids(
     assert logger.flush(WAIT)
     for entry in rx.entries:
         assert entry["trace_id"] == "trace-" + entry["message"][0]
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
 
 
 def test_threads_log_with_their_own_ids(

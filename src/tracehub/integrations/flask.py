@@ -144,7 +144,7 @@ def _tracing_streams(process_response: Callable[[Response], Response]) -> Callab
             response.is_streamed and not response.direct_passthrough
         ):
             trace_id = get_trace_id()
-            if trace_id is not None:
+            if trace_id:
                 response.response = _traced_chunks(response.response, trace_id)
         return response
 

@@ -1,10 +1,12 @@
 """The ingest hot path: a body in the SDK's canonical form, decoded and checked in one C pass.
 
 What the SDK sends is already valid: every field present has the right type, the level is
-upper case, the event id is 32 lower-case hex digits, the timestamp is UTC in
-``isoformat()`` shape. For such a body, msgspec decodes the JSON and checks every type,
-length, range and pattern in C, about a third of what parsing with orjson and checking
-each field in Python costs (``bench/bench_server.py`` and the README have the figures).
+upper case, the event id (if any) is 32 lower-case hex digits, the thread id a string,
+the timestamp is UTC in ``isoformat()`` shape -- which is also what the original SDKs send,
+except for the event id, which they leave out. For such a body, msgspec decodes the JSON
+and checks every type, length, range and pattern in C, about a third of what parsing with
+orjson and checking each field in Python costs (``bench/bench_server.py`` and the README
+have the figures).
 
 This module only *recognises* canonical bodies; it never decides anything differently from
 :mod:`tracehub_server.api.validation`. Anything that needs a default other than
@@ -33,6 +35,7 @@ from tracehub.limits import (
     MAX_STACK_TRACE_CHARS,
     MAX_TRACE_ID_CHARS,
 )
+from tracehub_server.api.event_ids import EventIdSource, random_event_id
 from tracehub_server.api.validation import (
     DEFAULT_ENVIRONMENT,
     DEFAULT_SERVICE,
@@ -44,7 +47,6 @@ __all__ = ["canonical_rows"]
 
 _Short = Annotated[str, msgspec.Meta(max_length=min(MAX_SHORT_FIELD_CHARS, MAX_TRACE_ID_CHARS))]
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
-_ThreadId = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class _CanonicalEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -56,13 +58,13 @@ class _CanonicalEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
     level: Literal["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
     message: Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE_CHARS)]
-    event_id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
+    event_id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")] | None = None
     timestamp: str | None = None
     service: _Short | None = None
     environment: _Short | None = None
     host: _Short | None = None
     pid: _Count | None = None
-    thread_id: _ThreadId | None = None
+    thread_id: _Short | None = None  # an integer ident takes the general path
     sdk_version: _Short | None = None
     module: _Short | None = None
     trace_id: _Short | None = None
@@ -77,12 +79,17 @@ _from_iso = datetime.fromisoformat
 
 
 def canonical_rows(
-    body: bytes, received: str, oldest: datetime, newest: datetime
+    body: bytes,
+    received: str,
+    oldest: datetime,
+    newest: datetime,
+    event_ids: EventIdSource = random_event_id,
 ) -> list[list[Any]] | None:
     """The validated entries of ``body`` as value lists, or None for the general path.
 
-    ``received`` is the receive time (ISO 8601) and ``[oldest, newest]`` the accepted
-    timestamp range, as in :meth:`~tracehub_server.api.validation.EntryValidator.validate`.
+    ``received`` is the receive time (ISO 8601), ``[oldest, newest]`` the accepted
+    timestamp range and ``event_ids`` the source of ids for entries sent without one, as
+    in :meth:`~tracehub_server.api.validation.EntryValidator.validate`.
     The caller has checked that ``body`` holds no ``\\u0000`` escape (NUL needs repair).
     """
     try:
@@ -94,7 +101,7 @@ def canonical_rows(
     rows: list[list[Any]] = []
     append = rows.append
     try:
-        for entry in entries:
+        for index, entry in enumerate(entries):
             sent = entry.timestamp
             original = None
             if sent is None:
@@ -109,14 +116,15 @@ def canonical_rows(
             if extra:
                 extra = checked_extra(extra)
             append(
-                [entry.event_id, timestamp, received, entry.level,
+                [entry.event_id or event_ids(index), timestamp, received, entry.level,
                  entry.service or DEFAULT_SERVICE, entry.environment or DEFAULT_ENVIRONMENT,
                  entry.message, entry.host, entry.pid, entry.thread_id, entry.sdk_version,
                  entry.module, entry.trace_id, entry.error_type, entry.error_message,
                  entry.stack_trace, extra, original]
             )  # fmt: skip
     except (ValueError, orjson.JSONEncodeError):
-        # An impossible date in canonical shape, or an integer in ``extra`` that orjson
-        # (which parses the general path and the queue message) cannot represent.
+        # An impossible date in canonical shape, or an ``extra`` that orjson (which parses
+        # the general path and the queue message) reads differently: an integer beyond
+        # 64 bits, or nesting it cannot write (checked_extra's EntryError, a ValueError).
         return None
     return rows

@@ -8,6 +8,8 @@ body ``{"error": "..."}`` except 202:
 
 * 202 ``{"accepted": N, "rejected": [{"index": i, "error": "..."}]}`` -- the accepted entries
   are durable: committed (embedded) or confirmed by the broker as a persistent message.
+* 422 the same body when every entry was rejected (``accepted`` is 0): a client that reads
+  only the status must not believe the batch was delivered.
 * 400 malformed JSON, a body that is not an array, broken gzip, empty body.
 * 401 missing or unknown ``X-API-Key``; 403 revoked key.
 * 405 a method other than POST.
@@ -20,6 +22,7 @@ body ``{"error": "..."}`` except 202:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -35,6 +38,7 @@ from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, check_content_length, encoding_is_gzip, read_body
 from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.event_ids import EventIdSource, RequestEventIds
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
@@ -104,7 +108,9 @@ def _parse(body: bytes) -> list[Any]:
     try:
         items = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BodyError(400, f"body is not valid JSON: {exc}") from None
+        items = _python_json(body)
+        if items is None:
+            raise BodyError(400, f"body is not valid JSON: {exc}") from None
     if type(items) is not list:
         kind = "an object" if isinstance(items, dict) else "a scalar"
         raise BodyError(400, f"body must be a JSON array of log entries, got {kind}")
@@ -115,21 +121,44 @@ def _parse(body: bytes) -> list[Any]:
     return items
 
 
+#: Tokens Python's ``json.dumps`` writes for float specials (tracehub-logger 1.2.0 sends
+#: them in ``extra``); stored as these strings, since neither JSON nor jsonb has them.
+_PYTHON_CONSTANTS = (b"NaN", b"Infinity")
+
+
+def _python_json(body: bytes) -> Any:
+    """``body`` parsed as Python's ``json`` module reads it, when orjson refused it only
+    for ``NaN`` / ``Infinity``; None for anything else that is not JSON."""
+    if not any(token in body for token in _PYTHON_CONSTANTS):
+        return None
+    try:
+        items = json.loads(body, parse_constant=str)
+        # Everything else must be what orjson reads: no lone surrogates, no deep nesting.
+        return orjson.loads(orjson.dumps(items))
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
 def _validate(
-    validator: EntryValidator, body: bytes, now: datetime
+    validator: EntryValidator,
+    body: bytes,
+    now: datetime,
+    event_ids: EventIdSource,
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Accepted entries and rejections of one body; :class:`BodyError` if it is not an array.
 
     A body in the SDK's canonical form is decoded and checked in one C pass; any other
     takes the general path, which alone decides what to repair or reject and why.
+    ``event_ids`` names the entries sent without an id (see :mod:`.event_ids`).
     """
     # JSON can carry a NUL only as the escape \u0000: without it, no string needs a scan.
     nul_free = b"\\u0000" not in body
     if nul_free:
-        rows = canonical_rows(body, now.isoformat(), *validator.timestamp_range(now))
+        received = now.isoformat()
+        rows = canonical_rows(body, received, *validator.timestamp_range(now), event_ids)
         if rows is not None:
             return rows, []
-    return validator.validate(_parse(body), now, nul_free=nul_free)
+    return validator.validate(_parse(body), now, nul_free=nul_free, event_ids=event_ids)
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
@@ -194,7 +223,8 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
         gzip = encoding_is_gzip(encoding)
         body = await read_body(_chunks(receive), gzip=gzip)
         now = datetime.now(timezone.utc)
-        accepted, rejected = _validate(service.validator, body, now)
+        ids = RequestEventIds(project_id, body)
+        accepted, rejected = _validate(service.validator, body, now, ids)
     except BodyError as exc:
         return _error(exc.status, exc.message)
     service.usage.record(auth.key_id, now)
@@ -212,4 +242,5 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
         metrics.ENTRIES_ACCEPTED.inc(len(accepted))
     if rejected:
         metrics.ENTRIES_REJECTED.inc(len(rejected))
-    return 202, orjson.dumps({"accepted": len(accepted), "rejected": rejected}), []
+    status = 202 if accepted or not rejected else 422
+    return status, orjson.dumps({"accepted": len(accepted), "rejected": rejected}), []

@@ -11,8 +11,12 @@ Rules (the README's ingest reference documents them):
   aliases WARNING -> WARN and CRITICAL -> FATAL.
 * ``null`` for an optional field means absent; ``service`` and ``environment`` default to
   ``"unknown"``.
-* ``event_id`` is a UUID (32 hex digits, dashes allowed); a missing one is assigned here, so
-  the queue and the digest only ever see entries with an id.
+* ``event_id`` is a UUID (32 hex digits, dashes allowed); a missing one is assigned here
+  (derived from the request, so a resend gets the same one: :mod:`.event_ids`), so the
+  queue and the digest only ever see entries with an id.
+* ``thread_id`` is a string (a thread name, as the original SDKs send) or an integer; it is
+  stored as text, as sent.
+* ``extra`` is an object nested at most :data:`MAX_EXTRA_DEPTH` levels deep.
 * ``timestamp``: missing -> receive time; unparseable -> the entry is rejected; older than
   retention or more than a day in the future -> receive time, with the sent value kept in
   ``original_timestamp``. So no hostile timestamp can make the digest create partitions
@@ -24,7 +28,6 @@ Rules (the README's ingest reference documents them):
 from __future__ import annotations
 
 import operator
-import os
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,6 +43,7 @@ from tracehub.limits import (
     MAX_TRACE_ID_CHARS,
     truncate_text,
 )
+from tracehub_server.api.event_ids import EventIdSource, random_event_id
 from tracehub_server.queue.messages import ENTRY_KEYS as ENTRY_KEYS  # re-exported
 
 LEVELS = {
@@ -57,11 +61,14 @@ FUTURE_TOLERANCE = timedelta(days=1)
 MAX_TIMESTAMP_CHARS = 64
 #: Characters of an oversized ``extra`` kept in its summary's ``_preview``.
 EXTRA_PREVIEW_CHARS = 1024
+#: Levels of nesting ``extra`` may have (``{}`` is one). orjson, which writes it into queue
+#: messages and rows, encodes at most 254 levels *including* those around it (a message
+#: adds three); the parser reads 1,024. A round number well inside that.
+MAX_EXTRA_DEPTH = 200
 DEFAULT_SERVICE = "unknown"
 DEFAULT_ENVIRONMENT = "unknown"
 
 _MAX_INT32 = 2**31 - 1
-_MAX_INT64 = 2**63 - 1
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _REPLACEMENT = "\ufffd"
 
@@ -97,9 +104,9 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _event_id(value: object) -> str:
+def _event_id(value: object, index: int, event_ids: EventIdSource) -> str:
     if value is None:
-        return os.urandom(16).hex()
+        return event_ids(index)
     if type(value) is not str:
         raise EntryError(f"event_id must be a string, got {_json_type(value)}")
     if len(value) == 36:
@@ -119,12 +126,18 @@ def _int(value: object, key: str, maximum: int) -> int | None:
     return value
 
 
-def _thread_id(value: object) -> int | None:
-    # Thread idents are unsigned 64-bit on some platforms; store them as the signed
-    # bigint with the same bits rather than refusing the entry.
-    if type(value) is int and _MAX_INT64 < value < 2**64:
-        return value - 2**64
-    return _int(value, "thread_id", _MAX_INT64)
+def _thread_id(value: object) -> str | None:
+    # The original SDKs send a thread name ("main", "MainThread") or an ident as a string
+    # ("140245"); older clients an integer ident, which is kept as its decimal text.
+    if value is None:
+        return None
+    if type(value) is str:
+        if len(value) > MAX_SHORT_FIELD_CHARS:
+            value = truncate_text(value, MAX_SHORT_FIELD_CHARS)
+        return _clean(value)
+    if type(value) is int:
+        return str(value)
+    raise EntryError(f"thread_id must be a string or an integer, got {_json_type(value)}")
 
 
 def _clean_json(value: Any) -> Any:
@@ -140,9 +153,11 @@ def _clean_json(value: Any) -> Any:
 def checked_extra(value: object) -> dict[str, Any] | None:
     """``extra`` as stored: a summary when its JSON is over the limit, NULs replaced.
 
-    Raises ``orjson.JSONEncodeError`` for a value orjson cannot write (an integer beyond
-    64 bits, say): only the canonical path (:mod:`tracehub_server.api.canonical`) can hand
-    one in, and it falls back to the general path, whose orjson parse reads it as a float.
+    Raises :class:`EntryError` for a value nested deeper than :data:`MAX_EXTRA_DEPTH`
+    (orjson's parser accepts more depth than its encoder can write back). The canonical
+    path (:mod:`tracehub_server.api.canonical`) may also hand in an integer beyond 64 bits
+    that orjson cannot write; it falls back to the general path on any error, and there
+    the integer is a float.
     """
     if value is None:
         return None
@@ -150,7 +165,18 @@ def checked_extra(value: object) -> dict[str, Any] | None:
         raise EntryError(f"extra must be an object, got {_json_type(value)}")
     if not value:
         return value
-    raw = orjson.dumps(value)
+    try:
+        raw = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raw = b""  # too deep to encode at all (or, canonical path only, a huge integer)
+    # Depth needs as many brackets: counting them (in C) spares the walk almost always.
+    if not raw or raw.count(b"{") + raw.count(b"[") > MAX_EXTRA_DEPTH:
+        if _too_deep(value):
+            raise EntryError(
+                f"extra is nested too deeply; at most {MAX_EXTRA_DEPTH} levels are stored"
+            )
+        if not raw:
+            raise orjson.JSONEncodeError("extra holds a value orjson cannot write")
     if len(raw) > MAX_EXTRA_BYTES:
         preview = raw[:EXTRA_PREVIEW_CHARS].decode("utf-8", "ignore")
         return {"_truncated": True, "_original_bytes": len(raw), "_preview": _clean(preview)}
@@ -158,6 +184,19 @@ def checked_extra(value: object) -> dict[str, Any] | None:
         cleaned: dict[str, Any] = _clean_json(value)
         return cleaned
     return value
+
+
+def _too_deep(value: dict[str, Any]) -> bool:
+    """True if ``value`` nests deeper than :data:`MAX_EXTRA_DEPTH` (a walk without recursion:
+    the value may be nested far beyond Python's recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXTRA_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
 
 
 #: Lengths of "YYYY-MM-DDTHH:MM:SS+00:00" with no, 3 or 6 fractional digits.
@@ -215,7 +254,7 @@ _TEMPLATE: dict[str, Any] = dict.fromkeys(ENTRY_KEYS)
 #: Short text fields checked together against the smallest of their limits; a longer value
 #: (rare) takes the general path, which applies each field's own limit.
 _short_values = operator.itemgetter(
-    "service", "environment", "host", "sdk_version", "module", "trace_id", "error_type"
+    "service", "environment", "host", "thread_id", "sdk_version", "module", "trace_id", "error_type"
 )
 _SHORT_LIMIT = min(MAX_SHORT_FIELD_CHARS, MAX_TRACE_ID_CHARS)
 _STR_OR_NONE = frozenset({str, type(None)})
@@ -269,9 +308,6 @@ def _fast_entry(
     pid = entry["pid"]
     if pid is not None and (type(pid) is not int or not 0 <= pid <= _MAX_INT32):
         return None
-    thread_id = entry["thread_id"]
-    if thread_id is not None and (type(thread_id) is not int or not 0 <= thread_id <= _MAX_INT64):
-        return None
     extra = entry["extra"]
     if extra is not None:
         if type(extra) is not dict:
@@ -315,10 +351,17 @@ class EntryValidator:
         return now - self._retention, now + FUTURE_TOLERANCE
 
     def validate(
-        self, items: list[Any], now: datetime, *, nul_free: bool = False
+        self,
+        items: list[Any],
+        now: datetime,
+        *,
+        nul_free: bool = False,
+        event_ids: EventIdSource = random_event_id,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Split ``items`` into validated entries and ``{"index", "error"}`` rejections.
 
+        ``event_ids`` gives the id of an entry sent without one, by its index (the API
+        passes a :class:`~tracehub_server.api.event_ids.RequestEventIds`).
         ``nul_free`` promises that no string in ``items`` holds a NUL character (true when
         the JSON they were parsed from has no ``\\u0000`` escape: JSON cannot carry a raw
         NUL), which spares a scan of every string.
@@ -333,14 +376,20 @@ class EntryValidator:
                 if type(item) is dict:
                     entry = _fast_entry(item, received, oldest, newest, nul_free)
                 if entry is None:
-                    entry = self._entry(item, received, oldest, newest)
+                    entry = self._entry(item, received, oldest, newest, index, event_ids)
                 accepted.append(entry)
             except EntryError as exc:
                 rejected.append({"index": index, "error": str(exc)})
         return accepted, rejected
 
     def _entry(
-        self, item: object, received: str, oldest: datetime, newest: datetime
+        self,
+        item: object,
+        received: str,
+        oldest: datetime,
+        newest: datetime,
+        index: int,
+        event_ids: EventIdSource,
     ) -> dict[str, Any]:
         if type(item) is not dict:
             raise EntryError(f"entry must be a JSON object, got {_json_type(item)}")
@@ -363,7 +412,7 @@ class EntryValidator:
             message = truncate_text(message, MAX_MESSAGE_CHARS)
         timestamp, original = self._timestamp(item.get("timestamp"), received, oldest, newest)
         return {
-            "event_id": _event_id(item.get("event_id")),
+            "event_id": _event_id(item.get("event_id"), index, event_ids),
             "timestamp": timestamp,
             "received_at": received,
             "level": normalised,

@@ -81,7 +81,7 @@ class LogEntry:
     environment: str
     host: str | None
     pid: int | None
-    thread_id: int | None
+    thread_id: str | None
     sdk_version: str | None
     message: str
     module: str | None

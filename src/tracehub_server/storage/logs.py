@@ -53,7 +53,8 @@ TIMESTAMP, RECEIVED_AT = LOG_COLUMNS.index("timestamp"), LOG_COLUMNS.index("rece
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
 
-_STAGING = "tracehub_logs_staging_us"
+# Renamed whenever its columns change: a session's temporary table outlives a migration.
+_STAGING = "tracehub_logs_staging_us_tid_text"
 
 # extra arrives as JSON text: asyncpg's COPY is binary and the pool's jsonb codec is text.
 # The times arrive as microseconds since the Unix epoch: asyncpg's binary encoder for a
@@ -62,7 +63,7 @@ _STAGING = "tracehub_logs_staging_us"
 _CREATE_STAGING = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
     project_id bigint, "timestamp" bigint, event_id uuid, received_at bigint,
-    level text, service text, environment text, host text, pid integer, thread_id bigint,
+    level text, service text, environment text, host text, pid integer, thread_id text,
     sdk_version text, message text, module text, trace_id text, error_type text,
     error_message text, stack_trace text, extra text, original_timestamp text, issue_id bigint
 ) ON COMMIT DELETE ROWS

@@ -26,7 +26,6 @@ _LEVELS = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 _LEVEL_ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
 _MAX_INT4 = 2**31 - 1
-_MAX_INT8 = 2**63 - 1
 
 
 class Prepared:
@@ -97,6 +96,13 @@ def _int(value: Any, limit: int) -> int | None:
     return None
 
 
+def _thread_id(value: Any) -> str | None:
+    """The thread as text: a name as sent, or an integer ident (older messages) in decimal."""
+    if value is None or isinstance(value, bool):
+        return None
+    return _text(value)
+
+
 def _extra(value: Any) -> str | None:
     if value is None:
         return None
@@ -151,7 +157,7 @@ def to_row(project_id: int, entry: dict[str, Any], now: datetime, times: Times) 
         _text(get("environment")) or "unknown",
         _text(get("host")),
         _int(get("pid"), _MAX_INT4),
-        _int(get("thread_id"), _MAX_INT8),
+        _thread_id(get("thread_id")),
         _text(get("sdk_version")),
         _text(get("message")) or "",
         _text(get("module")),
@@ -232,7 +238,8 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
     the times parsed and ``extra`` dumped, instead of a check and a repair per field (errors
     are fingerprinted as by :func:`prepare`). A value the COPY cannot encode or PostgreSQL
     refuses (a NUL, an integer out of range, a malformed id, a string where a number goes)
-    raises when the rows are written, and the digest starts over on the general path.
+    raises when the rows are written, and the digest starts over on the general path. So
+    does an integer ``thread_id``, which an API older than the text column wrote.
     """
     prepared = Prepared()
     rows = prepared.rows
@@ -263,7 +270,7 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                     type(eid) is not str
                     or len(eid) != 32
                     or (pid is not None and type(pid) is not int)
-                    or (tid is not None and type(tid) is not int)
+                    or (tid is not None and type(tid) is not str)
                 ):
                     return None
                 if extra is not None:

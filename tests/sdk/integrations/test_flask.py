@@ -89,7 +89,7 @@ def test_incoming_x_trace_id_reaches_logs_and_response(
     assert response.headers["X-Trace-ID"] == "req-1"
     [entry] = [e for e in delivered() if e["message"] == "hello"]
     assert entry["trace_id"] == "req-1"
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
 
 
 def test_traceparent_and_generated_ids() -> None:
@@ -142,7 +142,7 @@ def test_handler_exception_is_reported_and_flask_still_returns_500(
     )
     assert response.status_code == 500
     assert response.headers["X-Trace-ID"] == "crash"
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
     [entry] = [e for e in delivered() if e["level"] == "ERROR"]
     assert entry["trace_id"] == "crash"
     assert entry["error_type"] == "ValueError"
@@ -186,7 +186,7 @@ def test_propagating_exceptions_are_reported_then_re_raised(
     app.testing = True
     with pytest.raises(ValueError, match="exploded"):
         app.test_client().get("/items/5", headers={"X-Trace-ID": "prop"})
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
     [entry] = [e for e in delivered() if e["level"] == "ERROR"]
     assert entry["trace_id"] == "prop"
 
@@ -206,7 +206,7 @@ def test_streamed_body_keeps_the_id_while_it_is_produced(
     )
     [entry] = [e for e in delivered() if e["message"] == "while streaming"]
     assert entry["trace_id"] == "flow"
-    assert get_trace_id() is None
+    assert get_trace_id() == ""
 
 
 def test_init_is_idempotent() -> None:

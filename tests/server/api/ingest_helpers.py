@@ -56,7 +56,7 @@ def sdk_entry(now: datetime, **fields: Any) -> dict[str, Any]:
         "environment": "prod",
         "host": "h",
         "pid": 1,
-        "thread_id": 2,
+        "thread_id": "MainThread",
         "sdk_version": "0.1.0",
         "module": "mod",
         "trace_id": "t" * 32,

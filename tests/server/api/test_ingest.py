@@ -267,7 +267,7 @@ async def test_hostile_field_values_are_cleaned_not_fatal(client, api_key, drain
     assert len(got[1]["message"]) <= 32_768
     assert got[2]["extra"]["_truncated"] is True
     assert len(got[3]["service"]) <= 256
-    assert got[4]["thread_id"] == -1
+    assert got[4]["thread_id"] == "18446744073709551615"
 
 
 async def test_key_use_is_recorded_in_batches(client, api_key, pool) -> None:

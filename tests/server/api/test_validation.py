@@ -10,6 +10,7 @@ import pytest
 from ingest_helpers import sdk_entry
 
 from tracehub.limits import MAX_EXTRA_BYTES, MAX_STACK_TRACE_CHARS
+from tracehub_server.api.event_ids import random_event_id
 from tracehub_server.api.validation import ENTRY_KEYS, EntryValidator
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -69,7 +70,8 @@ def test_levels_are_case_insensitive_with_aliases(sent: str, stored: str) -> Non
         ({"level": "INFO", "message": "m", "pid": True}, "pid must be an integer"),
         ({"level": "INFO", "message": "m", "pid": -1}, "pid must be between"),
         ({"level": "INFO", "message": "m", "pid": 2**40}, "pid must be between"),
-        ({"level": "INFO", "message": "m", "thread_id": 1.5}, "thread_id must be an integer"),
+        ({"level": "INFO", "message": "m", "thread_id": 1.5}, "thread_id must be a string or"),
+        ({"level": "INFO", "message": "m", "thread_id": {}}, "thread_id must be a string or"),
         ({"level": "INFO", "message": "m", "extra": "x"}, "extra must be an object"),
         ({"level": "INFO", "message": "m", "event_id": "g" * 32}, "event_id must be a UUID"),
         ({"level": "INFO", "message": "m", "event_id": 7}, "event_id must be a string"),
@@ -204,7 +206,12 @@ def test_fast_path_agrees_with_the_general_path(item: dict[str, Any]) -> None:
     try:
         general = [
             validator._entry(
-                item, NOW.isoformat(), NOW - timedelta(days=30), NOW + timedelta(days=1)
+                item,
+                NOW.isoformat(),
+                NOW - timedelta(days=30),
+                NOW + timedelta(days=1),
+                0,
+                random_event_id,
             )
         ]
     except ValueError as exc:

@@ -50,7 +50,7 @@ def entry(**fields: Any) -> dict[str, Any]:
         "message": "hello",
         "host": "h1",
         "pid": 4242,
-        "thread_id": 1,
+        "thread_id": "MainThread",
         "sdk_version": "0.1.0",
         "module": "shop.views",
         "trace_id": None,

@@ -43,7 +43,9 @@ class LogSummary(BaseModel):
     environment: str
     host: str | None
     pid: int | None
-    thread_id: int | None
+    thread_id: str | None = Field(
+        description="The thread as the client sent it: a name, or an integer ident as text"
+    )
     sdk_version: str | None
     message: str
     module: str | None
