@@ -22,7 +22,8 @@ import httpx
 import pytest
 from e2e_helpers import create_project, env_for, free_port, start, stop, wait_healthy, wait_until
 
-from original_sdks import SDKS, original_timestamp, request
+from original_sdks import SDKS, original_timestamp, python_entries, request
+from tracehub import TraceHubLogger
 
 pytestmark = pytest.mark.slow
 
@@ -176,3 +177,34 @@ def test_a_batch_with_every_entry_rejected_is_a_4xx(
     assert status == 422
     assert answer["accepted"] == 0
     assert [r["index"] for r in answer["rejected"]] == [0, 1]
+
+
+def test_dead_letter_files_of_tracehub_logger_1_2_0_are_replayed_and_stored(
+    server: tuple[int, str, int], migrated_database_url: str, tmp_path: Path
+) -> None:
+    """A process that finds 1.2.0's ``failed_<time>.jsonl`` files (one ``json.dumps`` of
+    ``to_dict()`` per line) in its dead-letter directory delivers them with its own."""
+    port, key, project_id = server
+    dlq = tmp_path / "dlq"
+    dlq.mkdir()
+    stamp = original_timestamp(minutes_ago=3)
+    left = python_entries(stamp)
+    (dlq / "failed_2026-04-06T00-30-00.jsonl").write_text(
+        "".join(json.dumps(entry) + "\n" for entry in left), encoding="utf-8"
+    )
+    logger = TraceHubLogger(key, "billing-py", "production", f"http://127.0.0.1:{port}",
+                            dlq_path=str(dlq), flush_interval=0.1)  # fmt: skip
+    logger.info("started after an upgrade")
+    assert logger.flush(30)
+    wait_until(lambda: logger.stats().replayed == len(left), timeout=30, what="the replay")
+    logger.close()
+    assert not list(dlq.glob("*.jsonl"))
+
+    def stored() -> set[str]:
+        rows = _rows(
+            migrated_database_url, "SELECT message FROM logs WHERE project_id = $1", project_id
+        )
+        return {r["message"] for r in rows} if len(rows) == len(left) + 1 else set()
+
+    messages = wait_until(stored, timeout=60, what="the replayed entries to be stored")
+    assert messages == {e["message"] for e in left} | {"started after an upgrade"}

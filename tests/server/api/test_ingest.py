@@ -158,11 +158,32 @@ async def test_each_entry_is_validated_on_its_own(client, api_key, drain) -> Non
     assert len(batch.entries) == 2
 
 
-async def test_all_rejected_publishes_nothing(client, api_key, drain) -> None:
-    """A batch with no valid entry answers 202 accepted 0 and publishes no message."""
-    response = await _post(client, api_key, [{"level": "nope"}])
+async def test_all_rejected_is_422_and_publishes_nothing(client, api_key, drain) -> None:
+    """A batch with no valid entry answers 422 with the per-entry reasons, publishes nothing."""
+    response = await _post(client, api_key, [{"level": "nope"}, {"level": "INFO"}])
+    assert response.status_code == 422
     assert response.json()["accepted"] == 0
+    assert [r["index"] for r in response.json()["rejected"]] == [0, 1]
     assert await drain() == []
+
+
+async def test_some_rejected_is_still_202(client, api_key, drain) -> None:
+    """One storable entry is enough for 202; the refused ones are listed."""
+    response = await _post(client, api_key, [{"level": "nope"}, entry()])
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 1
+
+
+async def test_entries_without_event_id_get_the_same_id_when_resent(client, api_key, drain) -> None:
+    """A byte-identical resend (gzip or not) carries the same derived ids; another body not."""
+    body = orjson.dumps([entry(event_id=None), entry(event_id=None)])
+    await _post(client, api_key, body)
+    await _post(client, api_key, gzip.compress(body), **{"Content-Encoding": "gzip"})
+    await _post(client, api_key, body.replace(b"user logged in", b"user logged out"))
+    first, again, other = [[e["event_id"] for e in b.entries] for b in await drain()]
+    assert first == again
+    assert len(set(first)) == 2
+    assert not set(first) & set(other)
 
 
 async def test_empty_array_is_accepted(client, api_key, drain) -> None:
