@@ -11,7 +11,7 @@ Each integration is its own module and is imported explicitly, so importing
   ``logger.capture_unhandled()``
 
 The framework modules raise an ``ImportError`` naming the extra to install
-(``pip install 'tracehub[flask]'``) when their framework is missing.
+(``pip install 'tracehub-sdk[flask]'``) when their framework is missing.
 """
 
 __all__: list[str] = []

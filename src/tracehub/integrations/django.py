@@ -33,7 +33,7 @@ try:
     from django.utils.module_loading import import_string
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ImportError(
-        "tracehub.integrations.django needs Django: pip install 'tracehub[django]'"
+        "tracehub.integrations.django needs Django: pip install 'tracehub-sdk[django]'"
     ) from exc
 
 from tracehub.enricher import _trace_id

@@ -36,7 +36,7 @@ try:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ImportError(
-        "tracehub.integrations.fastapi needs Starlette: pip install 'tracehub[fastapi]'"
+        "tracehub.integrations.fastapi needs Starlette: pip install 'tracehub-sdk[fastapi]'"
     ) from exc
 
 from tracehub.enricher import _trace_id

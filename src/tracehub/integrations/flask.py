@@ -29,7 +29,7 @@ try:
     from flask import Flask, Response, got_request_exception
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ImportError(
-        "tracehub.integrations.flask needs Flask: pip install 'tracehub[flask]'"
+        "tracehub.integrations.flask needs Flask: pip install 'tracehub-sdk[flask]'"
     ) from exc
 
 from tracehub.enricher import _trace_id, get_trace_id

@@ -57,7 +57,7 @@ def test_missing_framework_raises_a_clear_import_error(
         """
     )
     assert result.returncode == 0, result.stderr
-    assert f"pip install 'tracehub[{extra}]'" in result.stdout
+    assert f"pip install 'tracehub-sdk[{extra}]'" in result.stdout
     assert module in result.stdout
 
 
