@@ -224,10 +224,31 @@ def _parse_timestamp(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise EntryError(f"timestamp is not an ISO 8601 date-time: {value[:40]!r}") from None
+        parsed = _lenient_iso(text, value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
+
+
+# What Python 3.10's fromisoformat refuses but other clients write: a fraction of other than
+# 3 or 6 digits (Java's nanoseconds), an offset without a colon (C's strftime %z).
+_ISO = re.compile(
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?)(?:[.,](\d{1,9}))?(?:([+-]\d\d):?(\d\d)?)?"
+)
+
+
+def _lenient_iso(text: str, value: str) -> datetime:
+    """``text`` read after rewriting its fraction to 6 digits and its offset to ``+HH:MM``."""
+    match = _ISO.fullmatch(text)
+    if match is not None:
+        moment, fraction, hours, minutes = match.groups()
+        fraction = "." + (fraction or "")[:6].ljust(6, "0")
+        try:
+            zone = f"{hours}:{minutes or '00'}" if hours else ""
+            return datetime.fromisoformat(f"{moment}{fraction}{zone}")
+        except ValueError:
+            pass
+    raise EntryError(f"timestamp is not an ISO 8601 date-time: {value[:40]!r}")
 
 
 # The text fields other than message, with their limits (in ENTRY_KEYS order).

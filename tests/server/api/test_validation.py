@@ -223,3 +223,18 @@ def test_fast_path_agrees_with_the_general_path(item: dict[str, Any]) -> None:
         if general and isinstance(general[0], dict) and item.get("event_id") is None:
             got[0]["event_id"] = general[0]["event_id"]
         assert got == general
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("2026-06-01T11:59:00.123456789Z", "2026-06-01T11:59:00.123456+00:00"),
+        ("2026-06-01T11:59:00.000+0000", "2026-06-01T11:59:00+00:00"),
+        ("2026-06-01T13:59:00.5+0200", "2026-06-01T13:59:00.500000+02:00"),
+        ("2026-06-01T11:59:00,250+00:00", "2026-06-01T11:59:00.250000+00:00"),
+    ],
+)
+def test_other_clients_timestamp_shapes_are_read(sent: str, kept: str) -> None:
+    """Nanoseconds (Java), ``+0000`` offsets (C strftime) and decimal commas are dates too,
+    on every supported Python (3.10's fromisoformat refuses them)."""
+    assert _one({"level": "INFO", "message": "m", "timestamp": sent})["timestamp"] == kept
