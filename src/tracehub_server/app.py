@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from tracehub_server import dashboard
 from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
+from tracehub_server.api import protocols
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.query import router as query_router
@@ -75,6 +76,9 @@ class TraceHubApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == ingest_view.INGEST_PATH:
             await ingest_view.serve(self.state.ingest, scope, receive, send)
+            return
+        if scope["type"] == "http" and (view := protocols.view_for(scope["path"])) is not None:
+            await view(self.state.ingest, scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
