@@ -13,6 +13,7 @@ from typing import Any
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.intake import Receive, Send
 from tracehub_server.api.otlp import routes as otlp
+from tracehub_server.api.sentry import routes as sentry
 
 View = Callable[[IngestService, MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
@@ -21,4 +22,6 @@ def view_for(path: str) -> View | None:
     """The view serving ``path``, or None for FastAPI's routes."""
     if path == otlp.OTLP_LOGS_PATH:
         return otlp.serve
+    if sentry.is_sentry_path(path):
+        return sentry.serve
     return None
