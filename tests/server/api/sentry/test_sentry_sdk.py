@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 import sentry_sdk
 from live_server import issues, stored
-from prometheus_client import REGISTRY
 from sentry_sdk.integrations.logging import LoggingIntegration
 
 
@@ -182,10 +181,3 @@ def test_flask_integration_reports_unhandled_errors(
     assert row["error_type"] == "PaymentError"
     assert row["extra"]["request"]["url"].endswith("/pay/sku-9")
     assert row["extra"]["transaction"] == "pay"
-
-
-def _requests(status: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "tracehub_protocol_requests_total", {"protocol": "sentry", "status": status}
-    )
-    return value or 0.0
