@@ -61,7 +61,18 @@ def _pb_value(value: Any) -> Any:
 
 
 def _pb_attributes(pairs: Any) -> dict[str, Any]:
-    return {pair.key: _pb_value(pair.value) for pair in pairs}
+    out = {}
+    for pair in pairs:
+        value = pair.value
+        kind = value.WhichOneof("value")
+        # Strings and integers are nearly every attribute: read them without a call.
+        if kind == "string_value":
+            out[pair.key] = value.string_value
+        elif kind == "int_value":
+            out[pair.key] = value.int_value
+        else:
+            out[pair.key] = _pb_value(value)
+    return out
 
 
 def _hex_id(raw: bytes, size: int, name: str) -> str:
@@ -87,7 +98,6 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
     flat = 0
     for r_index, resource_logs in enumerate(request.resource_logs):
         resource = _pb_attributes(resource_logs.resource.attributes)
-        resource_bytes = resource_logs.resource.SerializeToString(deterministic=True)
         for s_index, scope_logs in enumerate(resource_logs.scope_logs):
             scope = scope_logs.scope
             context = Resource(
@@ -96,16 +106,13 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                 scope.name,
                 scope.version,
                 _pb_attributes(scope.attributes),
-                b"%d.%d\x00" % (r_index, s_index)
-                + resource_bytes
-                + scope.SerializeToString(deterministic=True),
+                (r_index, s_index),
             )
             for position, record in enumerate(scope_logs.log_records):
                 try:
                     entry = wire_entry(
                         context,
                         position,
-                        record.SerializeToString(deterministic=True),
                         time_ns=record.time_unix_nano,
                         observed_ns=record.observed_time_unix_nano,
                         severity_number=record.severity_number,
@@ -239,7 +246,6 @@ def _json_record(context: Resource, position: int, record: Any) -> dict[str, Any
     return wire_entry(
         context,
         position,
-        orjson.dumps(record, option=orjson.OPT_SORT_KEYS),
         time_ns=_int(_get(record, "timeUnixNano", "time_unix_nano"), "timeUnixNano"),
         observed_ns=_int(
             _get(record, "observedTimeUnixNano", "observed_time_unix_nano"), "observedTimeUnixNano"
@@ -304,8 +310,7 @@ def from_json(body: bytes, project_id: int) -> Decoded:
             project_id,
             _json_resource(resource),
             *_json_scope(scope),
-            b"%d.%d\x00" % (r_index, s_index)
-            + orjson.dumps([resource, scope], option=orjson.OPT_SORT_KEYS),
+            (r_index, s_index),
         )
         for position, record in enumerate(records):
             try:

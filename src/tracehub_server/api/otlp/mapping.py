@@ -33,15 +33,17 @@ attribute; scope name and version         with ``otel.scope.name``/``otel.scope.
 
 The event id is derived, not random: OTLP records carry none, and an exporter retries a
 whole request after a 429/503 or a lost response. ``blake2b(project, resource, scope,
-position, record bytes)`` gives a retried record the id it had, so the digest stores it
-once, while two identical records in one request (same text, same nanosecond) still differ
-by position.
+position, record)`` -- the record's content written canonically, the same whether it came
+as protobuf or JSON -- gives a retried record the id it had, so the digest stores it once,
+while two identical records in one request (same text, same nanosecond) still differ by
+position.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -86,8 +88,9 @@ class Resource:
         scope_name: str,
         scope_version: str,
         scope_attributes: dict[str, Any],
-        identity: bytes,
+        place: tuple[int, int],
     ) -> None:
+        """``place``: the indexes of the resource and of the scope in the request."""
         self.fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in resource.items():
@@ -103,7 +106,10 @@ class Resource:
             extra["otel.scope.version"] = scope_version
         self.extra = extra
         self.module = scope_name or None
-        self.id_key = hashlib.blake2b(b"%d\x00" % project_id + identity, digest_size=16).digest()
+        identity = _identity(
+            project_id, place, resource, scope_name, scope_version, scope_attributes
+        )
+        self.id_key = hashlib.blake2b(identity, digest_size=16).digest()
 
 
 def _field_value(field: str, value: Any) -> Any:
@@ -130,23 +136,35 @@ def level(severity_number: int, severity_text: str) -> str:
     return _TEXT_LEVELS.get(severity_text.upper(), "INFO") if severity_text else "INFO"
 
 
+@lru_cache(maxsize=256)
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()[:19]
+
+
 def timestamp(nanos: int) -> str:
-    """ISO 8601 UTC with microseconds, as ``isoformat()`` writes it."""
+    """ISO 8601 UTC with microseconds, as ``isoformat()`` writes it.
+
+    The records of one export mostly share their second: its text is cached.
+    """
+    seconds, rest = divmod(nanos, 1_000_000_000)
     try:
-        seconds, rest = divmod(nanos, 1_000_000_000)
-        return (
-            datetime.fromtimestamp(seconds, timezone.utc)
-            .replace(microsecond=rest // 1000)
-            .isoformat()
-        )
+        return f"{_second(seconds)}.{rest // 1000:06d}+00:00"
     except (OverflowError, OSError, ValueError):
         raise RecordError(f"time_unix_nano {nanos} is not a representable time") from None
+
+
+def _identity(*values: Any) -> bytes:
+    """The record's content as bytes: the same for a record sent as protobuf or as JSON,
+    and cheaper than re-serialising the protobuf message."""
+    try:
+        return orjson.dumps(values)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (JSON only)
+        return repr(values).encode("utf-8", "surrogatepass")
 
 
 def wire_entry(
     resource: Resource,
     position: int,
-    identity: bytes,
     *,
     time_ns: int,
     observed_ns: int,
@@ -159,6 +177,10 @@ def wire_entry(
     event_name: str,
 ) -> dict[str, Any]:
     """The wire entry of one record; ``position`` is its index within its scope."""
+    identity = _identity(
+        time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
+        span_id, event_name,
+    )  # fmt: skip
     entry: dict[str, Any] = {
         "event_id": hashlib.blake2b(
             identity, digest_size=16, key=resource.id_key, salt=position.to_bytes(8, "little")

@@ -113,11 +113,17 @@ def _sdk_version(sdk: Any) -> str | None:
     return f"{sdk['name']}/{version}" if type(version) is str else sdk["name"]
 
 
-def derived_id(project_id: int, data: bytes, position: int = 0) -> str:
-    """A stable event id for what carries none: the same bytes at the same place, same id."""
-    return hashlib.blake2b(
-        data, digest_size=16, key=b"%d" % project_id, salt=position.to_bytes(8, "little")
-    ).hexdigest()
+def derived_id(project_id: int, data: bytes) -> str:
+    """A stable event id for what carries none: the same bytes in one project, the same id."""
+    return hashlib.blake2b(data, digest_size=16, key=b"%d" % project_id).hexdigest()
+
+
+def _position_id(payload_hash: Any, position: int) -> str:
+    # The payload is hashed once per item (not once per log in it), then each log's
+    # position is added to a copy.
+    digest = payload_hash.copy()
+    digest.update(position.to_bytes(8, "little"))
+    return digest.hexdigest()
 
 
 def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
@@ -166,12 +172,13 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
     if type(items) is not list:
         raise ValueError('a log item must be {"items": [...]}')
     entries: list[Any] = []
+    payload_hash = hashlib.blake2b(payload, digest_size=16, key=b"%d" % project_id)
     for position, item in enumerate(items):
         if type(item) is not dict:
             entries.append(item)
             continue
         entry: dict[str, Any] = {
-            "event_id": derived_id(project_id, payload, position),
+            "event_id": _position_id(payload_hash, position),
             "level": _level(item.get("level"), "INFO"),
             "message": item.get("body"),
             "timestamp": timestamp(item.get("timestamp")),
