@@ -109,6 +109,8 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                 (r_index, s_index),
             )
             for position, record in enumerate(scope_logs.log_records):
+                body = record.body  # the empty AnyValue when unset: no kind, None
+                trace_id, span_id = record.trace_id, record.span_id
                 try:
                     entry = wire_entry(
                         context,
@@ -117,10 +119,12 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                         observed_ns=record.observed_time_unix_nano,
                         severity_number=record.severity_number,
                         severity_text=record.severity_text,
-                        body=_pb_value(record.body) if record.HasField("body") else None,
+                        body=body.string_value
+                        if body.WhichOneof("value") == "string_value"
+                        else _pb_value(body),
                         attributes=_pb_attributes(record.attributes),
-                        trace_id=_hex_id(record.trace_id, 16, "trace_id"),
-                        span_id=_hex_id(record.span_id, 8, "span_id"),
+                        trace_id=_hex_id(trace_id, 16, "trace_id") if trace_id else "",
+                        span_id=_hex_id(span_id, 8, "span_id") if span_id else "",
                         event_name=record.event_name,
                     )
                 except RecordError as exc:

@@ -50,8 +50,10 @@ import orjson
 
 from tracehub_server.api.validation import LEVELS
 
-#: severity_number // 4 for 1..24 (TRACE..FATAL4) -> level.
+#: (severity_number - 1) // 4 for 1..24 (TRACE..FATAL4) -> level.
 _BY_SEVERITY = ("DEBUG", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+#: The level of each severity number 0..24 (0, unspecified, is decided by the text).
+_LEVEL_BY_NUMBER = ("", *(_BY_SEVERITY[(n - 1) // 4] for n in range(1, 25)))
 _TEXT_LEVELS = {**LEVELS, "TRACE": "DEBUG"}
 #: Resource attributes that become entry fields (and leave ``extra``).
 _RESOURCE_FIELDS = {
@@ -68,7 +70,6 @@ _RECORD_FIELDS = {
     "exception.stacktrace": "stack_trace",
     "thread.id": "thread_id",
 }
-_MODULE_KEYS = ("code.namespace",)
 _FILE_KEYS = ("code.file.path", "code.filepath")
 
 
@@ -79,7 +80,7 @@ class RecordError(ValueError):
 class Resource:
     """What a resource and a scope give every record under them, computed once per scope."""
 
-    __slots__ = ("extra", "fields", "id_key", "module")
+    __slots__ = ("extra", "fields", "hasher", "module")
 
     def __init__(
         self,
@@ -109,7 +110,7 @@ class Resource:
         identity = _identity(
             project_id, place, resource, scope_name, scope_version, scope_attributes
         )
-        self.id_key = hashlib.blake2b(identity, digest_size=16).digest()
+        self.hasher = hashlib.blake2b(identity, digest_size=16)
 
 
 def _field_value(field: str, value: Any) -> Any:
@@ -177,15 +178,19 @@ def wire_entry(
     event_name: str,
 ) -> dict[str, Any]:
     """The wire entry of one record; ``position`` is its index within its scope."""
-    identity = _identity(
-        time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
-        span_id, event_name,
+    digest = resource.hasher.copy()
+    digest.update(position.to_bytes(8, "little"))
+    digest.update(
+        _identity(
+            time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
+            span_id, event_name,
+        )
     )  # fmt: skip
     entry: dict[str, Any] = {
-        "event_id": hashlib.blake2b(
-            identity, digest_size=16, key=resource.id_key, salt=position.to_bytes(8, "little")
-        ).hexdigest(),
-        "level": level(severity_number, severity_text),
+        "event_id": digest.hexdigest(),
+        "level": _LEVEL_BY_NUMBER[severity_number]
+        if 0 < severity_number < 25
+        else level(severity_number, severity_text),
         "message": body if type(body) is str else ("" if body is None else render(body)),
     }
     nanos = time_ns or observed_ns
@@ -196,13 +201,14 @@ def wire_entry(
     module = resource.module
     for key, value in attributes.items():
         field = _RECORD_FIELDS.get(key)
-        if field is not None:
-            entry[field] = _field_value(field, value)
-        else:
+        if field is None:
             extra[key] = value
-            if key in _MODULE_KEYS and type(value) is str:
-                module = value
-    if module is None:
+        else:
+            entry[field] = _field_value(field, value)
+    namespace = attributes.get("code.namespace")
+    if type(namespace) is str:
+        module = namespace
+    elif module is None:
         module = next((attributes[k] for k in _FILE_KEYS if type(attributes.get(k)) is str), None)
     if module is not None:
         entry["module"] = module

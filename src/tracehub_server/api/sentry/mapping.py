@@ -158,10 +158,6 @@ def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
     return entry
 
 
-def _attribute(value: Any) -> Any:
-    return value.get("value") if type(value) is dict and "value" in value else value
-
-
 def log_entries(payload: bytes, project_id: int) -> list[Any]:
     """The wire entries of a ``log`` item's ``{"items": [...]}`` (ValueError if not JSON).
 
@@ -188,11 +184,13 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
         extra: dict[str, Any] = {}
         attributes = item.get("attributes")
         for key, value in attributes.items() if type(attributes) is dict else ():
+            if type(value) is dict and "value" in value:  # {"value": v, "type": "string"}
+                value = value["value"]
             field = _LOG_FIELDS.get(key)
             if field is None:
-                extra[key] = _attribute(value)
+                extra[key] = value
             else:
-                entry[field] = _attribute(value)
+                entry[field] = value
         if item.get("span_id"):
             extra["span_id"] = item["span_id"]
         if extra:
