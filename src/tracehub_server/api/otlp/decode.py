@@ -109,7 +109,7 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                 (r_index, s_index),
             )
             for position, record in enumerate(scope_logs.log_records):
-                body = record.body  # the empty AnyValue when unset: no kind, None
+                payload = record.body  # the empty AnyValue when unset: no kind, None
                 trace_id, span_id = record.trace_id, record.span_id
                 try:
                     entry = wire_entry(
@@ -119,9 +119,9 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                         observed_ns=record.observed_time_unix_nano,
                         severity_number=record.severity_number,
                         severity_text=record.severity_text,
-                        body=body.string_value
-                        if body.WhichOneof("value") == "string_value"
-                        else _pb_value(body),
+                        body=payload.string_value
+                        if payload.WhichOneof("value") == "string_value"
+                        else _pb_value(payload),
                         attributes=_pb_attributes(record.attributes),
                         trace_id=_hex_id(trace_id, 16, "trace_id") if trace_id else "",
                         span_id=_hex_id(span_id, 8, "span_id") if span_id else "",

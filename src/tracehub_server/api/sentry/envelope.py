@@ -44,7 +44,7 @@ def parse(body: bytes) -> tuple[dict[str, Any], list[Item]]:
     if not body.strip():
         raise EnvelopeError("body is empty; send a Sentry envelope")
     header, position = _json_line(body, 0, "the envelope header")
-    items = []
+    items: list[Item] = []
     while position < len(body):
         if body[position : position + 1] == b"\n":
             position += 1  # blank lines between items are tolerated, as Relay does

@@ -159,7 +159,8 @@ def _envelope_items(body: bytes, project_id: int) -> tuple[list[Any], str]:
     except envelope.EnvelopeError as exc:
         raise Refusal(400, str(exc)) from None
     entries: list[Any] = []
-    event_id = header.get("event_id") if type(header.get("event_id")) is str else ""
+    sent_id = header.get("event_id")
+    event_id: str = sent_id if type(sent_id) is str else ""
     for index, item in enumerate(items):
         if item.type not in STORED_ITEM_TYPES:
             metrics.SENTRY_ITEMS_DROPPED.labels(_metric_type(item.type)).inc()
