@@ -42,13 +42,12 @@ position.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from tracehub_server.api.validation import LEVELS
+from tracehub_server.api.wire_time import TimeRangeError, iso_from_nanos
 
 #: (severity_number - 1) // 4 for 1..24 (TRACE..FATAL4) -> level.
 _BY_SEVERITY = ("DEBUG", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -70,6 +69,7 @@ _RECORD_FIELDS = {
     "exception.stacktrace": "stack_trace",
     "thread.id": "thread_id",
 }
+_RECORD_KEYS = frozenset(_RECORD_FIELDS)
 _FILE_KEYS = ("code.file.path", "code.filepath")
 
 
@@ -137,20 +137,11 @@ def level(severity_number: int, severity_text: str) -> str:
     return _TEXT_LEVELS.get(severity_text.upper(), "INFO") if severity_text else "INFO"
 
 
-@lru_cache(maxsize=256)
-def _second(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()[:19]
-
-
 def timestamp(nanos: int) -> str:
-    """ISO 8601 UTC with microseconds, as ``isoformat()`` writes it.
-
-    The records of one export mostly share their second: its text is cached.
-    """
-    seconds, rest = divmod(nanos, 1_000_000_000)
+    """ISO 8601 UTC with microseconds; :class:`RecordError` beyond year 9999."""
     try:
-        return f"{_second(seconds)}.{rest // 1000:06d}+00:00"
-    except (OverflowError, OSError, ValueError):
+        return iso_from_nanos(nanos)
+    except TimeRangeError:
         raise RecordError(f"time_unix_nano {nanos} is not a representable time") from None
 
 
@@ -197,14 +188,11 @@ def wire_entry(
     if nanos:
         entry["timestamp"] = timestamp(nanos)
     entry.update(resource.fields)
-    extra = resource.extra.copy()
+    extra = {**resource.extra, **attributes}
+    for key in _RECORD_KEYS.intersection(attributes):
+        field = _RECORD_FIELDS[key]
+        entry[field] = _field_value(field, extra.pop(key))
     module = resource.module
-    for key, value in attributes.items():
-        field = _RECORD_FIELDS.get(key)
-        if field is None:
-            extra[key] = value
-        else:
-            entry[field] = _field_value(field, value)
     namespace = attributes.get("code.namespace")
     if type(namespace) is str:
         module = namespace

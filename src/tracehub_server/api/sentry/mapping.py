@@ -39,12 +39,12 @@ item's bytes and the log's position, so a retried envelope is stored once.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from tracehub_server.api.sentry.stacktrace import exception_values, render, type_line
+from tracehub_server.api.wire_time import TimeRangeError, iso_from_seconds
 
 _LEVELS = {
     "fatal": "FATAL",
@@ -68,18 +68,21 @@ _LOG_FIELDS = {
     "logger.name": "module",
     "thread.id": "thread_id",
 }
+_LOG_KEYS = frozenset(_LOG_FIELDS)
 
 
 def _level(value: Any, default: str) -> str:
-    return _LEVELS.get(value.lower(), default) if type(value) is str else default
+    if type(value) is not str:
+        return default
+    return _LEVELS.get(value) or _LEVELS.get(value.lower(), default)
 
 
 def timestamp(value: Any) -> Any:
     """An ISO 8601 string as sent; seconds since the epoch converted (else left to refuse)."""
-    if type(value) in (int, float):
+    if type(value) is float or type(value) is int:
         try:
-            return datetime.fromtimestamp(value, timezone.utc).isoformat()
-        except (OverflowError, OSError, ValueError):
+            return iso_from_seconds(value)
+        except TimeRangeError:
             return str(value)  # the validator rejects it with its own message
     return value
 
@@ -181,16 +184,18 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
         }
         if item.get("trace_id"):
             entry["trace_id"] = item["trace_id"]
-        extra: dict[str, Any] = {}
         attributes = item.get("attributes")
-        for key, value in attributes.items() if type(attributes) is dict else ():
-            if type(value) is dict and "value" in value:  # {"value": v, "type": "string"}
-                value = value["value"]
-            field = _LOG_FIELDS.get(key)
-            if field is None:
-                extra[key] = value
-            else:
-                entry[field] = value
+        # Each attribute is {"value": v, "type": "string"}; its value is kept.
+        extra: dict[str, Any] = (
+            {
+                key: value["value"] if type(value) is dict and "value" in value else value
+                for key, value in attributes.items()
+            }
+            if type(attributes) is dict
+            else {}
+        )
+        for key in _LOG_KEYS.intersection(extra):
+            entry[_LOG_FIELDS[key]] = extra.pop(key)
         if item.get("span_id"):
             extra["span_id"] = item["span_id"]
         if extra:
