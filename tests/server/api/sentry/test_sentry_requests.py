@@ -13,11 +13,15 @@ import httpx
 import orjson
 import pytest
 import sentry_sdk
+from ingest_helpers import open_client
 from live_server import live_server, new_project, stored
 from prometheus_client import REGISTRY
 
 from tracehub.limits import MAX_DECOMPRESSED_BYTES, MAX_ENTRIES_PER_BATCH
+from tracehub_server.queue.base import QueueUnavailable
+from tracehub_server.queue.inprocess import InProcessQueue
 from tracehub_server.settings import Settings
+from tracehub_server.worker.digest import digest
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -218,3 +222,27 @@ def _requests(status: str) -> float:
         "tracehub_protocol_requests_total", {"protocol": "sentry", "status": status}
     )
     return value or 0.0
+
+
+class _BrokenQueue(InProcessQueue):
+    """The queue seam failing to make a batch durable (a broker outage)."""
+
+    async def publish(self, batch: Any) -> None:
+        raise QueueUnavailable("broker unreachable")
+
+
+async def test_queue_unavailable_is_503_with_retry_after(
+    migrated_database_url, tmp_path: Path, pool, project, api_key
+) -> None:
+    """When the queue cannot take the entries the answer is 503 with Retry-After."""
+    settings = Settings(database_url=migrated_database_url, data_dir=tmp_path)
+    async for client in open_client(settings):
+        client.app.state.ingest.queue = _BrokenQueue(pool, digest)
+        response = await client.post(
+            f"/api/{project.id}/envelope/",
+            content=_envelope(_event_item(_event())),
+            headers=_auth(api_key),
+        )
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1
+    assert "queue unavailable" in response.json()["detail"]
