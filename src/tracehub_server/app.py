@@ -22,9 +22,9 @@ from starlette.types import Receive, Scope, Send
 from tracehub_server import dashboard
 from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
-from tracehub_server.api import protocols
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
+from tracehub_server.api.protocols import view_for as protocol_view
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
@@ -77,7 +77,7 @@ class TraceHubApp(FastAPI):
         if scope["type"] == "http" and scope["path"] == ingest_view.INGEST_PATH:
             await ingest_view.serve(self.state.ingest, scope, receive, send)
             return
-        if scope["type"] == "http" and (view := protocols.view_for(scope["path"])) is not None:
+        if scope["type"] == "http" and (view := protocol_view(scope["path"])) is not None:
             await view(self.state.ingest, scope, receive, send)
             return
         await super().__call__(scope, receive, send)
