@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import uvicorn
 
 from tracehub_server.app import create_app
@@ -105,3 +107,19 @@ def new_project(database_url: str) -> tuple[int, str]:
         return project.id, key
 
     return asyncio.run(create())
+
+
+@pytest.fixture
+def server_url(migrated_database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A real server (in-process queue: a 2xx means committed) on 127.0.0.1."""
+    settings = Settings(
+        database_url=migrated_database_url, data_dir=tmp_path, api_key_cache_seconds=0
+    )
+    with live_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def project_key(migrated_database_url: str) -> tuple[int, str]:
+    """A fresh project and its API key: ``(project id, key)``."""
+    return new_project(migrated_database_url)
