@@ -24,6 +24,7 @@ from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
+from tracehub_server.api.protocols import view_for as protocol_view
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
@@ -75,6 +76,9 @@ class TraceHubApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == ingest_view.INGEST_PATH:
             await ingest_view.serve(self.state.ingest, scope, receive, send)
+            return
+        if scope["type"] == "http" and (view := protocol_view(scope["path"])) is not None:
+            await view(self.state.ingest, scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 

@@ -23,6 +23,16 @@ PUBLISH_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 QUEUE_DEPTH = Gauge("tracehub_queue_depth", "Batches waiting in the ingest queue (last seen)")
+PROTOCOL_REQUESTS = Counter(
+    "tracehub_protocol_requests",
+    "Requests to the OpenTelemetry and Sentry endpoints by protocol and response status",
+    ["protocol", "status"],
+)
+SENTRY_ITEMS_DROPPED = Counter(
+    "tracehub_sentry_items_dropped",
+    "Sentry envelope items accepted and not stored (transactions, sessions, ...), by type",
+    ["type"],
+)
 
 router = APIRouter()
 

@@ -13,6 +13,7 @@ from tracehub_server.dashboard.context import (
     not_found,
     require_write,
 )
+from tracehub_server.dashboard.dsn import public_base, sentry_dsn
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
@@ -55,6 +56,7 @@ async def _settings_page(
         keys = await project_store.list_api_keys(conn, page.project.id)
         members = await user_store.list_members(conn, page.project.id)
     snippet = None
+    base = public_base(request)
     if new_key:
         endpoint = str(request.base_url).rstrip("/")
         snippet = sdk_snippet(key=new_key, endpoint=endpoint, project_name=page.project.name)
@@ -69,6 +71,8 @@ async def _settings_page(
             "roles": user_store.ROLES,
             "new_key": new_key,
             "snippet": snippet,
+            "ingest_base": base,
+            "dsn": sentry_dsn(base, page.project.id, *([new_key] if new_key else [])),
             # A rejected rename shows what was typed, so it can be corrected.
             "name_value": page.project.name if name is None else name,
         },

@@ -1,0 +1,478 @@
+"""Ingest throughput of the same entries natively, as OTLP protobuf and as Sentry envelopes.
+
+Usage: ``python bench/bench_protocols.py [--entries 60000] [--runs 3] [--batch 50]
+[--concurrency 8]`` (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` as for
+``bench_server.py``).
+
+One run starts a real ``tracehub server`` publishing to RabbitMQ (a scratch database and
+vhost) and one worker, then sends the same entries three ways, in turn, each as gzip bodies
+of ``--batch`` entries over keep-alive connections: native JSON to ``/api/v1/ingest``; an
+OTLP ``ExportLogsServiceRequest`` (protobuf) to ``/v1/logs``; a Sentry envelope to
+``/api/<id>/envelope/`` (the ERROR entries as ``event`` items with their exception and
+frames, the others as one ``log`` item). Entries are 10 % errors with a traceback, like
+``bench_server.py``'s. Real Sentry SDKs send one event per envelope; packing the batch
+measures the per-entry cost, which is what the protocol adds (the per-request cost is the
+same for every protocol).
+
+Bodies are built before the clock starts. Reported per protocol: entries/s accepted (the
+time until every request got its 2xx) and the API process's CPU seconds per 10,000 entries,
+and the ratio of each to native. Medians over the runs are printed last; the target is
+>= 70 % of native entries/s for both protocols.
+
+``--mode inprocess`` times the three ASGI views alone in this process (no HTTP server, a
+queue that only encodes the message, keys always valid): CPU microseconds per entry of what
+each protocol's path costs, free of the noise of a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import psutil
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from tracehub_server.storage.db import migrate
+from tracehub_server.storage.projects import create_api_key, create_project
+
+ADMIN_URL = os.environ.get("TRACEHUB_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_BASE = os.environ.get("TRACEHUB_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
+TRACEHUB = [sys.executable, "-c", "from tracehub_server.cli import main; main()"]
+LEVELS = ["DEBUG"] * 20 + ["INFO"] * 55 + ["WARN"] * 15
+SEVERITY = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
+PROTOCOLS = ("native", "otlp", "sentry")
+
+
+def _frames(kind: int, line: int) -> list[tuple[str, int, str, str]]:
+    return [
+        ("/app/service/api.py", 40 + line, "handle", "return run(req)"),
+        (f"/app/service/module{kind}.py", line, f"step{kind}", "do()"),
+    ]
+
+
+def _entry(i: int) -> dict[str, Any]:
+    """Entry ``i``: the fields every protocol can carry, 10 % errors with a traceback."""
+    entry: dict[str, Any] = {
+        "event_id": secrets.token_hex(16),
+        "time_ns": time.time_ns(),
+        "level": random.choice(LEVELS),
+        "message": f"handled request {i}",
+        "module": "orders",
+        "thread_id": 140000,
+        "extra": {"user_id": i % 1000, "path": "/api/orders", "ms": i % 300},
+    }
+    if i % 10 == 0:
+        kind, line = random.randrange(20), random.randrange(1, 9)
+        entry.update(
+            level="ERROR",
+            message=f"order {i} failed",
+            error_type=f"Error{kind}",
+            error_message=f"failed for order {i}",
+            frames=_frames(kind, line),
+        )
+    return entry
+
+
+def _traceback(entry: dict[str, Any]) -> str:
+    lines = ["Traceback (most recent call last):\n"]
+    for path, line, function, code in entry["frames"]:
+        lines.append(f'  File "{path}", line {line}, in {function}\n    {code}\n')
+    lines.append(f"{entry['error_type']}: {entry['error_message']}\n")
+    return "".join(lines)
+
+
+RESOURCE = {"service": "bench", "environment": "production", "host": "bench-host", "pid": 1234}
+
+
+def _native(entries: list[dict[str, Any]]) -> bytes:
+    wire = []
+    for e in entries:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(e["time_ns"] // 10**9))
+        item = {
+            "event_id": e["event_id"],
+            "timestamp": f"{stamp}.{e['time_ns'] // 10**6 % 1000:03d}+00:00",
+            "level": e["level"],
+            "message": e["message"],
+            **RESOURCE,
+            "thread_id": e["thread_id"],
+            "module": e["module"],
+            "extra": e["extra"],
+        }
+        if "frames" in e:
+            item.update(
+                error_type=e["error_type"],
+                error_message=e["error_message"],
+                stack_trace=_traceback(e),
+            )
+        wire.append(item)
+    return orjson.dumps(wire)
+
+
+def _set(value: AnyValue, raw: Any) -> None:
+    if isinstance(raw, str):
+        value.string_value = raw
+    else:
+        value.int_value = raw
+
+
+def _otlp(entries: list[dict[str, Any]]) -> bytes:
+    request = ExportLogsServiceRequest()
+    resource_logs = request.resource_logs.add()
+    for key, raw in (("service.name", "bench"), ("deployment.environment.name", "production"),
+                     ("host.name", "bench-host"), ("process.pid", 1234)):  # fmt: skip
+        _set(resource_logs.resource.attributes.add(key=key).value, raw)
+    records = resource_logs.scope_logs.add().log_records
+    for e in entries:
+        record = records.add(time_unix_nano=e["time_ns"], severity_number=SEVERITY[e["level"]])
+        record.body.string_value = e["message"]
+        attributes = {"code.namespace": e["module"], "thread.id": e["thread_id"], **e["extra"]}
+        if "frames" in e:
+            attributes["exception.type"] = e["error_type"]
+            attributes["exception.message"] = e["error_message"]
+            attributes["exception.stacktrace"] = _traceback(e)
+        for key, raw in attributes.items():
+            _set(record.attributes.add(key=key).value, raw)
+    return request.SerializeToString()
+
+
+def _sentry_event(e: dict[str, Any]) -> dict[str, Any]:
+    frames = [
+        {"abs_path": path, "filename": path, "lineno": line, "function": function,
+         "context_line": code, "in_app": True}
+        for path, line, function, code in e["frames"]
+    ]  # fmt: skip
+    return {
+        "event_id": e["event_id"],
+        "timestamp": e["time_ns"] / 1e9,
+        "level": "error",
+        "platform": "python",
+        "logger": e["module"],
+        "server_name": "bench-host",
+        "environment": "production",
+        "tags": {"service": "bench"},
+        "extra": e["extra"],
+        "exception": {
+            "values": [
+                {
+                    "type": e["error_type"],
+                    "value": e["error_message"],
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+    }
+
+
+def _sentry_log(e: dict[str, Any]) -> dict[str, Any]:
+    attributes = {
+        "sentry.environment": "production",
+        "server.address": "bench-host",
+        "logger.name": e["module"],
+        "thread.id": e["thread_id"],
+        **e["extra"],
+    }
+    return {
+        "timestamp": e["time_ns"] / 1e9,
+        "level": e["level"].lower(),
+        "body": e["message"],
+        "attributes": {
+            key: {"value": value, "type": "string" if isinstance(value, str) else "integer"}
+            for key, value in attributes.items()
+        },
+    }
+
+
+def _sentry(entries: list[dict[str, Any]]) -> bytes:
+    parts = [orjson.dumps({"sent_at": "2026-01-01T00:00:00Z"})]
+    logs = []
+    for e in entries:
+        if "frames" in e:
+            payload = orjson.dumps(_sentry_event(e))
+            parts += [orjson.dumps({"type": "event", "length": len(payload)}), payload]
+        else:
+            logs.append(_sentry_log(e))
+    if logs:
+        payload = orjson.dumps({"items": logs})
+        header = {"type": "log", "length": len(payload), "item_count": len(logs),
+                  "content_type": "application/vnd.sentry.items.log+json"}  # fmt: skip
+        parts += [orjson.dumps(header), payload]
+    return b"\n".join(parts) + b"\n"
+
+
+def _requests(protocol: str, entries: list[dict], batch: int, key: str, project_id: int,
+              port: int) -> list[bytes]:  # fmt: skip
+    """Complete HTTP/1.1 requests (headers + gzip body), ready to be written to a socket."""
+    path, kind, auth = {
+        "native": ("/api/v1/ingest", "application/json", f"X-API-Key: {key}"),
+        "otlp": ("/v1/logs", "application/x-protobuf", f"X-API-Key: {key}"),
+        "sentry": (f"/api/{project_id}/envelope/", "application/x-sentry-envelope",
+                   f"X-Sentry-Auth: Sentry sentry_key={key}, sentry_version=7"),
+    }[protocol]  # fmt: skip
+    build = {"native": _native, "otlp": _otlp, "sentry": _sentry}[protocol]
+    out = []
+    for start in range(0, len(entries), batch):
+        body = gzip.compress(build(entries[start : start + batch]), 6)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n"
+            f"Content-Type: {kind}\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        out.append(head.encode() + body)
+    return out
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, float]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status, length, retry_after = int(head[9:12]), 0, 1.0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"retry-after":
+            retry_after = float(value)
+    if length:
+        await reader.readexactly(length)
+    return status, retry_after
+
+
+async def _send(port: int, requests: list[bytes], concurrency: int) -> float:
+    """Seconds until every request got a 2xx (429/503 are retried after Retry-After)."""
+    queue = list(reversed(requests))
+
+    async def sender() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while queue:
+                request = queue.pop()
+                while True:
+                    writer.write(request)
+                    status, retry_after = await _response(reader)
+                    if 200 <= status < 300:
+                        break
+                    if status not in (429, 503):
+                        raise RuntimeError(f"unexpected status {status}")
+                    await asyncio.sleep(retry_after)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def _cpu(process: psutil.Process) -> float:
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+async def _setup(dsn: str) -> tuple[int, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        project = await create_project(conn, f"bench-{secrets.token_hex(4)}")
+        _, key = await create_api_key(conn, project.id)
+        return project.id, key
+    finally:
+        await conn.close()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+async def _measure(args: argparse.Namespace, dsn: str, port: int, api: psutil.Process) -> dict:
+    project_id, key = await _setup(dsn)
+    entries = [_entry(i) for i in range(args.entries)]
+    result = {}
+    for protocol in PROTOCOLS:
+        requests = _requests(protocol, entries, args.batch, key, project_id, port)
+        await asyncio.sleep(1)  # the previous protocol's backlog is digested meanwhile
+        cpu = _cpu(api)
+        elapsed = await _send(port, requests, args.concurrency)
+        used = _cpu(api) - cpu
+        result[protocol] = (args.entries / elapsed, used * 10_000 / args.entries)
+        print(f"  {protocol:7s} {args.entries / elapsed:9.0f} entries/s"
+              f"  API CPU {used * 10_000 / args.entries:.3f} s per 10,000", flush=True)  # fmt: skip
+    return result
+
+
+def _summary(args: argparse.Namespace, results: list[dict]) -> None:
+    print(f"\nmedian of {len(results)} runs, {args.entries} entries per protocol,"
+          f" {args.batch} per request, concurrency {args.concurrency}:")  # fmt: skip
+    print(f"{'protocol':10s} {'entries/s':>10s} {'vs native':>10s} {'API CPU/10k':>12s}")
+    native = statistics.median(r["native"][0] for r in results)
+    native_cpu = statistics.median(r["native"][1] for r in results)
+    for protocol in PROTOCOLS:
+        rate = statistics.median(r[protocol][0] for r in results)
+        cpu = statistics.median(r[protocol][1] for r in results)
+        print(f"{protocol:10s} {rate:10.0f} {rate / native:10.0%} {cpu:10.3f} s"
+              f"  ({native_cpu / cpu:.0%} of native's entries per CPU second)")  # fmt: skip
+
+
+def _views() -> dict[str, Any]:
+    from tracehub_server.api import ingest
+    from tracehub_server.api.otlp import routes as otlp
+    from tracehub_server.api.sentry import routes as sentry
+
+    return {"native": ingest.serve, "otlp": otlp.serve, "sentry": sentry.serve}
+
+
+class _EncodingQueue:
+    """The queue seam doing what a publish does on the API's side: encode the entries."""
+
+    async def publish(self, batch: Any) -> None:
+        from tracehub_server.queue.messages import encode_entries
+
+        encode_entries(batch.entries)
+
+    async def depth(self) -> int:
+        return 0
+
+
+class _AnyKey:
+    async def lookup(self, key: str) -> Any:
+        from tracehub_server.storage.projects import ApiKeyAuth
+
+        return ApiKeyAuth(key_id=1, project_id=1, revoked=False)
+
+
+class _NoUsage:
+    def record(self, key_id: int, when: Any) -> None:
+        pass
+
+
+async def _in_process(args: argparse.Namespace) -> None:
+    from tracehub_server.api.ingest import IngestService
+    from tracehub_server.api.ratelimit import RateLimiter
+    from tracehub_server.api.validation import EntryValidator
+
+    service = IngestService(
+        keys=_AnyKey(), usage=_NoUsage(), limiter=RateLimiter(rate=0),  # type: ignore[arg-type]
+        validator=EntryValidator(retention_days=30), queue=_EncodingQueue(),  # type: ignore[arg-type]
+        max_queue_depth=10**9,
+    )  # fmt: skip
+    views = _views()
+    results: dict[str, list[float]] = {protocol: [] for protocol in PROTOCOLS}
+    for index in range(args.runs):
+        entries = [_entry(i) for i in range(args.entries)]
+        for protocol in PROTOCOLS:
+            requests = _requests(protocol, entries, args.batch, "k", 1, 0)
+            started = time.process_time()
+            for request in requests:
+                await _call(views[protocol], service, request)
+            used = time.process_time() - started
+            results[protocol].append(used / args.entries * 1e6)
+        print(f"run {index + 1}: " + "  ".join(
+            f"{p} {results[p][-1]:.2f} us/entry" for p in PROTOCOLS), flush=True)  # fmt: skip
+    native = statistics.median(results["native"])
+    print(f"\nmedian of {args.runs} runs, in process, CPU per entry ({args.batch} per request):")
+    for protocol in PROTOCOLS:
+        cost = statistics.median(results[protocol])
+        print(f"{protocol:10s} {cost:6.2f} us  ({native / cost:.0%} of native's entries per CPU s)")
+
+
+async def _call(view: Any, service: Any, request: bytes) -> None:
+    head, _, body = request.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    _, path, _ = lines[0].split(b" ")
+    headers = []
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers.append((name.strip().lower(), value.strip()))
+    scope = {"type": "http", "method": "POST", "path": path.decode(), "query_string": b"",
+             "headers": headers}  # fmt: skip
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await view(service, scope, receive, send)
+    if sent[0]["status"] not in (200, 202):
+        raise RuntimeError(f"{path.decode()} answered {sent[0]['status']}: {sent[1]['body']!r}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=60_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=50, help="entries per request (1-1000)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--mode", choices=("served", "inprocess"), default="served")
+    args = parser.parse_args()
+    if args.mode == "inprocess":
+        await _in_process(args)
+        return
+
+    name = f"th_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    _rabbitmqctl("add_vhost", name)
+    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    dsn = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    port = 19000 + random.randrange(1000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHUB_")}
+    env.update(
+        TRACEHUB_DATABASE_URL=dsn,
+        TRACEHUB_AMQP_URL=f"{AMQP_BASE}/{name}",
+        TRACEHUB_LOG_LEVEL="warning",
+        TRACEHUB_MAX_QUEUE_DEPTH="1000000",
+    )
+    processes: list[subprocess.Popen] = []
+    log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
+    try:
+        await _setup(dsn)
+        server = subprocess.Popen(
+            [*TRACEHUB, "server", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        processes.append(server)
+        processes.append(subprocess.Popen([*TRACEHUB, "worker"], env=env, stdout=log, stderr=log))
+        for _ in range(600):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+        api = psutil.Process(server.pid)
+        results = []
+        for index in range(args.runs):
+            print(f"run {index + 1}:", flush=True)
+            results.append(await _measure(args, dsn, port, api))
+        _summary(args, results)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        _rabbitmqctl("delete_vhost", name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,189 @@
+"""The steps every ingest protocol shares, for the views that speak OTLP and Sentry.
+
+A protocol view only translates: it reads the request with :func:`read_request`, maps what
+it received to native wire entries (the dicts ``POST /api/v1/ingest`` accepts) and hands
+them to :func:`submit`, which runs them through the native path's own pieces -- the
+:class:`~tracehub_server.api.ingest.IngestService`'s key cache, rate limiter, per-entry
+validator and queue, the limits of :mod:`tracehub.limits` and the body reader of
+:mod:`tracehub_server.api.body`. So an entry arriving by any protocol is validated, limited,
+made durable and deduplicated (by ``event_id``) exactly as a native one is.
+
+Each step raises :class:`Refusal` with the status to answer; the view renders it in its
+protocol's shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+import orjson
+
+from tracehub.limits import MAX_ENTRIES_PER_BATCH
+from tracehub_server.api import metrics
+from tracehub_server.api.body import BodyError, check_content_length, read_body
+from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.ingest import UNAVAILABLE_RETRY_AFTER, IngestService
+from tracehub_server.api.validation import EntryValidator
+from tracehub_server.queue.base import QueueUnavailable
+from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.storage.projects import ApiKeyAuth
+
+logger = logging.getLogger(__name__)
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class Refusal(Exception):
+    """The request is refused with ``status``; ``retry_after`` (seconds) for 429 and 503."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Disconnected(Exception):
+    """The client went away before sending the whole body: there is no one to answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What :func:`submit` did: how many entries were accepted, and why others were not."""
+
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def authenticate(service: IngestService, key: str | None, *, header: str) -> ApiKeyAuth:
+    """The key's project; 401 for a missing or unknown key, 403 revoked, 503 no database."""
+    if not key:
+        raise Refusal(401, f"missing {header}")
+    try:
+        auth = await service.keys.lookup(key)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        logger.warning("API key lookup failed: %s", exc)
+        raise Refusal(503, "database unavailable", retry_after=UNAVAILABLE_RETRY_AFTER) from None
+    if auth is None:
+        raise Refusal(401, "unknown API key")
+    if auth.revoked:
+        raise Refusal(403, "API key has been revoked")
+    return auth
+
+
+async def admit(service: IngestService, project_id: int) -> None:
+    """429 while the project is over its rate limit or the queue is over its depth."""
+    wait = service.limiter.retry_after(project_id)
+    if wait:
+        raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
+    depth = await service.queue.depth()
+    if depth is not None and depth >= service.max_queue_depth:
+        raise Refusal(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def read_request(receive: Receive, *, length: str | None, coding: str | None) -> bytes:
+    """The decompressed body within the native size limits (413), else 400 when broken."""
+    try:
+        check_content_length(length)
+        return await read_body(_chunks(receive), encoding=coding)
+    except BodyError as exc:
+        raise Refusal(exc.status, exc.message) from None
+
+
+def check_count(count: int, *, what: str) -> None:
+    """413 when one request carries more entries than a native request may."""
+    if count > MAX_ENTRIES_PER_BATCH:
+        raise Refusal(413, f"{count} {what} in one request; the limit is {MAX_ENTRIES_PER_BATCH}")
+
+
+def _validate(
+    validator: EntryValidator, items: list[Any], now: datetime
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Native ingest's two paths, in its order: entries in the SDK's canonical form are
+    checked in one C pass over their JSON (:func:`canonical_rows`), any other batch by the
+    per-entry validator, which alone decides what to repair or reject.
+
+    The mapped entries are written as JSON once for this: it costs less than the general
+    path saves, and it tells whether any string holds a NUL (JSON escapes it).
+    """
+    try:
+        body = orjson.dumps(items)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the general path reads it
+        return validator.validate(items, now)
+    nul_free = b"\\u0000" not in body
+    if nul_free:
+        rows = canonical_rows(body, now.isoformat(), *validator.timestamp_range(now))
+        if rows is not None:
+            return rows, []
+    return validator.validate(items, now, nul_free=nul_free)
+
+
+async def submit(service: IngestService, auth: ApiKeyAuth, items: list[Any]) -> Outcome:
+    """Validate wire entries as native ingest does and make the accepted ones durable.
+
+    ``rejected`` holds the validator's ``{"index", "error"}`` for each refused entry (the
+    index into ``items``). Raises :class:`Refusal` 429 (rate limit) or 503 (queue).
+    """
+    now = datetime.now(timezone.utc)
+    accepted, rejected = _validate(service.validator, items, now)
+    service.usage.record(auth.key_id, now)
+    if accepted:
+        wait = service.limiter.take(auth.project_id, len(accepted))
+        if wait:
+            raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
+        started = time.perf_counter()
+        try:
+            await service.queue.publish(IngestBatch(project_id=auth.project_id, entries=accepted))
+        except QueueUnavailable as exc:
+            logger.warning("ingest batch not accepted: %s", exc)
+            raise Refusal(
+                503, f"queue unavailable: {exc}", retry_after=UNAVAILABLE_RETRY_AFTER
+            ) from None
+        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        metrics.ENTRIES_ACCEPTED.inc(len(accepted))
+    if rejected:
+        metrics.ENTRIES_REJECTED.inc(len(rejected))
+    return Outcome(accepted=len(accepted), rejected=rejected)
+
+
+def headers_of(scope: MutableMapping[str, Any]) -> dict[bytes, str]:
+    """The request headers by lower-case name (the last of repeated ones)."""
+    return {name: value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def retry_after_header(seconds: float | None) -> list[tuple[bytes, bytes]]:
+    """``Retry-After`` in whole seconds (at least 1), or nothing."""
+    if seconds is None:
+        return []
+    return [(b"retry-after", b"%d" % max(1, math.ceil(seconds)))]
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Send a whole response."""
+    head = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""OpenTelemetry logs over OTLP/HTTP: decode, map to native wire entries, ingest natively."""

@@ -1,0 +1,211 @@
+"""OTLP log records to native wire entries: the one place the mapping is decided.
+
+The decoders of :mod:`tracehub_server.api.otlp.decode` turn protobuf and OTLP/JSON into
+plain Python values and call :func:`wire_entry` per record, so both encodings map alike.
+The result is a dict in the shape ``POST /api/v1/ingest`` accepts -- nothing is validated
+or truncated here; the native validator does that.
+
+The table (``docs/ingest/opentelemetry.md`` shows it to users):
+
+========================================  ==================================================
+OTLP                                      wire entry
+========================================  ==================================================
+``severity_number`` 1-8 / 9-12 / 13-16 /  ``level`` DEBUG / INFO / WARN / ERROR / FATAL
+17-20 / 21-24 (0: ``severity_text``,
+else INFO)
+``body`` (a string, else its JSON)        ``message``
+``time_unix_nano`` else                   ``timestamp`` (neither: receive time)
+``observed_time_unix_nano``
+``trace_id`` (hex)                        ``trace_id``; ``span_id`` -> ``extra.span_id``
+resource ``service.name``                 ``service``
+resource ``deployment.environment.name``  ``environment``
+(or ``deployment.environment``)
+resource ``host.name``                    ``host``
+resource ``process.pid``                  ``pid``
+``thread.id``                             ``thread_id`` (``thread.name`` stays in extra)
+``code.namespace``, else the scope name,  ``module``
+else ``code.file.path``
+``exception.type`` / ``.message`` /       ``error_type`` / ``error_message`` /
+``.stacktrace``                           ``stack_trace``
+every other resource, scope and record    ``extra`` (record over scope over resource),
+attribute; scope name and version         with ``otel.scope.name``/``otel.scope.version``
+========================================  ==================================================
+
+The event id is derived, not random: OTLP records carry none, and an exporter retries a
+whole request after a 429/503 or a lost response. ``blake2b(project, resource, scope,
+position, record)`` -- the record's content written canonically, the same whether it came
+as protobuf or JSON -- gives a retried record the id it had, so the digest stores it once,
+while two identical records in one request (same text, same nanosecond) still differ by
+position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from tracehub_server.api.validation import LEVELS
+from tracehub_server.api.wire_time import TimeRangeError, iso_from_nanos
+
+#: (severity_number - 1) // 4 for 1..24 (TRACE..FATAL4) -> level.
+_BY_SEVERITY = ("DEBUG", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+#: The level of each severity number 0..24 (0, unspecified, is decided by the text).
+_LEVEL_BY_NUMBER = ("", *(_BY_SEVERITY[(n - 1) // 4] for n in range(1, 25)))
+_TEXT_LEVELS = {**LEVELS, "TRACE": "DEBUG"}
+#: Resource attributes that become entry fields (and leave ``extra``).
+_RESOURCE_FIELDS = {
+    "service.name": "service",
+    "deployment.environment.name": "environment",
+    "deployment.environment": "environment",
+    "host.name": "host",
+    "process.pid": "pid",
+}
+#: Record attributes that become entry fields.
+_RECORD_FIELDS = {
+    "exception.type": "error_type",
+    "exception.message": "error_message",
+    "exception.stacktrace": "stack_trace",
+    "thread.id": "thread_id",
+}
+_RECORD_KEYS = frozenset(_RECORD_FIELDS)
+_FILE_KEYS = ("code.file.path", "code.filepath")
+
+
+class RecordError(ValueError):
+    """One record cannot be read; it is rejected (counted in ``partial_success``)."""
+
+
+class Resource:
+    """What a resource and a scope give every record under them, computed once per scope."""
+
+    __slots__ = ("extra", "fields", "hasher", "module")
+
+    def __init__(
+        self,
+        project_id: int,
+        resource: dict[str, Any],
+        scope_name: str,
+        scope_version: str,
+        scope_attributes: dict[str, Any],
+        place: tuple[int, int],
+    ) -> None:
+        """``place``: the indexes of the resource and of the scope in the request."""
+        self.fields: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in resource.items():
+            field = _RESOURCE_FIELDS.get(key)
+            if field is None:
+                extra[key] = value
+            elif field not in self.fields or key == "deployment.environment.name":
+                self.fields[field] = _field_value(field, value)
+        extra.update(scope_attributes)
+        if scope_name:
+            extra["otel.scope.name"] = scope_name
+        if scope_version:
+            extra["otel.scope.version"] = scope_version
+        self.extra = extra
+        self.module = scope_name or None
+        identity = _identity(
+            project_id, place, resource, scope_name, scope_version, scope_attributes
+        )
+        self.hasher = hashlib.blake2b(identity, digest_size=16)
+
+
+def _field_value(field: str, value: Any) -> Any:
+    # pid and thread_id are integers natively; a string attribute stays a string (the
+    # validator then says what is wrong with it rather than this module guessing).
+    if field in ("pid", "thread_id") and type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    if field not in ("pid", "thread_id") and type(value) is not str:
+        return render(value)
+    return value
+
+
+def render(value: Any) -> str:
+    """A non-string attribute or body as text (JSON for structures)."""
+    if type(value) is str:
+        return value
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def level(severity_number: int, severity_text: str) -> str:
+    """The level of a severity number (ranges of four), else of its text, else INFO."""
+    if 1 <= severity_number <= 24:
+        return _BY_SEVERITY[(severity_number - 1) // 4]
+    return _TEXT_LEVELS.get(severity_text.upper(), "INFO") if severity_text else "INFO"
+
+
+def timestamp(nanos: int) -> str:
+    """ISO 8601 UTC with microseconds; :class:`RecordError` beyond year 9999."""
+    try:
+        return iso_from_nanos(nanos)
+    except TimeRangeError:
+        raise RecordError(f"time_unix_nano {nanos} is not a representable time") from None
+
+
+def _identity(*values: Any) -> bytes:
+    """The record's content as bytes: the same for a record sent as protobuf or as JSON,
+    and cheaper than re-serialising the protobuf message."""
+    try:
+        return orjson.dumps(values)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (JSON only)
+        return repr(values).encode("utf-8", "surrogatepass")
+
+
+def wire_entry(
+    resource: Resource,
+    position: int,
+    *,
+    time_ns: int,
+    observed_ns: int,
+    severity_number: int,
+    severity_text: str,
+    body: Any,
+    attributes: dict[str, Any],
+    trace_id: str,
+    span_id: str,
+    event_name: str,
+) -> dict[str, Any]:
+    """The wire entry of one record; ``position`` is its index within its scope."""
+    digest = resource.hasher.copy()
+    digest.update(position.to_bytes(8, "little"))
+    digest.update(
+        _identity(
+            time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
+            span_id, event_name,
+        )
+    )  # fmt: skip
+    entry: dict[str, Any] = {
+        "event_id": digest.hexdigest(),
+        "level": _LEVEL_BY_NUMBER[severity_number]
+        if 0 < severity_number < 25
+        else level(severity_number, severity_text),
+        "message": body if type(body) is str else ("" if body is None else render(body)),
+    }
+    nanos = time_ns or observed_ns
+    if nanos:
+        entry["timestamp"] = timestamp(nanos)
+    entry.update(resource.fields)
+    extra = {**resource.extra, **attributes}
+    for key in _RECORD_KEYS.intersection(attributes):
+        field = _RECORD_FIELDS[key]
+        entry[field] = _field_value(field, extra.pop(key))
+    module = resource.module
+    namespace = attributes.get("code.namespace")
+    if type(namespace) is str:
+        module = namespace
+    elif module is None:
+        module = next((attributes[k] for k in _FILE_KEYS if type(attributes.get(k)) is str), None)
+    if module is not None:
+        entry["module"] = module
+    if trace_id:
+        entry["trace_id"] = trace_id
+    if span_id:
+        extra["span_id"] = span_id
+    if event_name:
+        extra["event.name"] = event_name
+    if extra:
+        entry["extra"] = extra
+    return entry

@@ -1,0 +1,1 @@
+"""Sentry SDKs' ingestion endpoints: envelopes and the legacy store, mapped to wire entries."""
