@@ -105,7 +105,7 @@ def test_json_request_maps_every_documented_field(
     assert (row["service"], row["environment"], row["host"], row["pid"]) == (
         "billing", "staging", "h9", 77
     )  # fmt: skip
-    assert (row["thread_id"], row["module"], row["trace_id"]) == (12, "billing.invoices", TRACE)
+    assert (row["thread_id"], row["module"], row["trace_id"]) == ("12", "billing.invoices", TRACE)
     assert (row["error_type"], row["error_message"]) == ("KeyError", "'sku'")
     assert row["extra"] == {
         "count": 9007199254740993,
