@@ -125,6 +125,9 @@ class BatchWorker:
         self._failures = 0
         self._pause_until = 0.0
         self._replay_pending = True
+        # Dead-letter writes so far: a scan that found nothing clears _replay_pending
+        # only if no write (say, a spill by the supervisor) happened meanwhile.
+        self._dlq_writes = 0
         self._next_rescan = time.monotonic() + DLQ_RESCAN_INTERVAL
         self.sent = self.retried = self.dead_lettered = self.replayed = self.rejected = 0
         self._lost: dict[str, int] = {}
@@ -351,6 +354,7 @@ class BatchWorker:
         if self.dlq is not None and self.dlq.write(entries, hold=not replay):
             with self._handoff:
                 self.dead_lettered += len(entries)
+                self._dlq_writes += 1
                 self._replay_pending = self._replay_pending or replay
             return True
         with self._handoff:
@@ -402,9 +406,11 @@ class BatchWorker:
         if not self._replay_pending:
             return
         self._next_rescan = time.monotonic() + DLQ_RESCAN_INTERVAL
+        writes = self._dlq_writes
         claim = self.dlq.claim_next()
         if claim is None:
-            self._replay_pending = False
+            with self._handoff:
+                self._replay_pending = self._dlq_writes != writes
             return
         keep: list[bytes] = []
         chunks = list(split_by_budget(claim.entries))

@@ -290,7 +290,7 @@ class HttpTransport:
             result.undelivered.extend(entries)
             if outcome == _THROTTLED and answer is not None:
                 pause = answer.get("retry_after")
-                pause = pause if isinstance(pause, float) else 0.0
+                pause = float(pause) if isinstance(pause, (int, float)) else 0.0
                 result.throttled = max(result.throttled or 0.0, pause)
 
     def _post_with_retries(
@@ -403,7 +403,7 @@ class HttpTransport:
             seconds = when.timestamp() - time.time()
         if seconds != seconds:  # NaN
             return None
-        return min(max(seconds, 0.0), self.max_retry_after)
+        return float(min(max(seconds, 0.0), self.max_retry_after))
 
 
 def _close_quietly(client: httpx.Client) -> None:
