@@ -162,7 +162,7 @@ class BatchWorker:
         return threading.current_thread() is self._thread
 
     def ensure_running(self) -> None:
-        """Start the thread (and the supervisor), or restart it if it died."""
+        """Start the thread, or restart it if it died (the thread starts the supervisor)."""
         thread = self._thread
         if thread is not None and thread.is_alive():
             return
@@ -185,7 +185,6 @@ class BatchWorker:
             except RuntimeError:  # interpreter shutting down: close() dead-letters instead
                 return
             self._thread = thread
-        self.supervisor.ensure_running()
 
     def _current(self, generation: int) -> bool:
         return generation == self.generation and not self._abandoned
@@ -223,6 +222,8 @@ class BatchWorker:
         self.wake.clear()
         self._hurry.clear()
         self.busy_since = time.monotonic()
+        # Started (and restarted) from here, so the logging call starts one thread at most.
+        self.supervisor.ensure_running()
         self.supervisor.poke()
         _diagnostics.flush_pending()
         self._drain(generation)
