@@ -373,15 +373,15 @@ class MemoryTransport:
         self, handler: Callable[[list[dict[str, Any]]], SendResult | None] | None = None
     ) -> None:
         self.handler = handler
-        self._lock = threading.Lock()
+        # No lock: list.extend is atomic, and a lock held by the parent's worker at fork
+        # time would stay held in the child (this transport has no reset_after_fork).
         self._entries: list[dict[str, Any]] = []
         self.closed = False
 
     @property
     def entries(self) -> list[dict[str, Any]]:
         """Entries of every batch accepted so far, in order."""
-        with self._lock:
-            return list(self._entries)
+        return list(self._entries)
 
     def send(self, batch: Sequence[bytes], *, deadline: float | None = None) -> SendResult:
         """Decode ``batch``; keep it unless the handler says otherwise."""
@@ -390,8 +390,7 @@ class MemoryTransport:
         if result is None:
             result = SendResult(delivered=len(entries))
         if result.delivered == len(entries):
-            with self._lock:
-                self._entries.extend(entries)
+            self._entries.extend(entries)
         return result
 
     def close(self) -> None:
