@@ -61,7 +61,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-import certifi
 import httpcore  # pre-imported: httpx imports it lazily, on the first client
 import httpx
 import orjson
@@ -414,9 +413,9 @@ def _close_quietly(client: httpx.Client) -> None:
 
 
 def _tls_context(url: str) -> ssl.SSLContext:
-    """The one TLS context of a transport (certifi's roots for https; unused for http)."""
+    """The one TLS context of a transport (httpx's default for https; unused for http)."""
     if url.startswith("https:"):
-        return ssl.create_default_context(cafile=certifi.where())
+        return httpx.create_ssl_context()  # certifi's roots, or SSL_CERT_FILE/SSL_CERT_DIR
     # httpx wants a context even for plain http; a bare one costs no file reads.
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
