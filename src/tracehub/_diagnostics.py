@@ -35,6 +35,7 @@ from contextlib import contextmanager
 __all__ = [
     "SDK_LOGGER_NAME",
     "WORKER_THREAD_NAME",
+    "emit",
     "flush_pending",
     "is_sdk_internal",
     "mark_thread_internal",
@@ -89,6 +90,18 @@ def report(key: str, message: str, *, level: int = logging.WARNING) -> None:
     """
     if is_sdk_internal():
         _emit(key, level, message)
+    else:
+        _pending.append((key, level, message))
+
+
+def emit(key: str, message: str, *, level: int = logging.WARNING) -> None:
+    """Report now, without the per-key rate limit: the caller already rate-limits.
+
+    On an application thread it is queued like :func:`report` (and then rate-limited).
+    """
+    if is_sdk_internal():
+        with sdk_internal(), contextlib.suppress(Exception):
+            _logger.log(level, "%s", message)
     else:
         _pending.append((key, level, message))
 

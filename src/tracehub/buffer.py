@@ -2,8 +2,9 @@
 
 Application threads only ``append`` (``deque.append`` is atomic under the GIL, so the
 hot path takes no lock). Everything that removes entries — the worker taking a batch,
-:meth:`RingBuffer.trim` dropping the oldest when full — goes through one small lock that
-is never held during I/O, and counts what it removed. Entries leave strictly in FIFO
+the supervisor moving the oldest to disk under pressure, :meth:`RingBuffer.trim`
+dropping the oldest when full — goes through one small lock that is never held during
+I/O, and counts what it removed. Entries leave strictly in FIFO
 order, so "everything buffered before this call" is a position, which is how
 ``flush()`` knows when it is done.
 """
@@ -37,7 +38,9 @@ class RingBuffer:
         self._cond = threading.Condition(threading.Lock())
         self.taken = 0
         self.dropped = 0
-        self._inflight_start: int | None = None
+        # Start position of each batch taken and not yet handled, by holder (the delivery
+        # thread, the supervisor): flush() waits for every one of them.
+        self._holds: dict[object, int] = {}
 
     def reset_after_fork(self) -> None:
         """Start empty with fresh locks (the parent still owns what it had buffered)."""
@@ -72,14 +75,15 @@ class RingBuffer:
                 self._cond.notify_all()
         return dropped
 
-    def take(self, limit: int) -> list[Record]:
-        """Remove up to ``limit`` of the oldest records for delivery (worker only).
+    def take(self, limit: int, holder: object = None) -> list[Record]:
+        """Remove up to ``limit`` of the oldest records for delivery or spilling.
 
-        Until :meth:`done` is called, ``flush()`` treats them as still in flight.
+        Until :meth:`done` is called with the same ``holder``, ``flush()`` treats them
+        as still in flight. One batch per holder at a time.
         """
         queue, batch = self.queue, []
         with self._cond:
-            self._inflight_start = self.taken + self.dropped
+            start = self.taken + self.dropped
             popleft = queue.popleft
             try:
                 for _ in range(limit):
@@ -87,15 +91,17 @@ class RingBuffer:
             except IndexError:
                 pass
             self.taken += len(batch)
-            if not batch:
-                self._inflight_start = None
+            if batch:
+                self._holds[holder] = start
+            else:
+                self._holds.pop(holder, None)
                 self._cond.notify_all()
         return batch
 
-    def done(self) -> None:
-        """The last taken batch was delivered or dead-lettered."""
+    def done(self, holder: object = None) -> None:
+        """The batch ``holder`` took last was delivered or dead-lettered."""
         with self._cond:
-            self._inflight_start = None
+            self._holds.pop(holder, None)
             self._cond.notify_all()
 
     def mark(self) -> int:
@@ -104,8 +110,9 @@ class RingBuffer:
             return self.taken + self.dropped + len(self.queue)
 
     def _reached(self, position: int) -> bool:
-        inflight = self._inflight_start
-        return self.taken + self.dropped >= position and (inflight is None or inflight >= position)
+        if self.taken + self.dropped < position:
+            return False
+        return all(start >= position for start in self._holds.values())
 
     def wait_until(self, position: int, timeout: float | None) -> bool:
         """Block until every record before ``position`` left the buffer and was handled."""

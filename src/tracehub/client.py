@@ -105,6 +105,7 @@ class TraceHubLogger:
             flush_interval=self.config.flush_interval,
             retry_backoff=self.config.retry_backoff,
             max_backoff=self.config.max_backoff,
+            batch_timeout=self.config.timeout,
         )
         self._close_lock = threading.Lock()
         self._closed = False
@@ -397,19 +398,9 @@ class TraceHubLogger:
 
     def stats(self) -> Stats:
         """Delivery counters for this logger in this process (see :class:`Stats`)."""
-        w, b = self._worker, self._buffer
-        if not self._closed and w.thread is not None:
-            w.ensure_running()
-        return Stats(
-            enqueued=b.enqueued,
-            sent=w.sent,
-            dropped=b.dropped,
-            retried=w.retried,
-            dead_lettered=w.dead_lettered,
-            replayed=w.replayed,
-            lost=w.lost + (w.dlq.discarded if w.dlq is not None else 0),
-            buffered=len(b),
-        )
+        if not self._closed and self._worker.thread is not None:
+            self._worker.ensure_running()
+        return self._worker.stats()
 
     def capture_unhandled(self) -> Any:
         """Report uncaught exceptions (threads, asyncio, the main thread) through this logger."""

@@ -57,8 +57,10 @@ class DeadLetterQueue:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        #: Entries deleted to respect ``max_bytes`` or skipped as corrupt.
-        self.discarded = 0
+        #: Entries deleted to respect ``max_bytes`` (lost reason ``dlq_full``).
+        self.evicted = 0
+        #: Corrupt lines skipped on replay (lost reason ``dlq_corrupt``).
+        self.corrupt = 0
         # Files this process wrote with ``hold=True``: refused batches that only a later
         # process (say, after an API key fix) should replay.
         self._held: set[str] = set()
@@ -66,8 +68,13 @@ class DeadLetterQueue:
     def reset_after_fork(self) -> None:
         """Fresh lock for the child (the parent may have held it at fork time)."""
         self._lock = threading.Lock()
-        self.discarded = 0
+        self.evicted = self.corrupt = 0
         self._held = set()
+
+    @property
+    def discarded(self) -> int:
+        """Entries deleted to respect ``max_bytes`` or skipped as corrupt."""
+        return self.evicted + self.corrupt
 
     # -- writing ---------------------------------------------------------------------
 
@@ -121,7 +128,7 @@ class DeadLetterQueue:
             except OSError:
                 continue
             total -= size
-            self.discarded += lines
+            self.evicted += lines
             _diagnostics.report(
                 "dlq-bound",
                 f"dead-letter queue over {self.max_bytes} bytes: "
@@ -191,7 +198,7 @@ class DeadLetterQueue:
             else:
                 corrupt += 1
         if corrupt:
-            self.discarded += corrupt
+            self.corrupt += corrupt
             _diagnostics.report(
                 "dlq-corrupt",
                 f"skipped {corrupt} corrupt line(s) in dead-letter file {claimed.name}",

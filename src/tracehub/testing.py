@@ -1,13 +1,18 @@
-"""Test helpers shipped with the SDK: a real ingest endpoint on 127.0.0.1.
+"""Test helpers shipped with the SDK: a real ingest endpoint on 127.0.0.1, and a
+transport that keeps batches in memory.
 
 :class:`LocalReceiver` is a small threaded HTTP server that speaks the ingest wire
 format (``POST /api/v1/ingest``, optional gzip, a JSON array of entries). Tests point a
 :class:`~tracehub.TraceHubLogger` at ``rx.url`` and assert on what actually arrived,
 so the SDK is exercised over real sockets instead of a mock of the thing under test.
 
-Replies can be scripted (``respond_with``) to exercise retries, 413 splitting and
-rejections, and ``hang()`` makes every request block until the receiver closes, which
-is how shutdown deadlines are tested.
+Replies can be scripted (``respond_with``) to exercise retries, 413 splitting,
+throttling and rejections; ``hang()`` makes requests block until ``stop_hanging()`` or
+``close()``; ``down()`` and ``up()`` stop and restart the server on the same port,
+which is how outages and recoveries are tested.
+
+:class:`MemoryTransport` is the SDK's ``MockTransport``: pass it as ``transport=`` to
+test code that logs, without any network, and read ``transport.entries``.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import orjson
 
-__all__ = ["LocalReceiver", "ReceivedRequest"]
+from tracehub.models import SendResult
+
+__all__ = ["LocalReceiver", "MemoryTransport", "ReceivedRequest"]
 
 #: Status recorded for a request that was never answered (``hang()`` or receiver closed).
 NOT_ANSWERED = 0
@@ -43,6 +51,8 @@ class ReceivedRequest:
     raw_body: bytes
     entries: list[dict[str, Any]]
     status: int
+    #: ``time.monotonic()`` when the request's body had been read.
+    received_at: float = 0.0
 
 
 @dataclass
@@ -82,10 +92,11 @@ class LocalReceiver:
         self._requests: list[ReceivedRequest] = []
         self._entries: list[dict[str, Any]] = []
         self._hanging = False
+        self._release = threading.Event()
         self._closing = threading.Event()
         self._sockets: set[socket.socket] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = self._bind(0)
+        self._port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -96,6 +107,11 @@ class LocalReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _bind(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        server.daemon_threads = True
+        return server
 
     def start(self) -> None:
         """Start serving in a daemon thread (idempotent)."""
@@ -113,8 +129,13 @@ class LocalReceiver:
         if self._closing.is_set():
             return
         self._closing.set()
+        self._release.set()
+        self._stop_serving()
+
+    def _stop_serving(self) -> None:
         if self._thread is not None:
             self._server.shutdown()
+            self._thread = None
         self._server.server_close()
         with self._lock:
             sockets = list(self._sockets)
@@ -122,13 +143,23 @@ class LocalReceiver:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def down(self) -> None:
+        """Stop listening and cut every connection: clients get "connection refused"."""
+        self.stop_hanging()
+        self._stop_serving()
+
+    def up(self) -> None:
+        """Listen again on the same port (after :meth:`down`)."""
+        if self._thread is None and not self._closing.is_set():
+            self._server = self._bind(self._port)
+            self.start()
+
     # -- scripting -------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """Base URL to pass as a logger's ``endpoint``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://127.0.0.1:{self._port}"
 
     def respond_with(
         self,
@@ -149,9 +180,16 @@ class LocalReceiver:
             self._replies.append(reply)
 
     def hang(self) -> None:
-        """Make every following request block until the receiver is closed."""
+        """Make every following request block (unanswered) until released or closed."""
         with self._lock:
             self._hanging = True
+            self._release = threading.Event()
+
+    def stop_hanging(self) -> None:
+        """Answer again; requests hanging so far are dropped without an answer."""
+        with self._lock:
+            self._hanging = False
+            self._release.set()
 
     # -- observations ----------------------------------------------------------------
 
@@ -282,11 +320,15 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None:
             reply = _Reply(400 if error else 202)
         with rx._lock:
-            hanging = rx._hanging
+            hanging, release = rx._hanging, rx._release
         status = NOT_ANSWERED if hanging else reply.status
-        rx._record(ReceivedRequest(self.command, self.path, headers, raw, entries, status))
+        rx._record(
+            ReceivedRequest(
+                self.command, self.path, headers, raw, entries, status, time.monotonic()
+            )
+        )
         if hanging:
-            rx._closing.wait()
+            release.wait()
             self.close_connection = True
             return
         if reply.delay and rx._closing.wait(reply.delay):
@@ -317,3 +359,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             self.close_connection = True
+
+
+class MemoryTransport:
+    """A transport that keeps what it is sent, for tests of code that logs.
+
+    ``handler``, when given, sees each batch's decoded entries and returns the
+    :class:`~tracehub.models.SendResult` to report (None: accept the batch), so a test
+    can script failures. Implements only the required ``send`` and ``close``.
+    """
+
+    def __init__(
+        self, handler: Callable[[list[dict[str, Any]]], SendResult | None] | None = None
+    ) -> None:
+        self.handler = handler
+        # No lock: list.extend is atomic, and a lock held by the parent's worker at fork
+        # time would stay held in the child (this transport has no reset_after_fork).
+        self._entries: list[dict[str, Any]] = []
+        self.closed = False
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """Entries of every batch accepted so far, in order."""
+        return list(self._entries)
+
+    def send(self, batch: Sequence[bytes], *, deadline: float | None = None) -> SendResult:
+        """Decode ``batch``; keep it unless the handler says otherwise."""
+        entries = [orjson.loads(entry) for entry in batch]
+        result = self.handler(entries) if self.handler is not None else None
+        if result is None:
+            result = SendResult(delivered=len(entries))
+        if result.delivered == len(entries):
+            self._entries.extend(entries)
+        return result
+
+    def close(self) -> None:
+        """Nothing to release; remembered for assertions."""
+        self.closed = True

@@ -1,65 +1,97 @@
 """Transports: how a batch of encoded entries reaches the ingest endpoint.
 
-A transport is anything with ``send(batch, *, deadline=None) -> SendResult`` and
-``close()`` (see :class:`Transport`); the worker is its only caller, one batch at a
-time. :class:`HttpTransport` is the real one. Its guarantees, per response:
+The contract is :class:`Transport`, a :class:`typing.Protocol`: ``send(batch, *,
+deadline=None) -> SendResult`` and ``close()`` are required; ``prepare()`` and
+``reset_after_fork()`` are optional hooks the worker calls only when present. The
+worker is the only caller of ``send``, one batch at a time. :class:`HttpTransport` is
+the real one (``tracehub.testing.MemoryTransport`` an in-memory one). Its guarantees,
+per response:
 
-* **2xx** — the batch is done (200/202 per the wire contract; any 2xx counts).
+* **2xx** — the batch is done (200/202 per the wire contract; any 2xx counts). Entries
+  the answer lists in ``rejected`` (``{"accepted": N, "rejected": [{"index": i,
+  "error": "..."}]}``) are counted as *refused* and reported once.
+* **422 with that same per-entry body** (every entry refused) — the same: refused, not
+  retried, not dead-lettered (a resend would be refused again).
 * **413** — the batch is split in halves and each half is sent (recursively); a single
   entry that is still too large is *rejected*.
-* **408, 429, 5xx, timeouts and connection errors** — retried up to ``max_retries``
-  times with exponential backoff and full jitter; ``Retry-After`` (seconds or an HTTP
-  date) is honoured, capped at ``max_retry_after``. After ``reconnect_after``
-  consecutive network failures the HTTP client is recreated. What still failed is
-  returned as *undelivered* (the worker dead-letters it).
+* **429, 503** — backpressure: not retried here. The batch comes back *undelivered*
+  with ``throttled`` set to the ``Retry-After`` pause (seconds or an HTTP date, capped
+  at ``max_retry_after``; 0 when absent), so the worker stops sending for that long
+  and dead-letters meanwhile instead of holding the batch.
+* **408, other 5xx, timeouts and connection errors** — retried up to ``max_retries``
+  times with full-jitter backoff (:func:`tracehub.backoff.full_jitter`) as long as the
+  deadline allows. After ``reconnect_after`` consecutive network failures the HTTP
+  client is recreated. What still failed is returned as *undelivered*.
 * **any other 4xx** — not retried: the batch is *rejected* (dead-lettered by the
   worker) and the server's error is reported once through the ``tracehub`` logger.
 
-``deadline`` (a ``time.monotonic()`` value) bounds everything: each request's timeout
-is cut to what is left, and no attempt or backoff starts after it.
+``deadline`` (a ``time.monotonic()`` value) bounds the whole call: each request's
+timeout is cut to what is left, and no attempt or backoff starts after it.
+
+Fork safety: the TLS context and the HTTP client are built in the constructor, on the
+application's thread, before any SDK thread exists; a reconnect, and the child after
+``fork()``, build a new client around that same context. So the delivery thread never
+calls into OpenSSL's context set-up (which takes process-wide locks: a fork while it
+ran left the child waiting forever in ``ssl.SSLContext.__new__``), and everything the
+first request needs is imported before the worker starts.
 
 Sending never waits on ``logging``'s module lock, which ``dictConfig`` and
 ``logging.shutdown()`` hold while they flush handlers (a bridge's flush may wait on us).
 httpx and httpcore call ``Logger.isEnabledFor`` on every request, and once a
-reconfiguration has cleared the level caches that call takes the module lock. So
-:meth:`HttpTransport.prepare`, run by the worker when it starts, imports the HTTP stack
-and builds the client there (imports create loggers, which also takes the lock), then
-gives those loggers an ``isEnabledFor`` that answers False on SDK threads without
-asking ``logging`` (:func:`quiet_http_loggers_on_sdk_threads`). On application threads
-the original check runs unchanged, so the app's own httpx logging is unaffected; only
-the SDK's own requests go unlogged by httpx (a bridge would drop those records anyway).
+reconfiguration has cleared the level caches that call takes the module lock. So the
+HTTP stack's loggers get an ``isEnabledFor`` that answers False on SDK threads without
+asking ``logging`` (:func:`quiet_http_loggers_on_sdk_threads`, run at construction and
+again by :meth:`HttpTransport.prepare`). On application threads the original check runs
+unchanged, so the app's own httpx logging is unaffected; only the SDK's own requests go
+unlogged by httpx (a bridge would drop those records anyway).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import encodings.idna  # noqa: F401 - imported by the first request otherwise (see above)
 import gzip
 import logging
-import random
+import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 import httpcore  # pre-imported: httpx imports it lazily, on the first client
 import httpx
+import orjson
 
 from tracehub import _diagnostics
 from tracehub._version import __version__
+from tracehub.backoff import full_jitter
 from tracehub.models import SendResult
 
-__all__ = ["HTTP_CLIENT_LOGGERS", "HttpTransport", "Transport", "quiet_http_loggers_on_sdk_threads"]
+__all__ = [
+    "HTTP_CLIENT_LOGGERS",
+    "OPTIONAL_HOOKS",
+    "HttpTransport",
+    "Transport",
+    "call_optional_hook",
+    "quiet_http_loggers_on_sdk_threads",
+]
 
 #: Response bytes read for an error report (a hostile server can't make us buffer more).
 MAX_ERROR_BODY = 2_048
-#: Response bytes read from a 2xx before the connection is dropped instead of reused.
-MAX_OK_BODY = 65_536
+#: Response bytes read from a 2xx or 422 (a per-entry answer for 1,000 refused entries
+#: fits) before the connection is dropped instead of reused.
+MAX_OK_BODY = 1024 * 1024
+#: Statuses that mean "slow down": never retried inside ``send``.
+THROTTLE_STATUSES = frozenset({429, 503})
 #: gzip level: 1 keeps the worker fast; log JSON still shrinks about tenfold.
 GZIP_LEVEL = 1
 
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
-_OK, _TOO_LARGE, _RETRYABLE, _REJECTED, _DEADLINE = range(5)
+_OK, _TOO_LARGE, _RETRYABLE, _REJECTED, _DEADLINE, _THROTTLED, _REFUSED = range(7)
 
 #: Top-level names of the HTTP stack's loggers (children included) quieted on SDK threads.
 HTTP_CLIENT_LOGGERS = frozenset({httpx.__name__, httpcore.__name__})
@@ -94,26 +126,47 @@ def _quiet_on_sdk_threads(original: Callable[[int], bool]) -> Callable[[int], bo
     return is_enabled_for
 
 
-class Transport:
-    """Base class: deliver one batch of encoded entries, and release resources.
+@runtime_checkable
+class Transport(Protocol):
+    """What the worker needs from a transport: ``send`` and ``close``.
 
-    Implementations must not raise from :meth:`send`; they report what happened in the
-    returned :class:`~tracehub.models.SendResult`.
+    ``send`` must not raise; it reports what happened in the returned
+    :class:`~tracehub.models.SendResult` (the worker treats an exception as "nothing
+    delivered" and dead-letters the batch, but reports it as a bug). ``close`` is
+    idempotent and may be called while ``send`` runs on the worker thread, which should
+    then stop retrying.
+
+    Three optional hooks, called only when the object has them (see
+    :func:`call_optional_hook`): ``prepare()`` on the worker thread when it starts,
+    before any ``send``; ``reset_after_fork()`` in a forked child, to forget
+    connections and locks inherited from the parent (a transport without it is used as
+    is in the child); ``reconnect()`` when the supervisor gave up on a ``send`` that
+    hung, from another thread while that send may still run: drop the connections it
+    holds so the next ``send`` (on a new thread) does not queue behind it.
     """
 
     def send(self, batch: Sequence[bytes], *, deadline: float | None = None) -> SendResult:
         """Deliver ``batch`` (JSON objects as bytes), finishing by ``deadline``."""
-        raise NotImplementedError
-
-    def prepare(self) -> None:
-        """Get ready to send; called on the worker thread when it starts, before any send."""
+        ...
 
     def close(self) -> None:
-        """Release connections (idempotent; may be called while ``send`` runs elsewhere,
-        which then stops retrying)."""
+        """Release connections (idempotent; ``send`` running elsewhere stops retrying)."""
+        ...
 
-    def reset_after_fork(self) -> None:
-        """Forget state inherited from the parent process (connections, locks)."""
+
+#: The optional hooks of the contract, by name.
+OPTIONAL_HOOKS = ("prepare", "reset_after_fork", "reconnect")
+
+
+def call_optional_hook(transport: object, name: str) -> None:
+    """Call ``transport.<name>()`` when the transport has that hook; report a failure."""
+    hook = getattr(transport, name, None)
+    if not callable(hook):
+        return
+    try:
+        hook()
+    except Exception as exc:  # a user transport's hook must not stop the worker
+        _diagnostics.report(f"transport-{name}", f"transport.{name}() failed: {exc!r}")
 
 
 def encode_body(batch: Sequence[bytes]) -> bytes:
@@ -121,7 +174,7 @@ def encode_body(batch: Sequence[bytes]) -> bytes:
     return b"[" + b",".join(batch) + b"]"
 
 
-class HttpTransport(Transport):
+class HttpTransport:
     """POSTs batches to ``{endpoint}/api/v1/ingest`` over a keep-alive httpx client."""
 
     def __init__(
@@ -152,26 +205,34 @@ class HttpTransport(Transport):
         }
         if compress:
             self._headers["Content-Encoding"] = "gzip"
-        self._client: httpx.Client | None = None
         self._network_failures = 0
         self._closed = threading.Event()
+        # Built here, on the constructing thread, never on the worker (module docstring).
+        self._tls = _tls_context(url)
+        self._client: httpx.Client | None = self._new_client()
+        quiet_http_loggers_on_sdk_threads()
 
     # -- lifecycle -------------------------------------------------------------------
 
+    def _new_client(self) -> httpx.Client:
+        """A client around the prebuilt TLS context: no OpenSSL set-up happens here."""
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        # TCP_NODELAY: h11 writes headers and body separately; with Nagle's algorithm
+        # the body's last segment would wait for a delayed ACK (~40 ms per request).
+        transport = httpx.HTTPTransport(
+            verify=self._tls, limits=limits, socket_options=_SOCKET_OPTIONS, trust_env=False
+        )
+        # trust_env=False: a self-hosted endpoint is reached directly, never through a
+        # proxy picked up from the environment.
+        return httpx.Client(timeout=self.timeout, transport=transport, trust_env=False)
+
     def _get_client(self) -> httpx.Client:
         if self._client is None:
-            # trust_env=False: a self-hosted endpoint is reached directly, never through
-            # a proxy picked up from the environment.
-            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            # TCP_NODELAY: h11 writes headers and body separately; with Nagle's algorithm
-            # the body's last segment would wait for a delayed ACK (~40 ms per request).
-            transport = httpx.HTTPTransport(limits=limits, socket_options=_SOCKET_OPTIONS)
-            self._client = httpx.Client(timeout=self.timeout, transport=transport, trust_env=False)
+            self._client = self._new_client()
         return self._client
 
     def prepare(self) -> None:
-        """Build the client and quiet the HTTP stack's loggers on SDK threads (see above)."""
-        self._get_client()
+        """Quiet the HTTP stack's loggers on SDK threads (see above); cheap and idempotent."""
         quiet_http_loggers_on_sdk_threads()
 
     def _drop_client(self) -> None:
@@ -187,8 +248,18 @@ class HttpTransport(Transport):
         self._closed.set()
         self._drop_client()
 
+    def reconnect(self) -> None:
+        """Leave the current client to a hung send; the next send builds a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            # Closed on a helper thread: closing may wait for the hung request's locks.
+            threading.Thread(target=_close_quietly, args=(client,), daemon=True).start()
+
     def reset_after_fork(self) -> None:
-        """Drop the parent's client without closing it: its socket belongs to the parent."""
+        """Drop the parent's client without closing it: its socket belongs to the parent.
+
+        The child's first send builds a new client around the inherited TLS context.
+        """
         self._client = None
         self._network_failures = 0
         self._closed = threading.Event()
@@ -203,9 +274,10 @@ class HttpTransport(Transport):
         return result
 
     def _send_part(self, entries: list[bytes], deadline: float | None, result: SendResult) -> None:
-        outcome, status = self._post_with_retries(encode_body(entries), deadline, result)
-        if outcome == _OK:
-            result.delivered += len(entries)
+        outcome, status, answer = self._post_with_retries(encode_body(entries), deadline, result)
+        if outcome == _OK or (outcome == _REFUSED and answer is not None):
+            refused = _count_refused(answer, len(entries), result) if answer else 0
+            result.delivered += len(entries) - refused
         elif outcome == _TOO_LARGE and len(entries) > 1:
             middle = len(entries) // 2
             self._send_part(entries[:middle], deadline, result)
@@ -215,35 +287,46 @@ class HttpTransport(Transport):
             result.rejected_status = status
         else:
             result.undelivered.extend(entries)
+            if outcome == _THROTTLED and answer is not None:
+                pause = answer.get("retry_after")
+                pause = float(pause) if isinstance(pause, (int, float)) else 0.0
+                result.throttled = max(result.throttled or 0.0, pause)
 
     def _post_with_retries(
         self, body: bytes, deadline: float | None, result: SendResult
-    ) -> tuple[int, int | None]:
+    ) -> tuple[int, int | None, dict[str, object] | None]:
+        """Send until an outcome is final or the deadline/retries run out.
+
+        Returns (outcome, status, answer): the parsed per-entry answer for _OK/_REFUSED,
+        ``{"retry_after": s}`` for _THROTTLED, else None.
+        """
         if self.compress:
             body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         for attempt in range(self.max_retries + 1):
             if self._closed.is_set():
-                return _DEADLINE, None
+                return _DEADLINE, None, None
             if attempt:
                 result.retries += 1
             left = _remaining(deadline)
             if left is not None and left <= 0:
-                return _DEADLINE, None
-            outcome, status, wait = self._post_once(body, left)
+                return _DEADLINE, None, None
+            outcome, status, answer = self._post_once(body, left)
             if outcome != _RETRYABLE:
-                return outcome, status
+                return outcome, status, answer
             if attempt == self.max_retries:
                 break
-            delay = max(self._backoff(attempt), wait or 0.0)
+            delay = full_jitter(attempt, base=self.retry_backoff, cap=self.max_backoff)
             left = _remaining(deadline)
             if left is not None and delay >= left:
-                return _DEADLINE, status
+                return _DEADLINE, status, None
             if self._closed.wait(delay):
                 break  # closed meanwhile: stop retrying, the caller dead-letters the batch
-        return _RETRYABLE, None
+        return _RETRYABLE, None, None
 
-    def _post_once(self, body: bytes, left: float | None) -> tuple[int, int | None, float | None]:
-        """One request: (outcome, status, Retry-After seconds)."""
+    def _post_once(
+        self, body: bytes, left: float | None
+    ) -> tuple[int, int | None, dict[str, object] | None]:
+        """One request: (outcome, status, answer)."""
         timeout = self.timeout if left is None else max(min(self.timeout, left), 0.001)
         try:
             client = self._get_client()
@@ -260,19 +343,33 @@ class HttpTransport(Transport):
         finally:
             response.close()
 
-    def _classify(self, response: httpx.Response) -> tuple[int, int | None, float | None]:
+    def _classify(
+        self, response: httpx.Response
+    ) -> tuple[int, int | None, dict[str, object] | None]:
         status = response.status_code
         if 200 <= status < 300:
-            _read_at_most(response, MAX_OK_BODY)
-            return _OK, status, None
-        detail = _read_at_most(response, MAX_ERROR_BODY).decode("utf-8", "replace")
+            return _OK, status, _per_entry_answer(_read_at_most(response, MAX_OK_BODY))
+        if status == 422:
+            answer = _per_entry_answer(_read_at_most(response, MAX_OK_BODY))
+            if answer is not None:
+                return _REFUSED, status, answer
+            detail = ""
+        else:
+            detail = _read_at_most(response, MAX_ERROR_BODY).decode("utf-8", "replace")
         if status == 413:
             return _TOO_LARGE, status, None
-        if status in (408, 429) or status >= 500:
+        if status in THROTTLE_STATUSES:
+            _diagnostics.report(
+                f"http-throttle-{status}",
+                f"ingest answered {status}; pausing delivery (entries go to the dead-letter "
+                f"queue meanwhile): {detail[:200]}",
+            )
+            return _THROTTLED, status, {"retry_after": self._retry_after(response) or 0.0}
+        if status == 408 or status >= 500:
             _diagnostics.report(
                 f"http-retry-{status}", f"ingest answered {status}; retrying: {detail[:200]}"
             )
-            return _RETRYABLE, status, self._retry_after(response)
+            return _RETRYABLE, status, None
         _diagnostics.report(
             f"http-reject-{status}",
             f"ingest refused a batch with {status} (not retried, dead-lettered): {detail}",
@@ -290,11 +387,6 @@ class HttpTransport(Transport):
             self._network_failures = 0
             self._drop_client()
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: a random share of base * 2**attempt, capped."""
-        ceiling = min(self.max_backoff, self.retry_backoff * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
-
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")
         if not value:
@@ -310,7 +402,51 @@ class HttpTransport(Transport):
             seconds = when.timestamp() - time.time()
         if seconds != seconds:  # NaN
             return None
-        return min(max(seconds, 0.0), self.max_retry_after)
+        return float(min(max(seconds, 0.0), self.max_retry_after))
+
+
+def _close_quietly(client: httpx.Client) -> None:
+    _diagnostics.mark_thread_internal()
+    # A hung connection may fail to close; it is abandoned either way.
+    with contextlib.suppress(Exception):
+        client.close()
+
+
+def _tls_context(url: str) -> ssl.SSLContext:
+    """The one TLS context of a transport (httpx's default for https; unused for http)."""
+    if url.startswith("https:"):
+        return httpx.create_ssl_context()  # certifi's roots, or SSL_CERT_FILE/SSL_CERT_DIR
+    # httpx wants a context even for plain http; a bare one costs no file reads.
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _per_entry_answer(body: bytes) -> dict[str, object] | None:
+    """The ``{"accepted": N, "rejected": [...]}`` answer, or None when the body is not one."""
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(answer, dict) and isinstance(answer.get("rejected"), list):
+        return answer
+    return None
+
+
+def _count_refused(answer: dict[str, object], sent: int, result: SendResult) -> int:
+    """Count the entries the server listed as rejected (of ``sent``); return how many."""
+    rejected = answer.get("rejected")
+    accepted = answer.get("accepted")
+    listed = rejected if isinstance(rejected, list) else []
+    if isinstance(accepted, int) and not isinstance(accepted, bool) and 0 <= accepted <= sent:
+        refused = sent - accepted  # trusted over the list, which a large body may cut
+    else:
+        refused = min(len(listed), sent)
+    if refused > 0:
+        result.refused += refused
+        if not result.refused_detail and listed:
+            first = listed[0]
+            error = first.get("error") if isinstance(first, dict) else first
+            result.refused_detail = str(error)[:200]
+    return refused
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -328,3 +464,13 @@ def _read_at_most(response: httpx.Response, limit: int) -> bytes:
     except Exception:  # noqa: S110 - the status already says what we need
         pass
     return b"".join(chunks)[:limit]
+
+
+def _after_fork_in_child() -> None:
+    global _quiet_lock
+    # The parent's worker may have held it at fork time (prepare() on a new thread).
+    _quiet_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

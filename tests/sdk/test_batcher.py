@@ -11,10 +11,10 @@ import pytest
 from sdk_helpers import WAIT, eventually, messages
 
 from tracehub import TraceHubLogger
-from tracehub.batcher import split_by_budget
+from tracehub.batcher import PROBE_INTERVAL_CAP, split_by_budget
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub.models import SendResult
-from tracehub.testing import LocalReceiver
+from tracehub.testing import LocalReceiver, MemoryTransport
 from tracehub.transport import Transport
 
 MakeLogger = Callable[..., TraceHubLogger]
@@ -197,3 +197,35 @@ def test_a_dead_worker_is_restarted_and_its_batch_kept(tmp_path: Path) -> None:
     assert logger._worker.thread is not first_thread
     assert b"after restart" in b"".join(transport.delivered)
     logger.close()
+
+
+def test_a_transport_that_raises_is_treated_as_undelivered(
+    make_logger: MakeLogger, dlq_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """send() raising (against the contract) dead-letters the batch and reports the bug."""
+
+    def broken(_entries: list[dict]) -> SendResult:
+        raise ValueError("transport bug")
+
+    logger = make_logger(transport=MemoryTransport(broken))
+    logger.info("kept")
+    assert logger.flush(WAIT)
+    assert messages(_dlq_entries(dlq_dir)) == ["kept"]
+    assert (logger.stats().dead_lettered, logger.stats().lost) == (1, 0)
+    logger.close()
+    assert any("transport bug" in r.getMessage() for r in caplog.records if r.name == "tracehub")
+
+
+def test_a_down_endpoint_is_probed_again_within_the_probe_cap(
+    rx: LocalReceiver, make_logger: MakeLogger
+) -> None:
+    """After failures with max_backoff 30 s, delivery resumes once the server is back."""
+    rx.down()
+    logger = make_logger(retry_backoff=0.5, max_backoff=30.0, max_retries=0)
+    for i in range(5):
+        logger.info(f"outage {i}")
+        assert logger.flush(WAIT)
+    assert logger._worker.pause_left() <= PROBE_INTERVAL_CAP
+    rx.up()
+    logger.info("back")
+    assert "back" in messages(rx.wait_for(6, WAIT))

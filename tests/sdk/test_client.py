@@ -419,9 +419,9 @@ def test_eight_threads_times_ten_thousand_logs_arrive_complete(
 def test_full_buffer_drops_the_oldest_and_counts_them(
     rx: LocalReceiver, make_logger: MakeLogger
 ) -> None:
-    """With the worker busy, a buffer of 10 keeps the newest 10 and counts the drops."""
+    """Without a DLQ to spill to, a busy worker's buffer of 10 keeps the newest 10, counts drops."""
     rx.respond_with(202, delay=0.5)  # the first request keeps the worker busy
-    logger = make_logger(max_buffer=10, batch_size=10, flush_interval=60)
+    logger = make_logger(max_buffer=10, batch_size=10, flush_interval=60, dlq_path=None)
     logger.info("first")
     rx.wait_for_requests(1, WAIT)
     for i in range(100):
@@ -429,6 +429,7 @@ def test_full_buffer_drops_the_oldest_and_counts_them(
     assert logger.flush(WAIT)
     stats = logger.stats()
     assert stats.dropped == 90
+    assert stats.lost_by_reason == {"buffer_full": 90}
     assert stats.enqueued == 101
     assert stats.sent == 11
     assert messages(rx.entries) == ["first"] + [f"n{i}" for i in range(90, 100)]

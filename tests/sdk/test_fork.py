@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
+import threading
 import time
 from collections.abc import Callable
 
@@ -11,7 +13,7 @@ import pytest
 from sdk_helpers import WAIT, messages
 
 from tracehub import TraceHubLogger
-from tracehub.testing import LocalReceiver
+from tracehub.testing import LocalReceiver, MemoryTransport
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -23,7 +25,7 @@ def _wait_child(pid: int, timeout: float = WAIT) -> int:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
+        time.sleep(0.002)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pytest.fail("forked child hung")
@@ -94,3 +96,75 @@ def test_logger_constructed_before_fork_starts_threads_only_in_users(
     assert _wait_child(_fork(child)) == 0
     assert logger._worker.thread is None
     assert messages(rx.wait_for(1, WAIT)) == ["worker in child"]
+
+
+def test_a_transport_with_only_send_and_close_survives_fork(
+    make_logger: Callable[..., TraceHubLogger],
+) -> None:
+    """The worker is re-armed in the child even though the transport has no fork hook."""
+    transport = MemoryTransport()
+    logger = make_logger(transport=transport)
+    logger.info("parent")
+    assert logger.flush(WAIT)
+
+    def child() -> bool:
+        logger.info("child")
+        delivered = logger.flush(WAIT) and "child" in messages(transport.entries)
+        return delivered and logger.stats().enqueued == 1
+
+    assert _wait_child(_fork(child)) == 0
+
+
+#: Forks of the start-up test, spread evenly over FORK_DELAY_MAX after the first log call.
+FORK_TRIALS = 250
+FORK_DELAY_MAX = 0.005
+
+
+def test_forking_at_any_moment_of_the_worker_start_up_leaves_a_working_child(
+    rx: LocalReceiver,
+) -> None:
+    """Fork 0-5 ms after a new logger's first call, 250 times: every child delivers."""
+    failed: list[tuple[int, float]] = []
+    for trial in range(FORK_TRIALS):
+        delay = FORK_DELAY_MAX * trial / FORK_TRIALS
+        logger = TraceHubLogger(
+            api_key="k", service="fork", environment="test", endpoint=rx.url,
+            flush_interval=0.05, dlq_path=None,
+        )  # fmt: skip
+        logger.info("first")
+        until = time.perf_counter() + delay
+        while time.perf_counter() < until:
+            pass
+        pid = _fork(lambda lg=logger: (lg.info("child"), lg.flush(5.0))[1])
+        try:
+            if _wait_child(pid, timeout=8.0) != 0:
+                failed.append((trial, delay))
+        finally:
+            logger.close(timeout=1)
+        if len(failed) >= 3:
+            break
+    assert failed == []
+
+
+def test_sdk_threads_never_build_a_tls_context(
+    rx: LocalReceiver, make_logger: Callable[..., TraceHubLogger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sending, reconnecting and the child's first send reuse the context built at construction."""
+    built_on: list[str] = []
+    original = ssl.SSLContext.__new__
+
+    def counting_new(cls: type[ssl.SSLContext], *args: object, **kwargs: object) -> ssl.SSLContext:
+        built_on.append(threading.current_thread().name)
+        return original(cls, *args, **kwargs)
+
+    logger = make_logger(max_retries=0)
+    monkeypatch.setattr(ssl.SSLContext, "__new__", counting_new)
+    logger.info("before")
+    assert logger.flush(WAIT)
+    logger._worker.transport.reconnect()  # type: ignore[attr-defined]
+    logger.info("after reconnect")
+    assert logger.flush(WAIT)
+    pid = _fork(lambda: (logger.info("child"), logger.flush(WAIT) and built_on == [])[1])
+    assert _wait_child(pid) == 0  # the child checks its own list
+    assert len(rx.wait_for(3, WAIT)) == 3
+    assert built_on == []

@@ -24,28 +24,86 @@ def _transport(url: str, **options: object) -> HttpTransport:
 
 
 def test_5xx_is_retried_until_accepted(rx: LocalReceiver) -> None:
-    """503, 500 then 202: delivered with two retries."""
-    rx.respond_with(503)
+    """500, 502 then 202: delivered with two retries."""
     rx.respond_with(500)
+    rx.respond_with(502)
     result = _transport(rx.url).send(_batch(3))
     assert (result.delivered, result.retries, result.ok) == (3, 2, True)
-    assert [r.status for r in rx.requests] == [503, 500, 202]
+    assert [r.status for r in rx.requests] == [500, 502, 202]
 
 
-def test_429_waits_for_retry_after(rx: LocalReceiver) -> None:
-    """429 with Retry-After: 1 delays the retry by at least that long."""
+def test_429_returns_at_once_with_the_retry_after_pause(rx: LocalReceiver) -> None:
+    """429 is not retried inside send: the batch comes back undelivered, throttled 1 s."""
     rx.respond_with(429, headers={"Retry-After": "1"})
-    started = time.monotonic()
+    result = _transport(rx.url).send(_batch(2))
+    assert (result.delivered, len(result.undelivered), result.throttled) == (0, 2, 1.0)
+    assert len(rx.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "value", ["Wed, 21 Oct 2015 07:28:00 GMT", "soon-ish", "\u00b2", "nan", "-5"]
+)
+def test_503_with_a_past_or_unparsable_retry_after_throttles_for_zero(
+    rx: LocalReceiver, value: str
+) -> None:
+    """A Retry-After in the past or unparsable gives a pause of 0 (the worker's own)."""
+    rx.respond_with(503, headers={"Retry-After": value.encode("utf-8").decode("latin-1")})
     result = _transport(rx.url).send(_batch(1))
-    assert result.delivered == 1
-    assert time.monotonic() - started >= 0.9
+    assert (result.throttled, len(result.undelivered)) == (0.0, 1)
 
 
-def test_retry_after_http_date_and_garbage_are_handled(rx: LocalReceiver) -> None:
-    """An HTTP-date Retry-After in the past and an unparsable one both retry promptly."""
-    rx.respond_with(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
-    rx.respond_with(503, headers={"Retry-After": "soon-ish"})
-    assert _transport(rx.url).send(_batch(1)).delivered == 1
+def test_retry_after_is_capped(rx: LocalReceiver) -> None:
+    """A Retry-After beyond max_retry_after is cut to it."""
+    rx.respond_with(429, headers={"Retry-After": "86400"})
+    assert _transport(rx.url, max_retry_after=7).send(_batch(1)).throttled == 7.0
+
+
+def test_entries_refused_in_a_202_body_are_counted_not_delivered(rx: LocalReceiver) -> None:
+    """202 {"accepted": 1, "rejected": [...]}: one delivered, two refused, the reason kept."""
+    body = b'{"accepted": 1, "rejected": [{"index": 0, "error": "thread_id bad"}, {"index": 2}]}'
+    rx.respond_with(202, body=body)
+    result = _transport(rx.url).send(_batch(3))
+    assert (result.delivered, result.refused, result.ok) == (1, 2, False)
+    assert result.refused_detail == "thread_id bad"
+    assert result.undelivered == []
+    assert result.rejected == []
+
+
+def test_an_all_rejected_422_is_refused_like_a_202(rx: LocalReceiver) -> None:
+    """422 with the per-entry body: every entry refused, nothing retried or dead-lettered."""
+    rx.respond_with(422, body=b'{"accepted": 0, "rejected": [{"index": 0, "error": "no"}]}')
+    result = _transport(rx.url).send(_batch(1))
+    assert (result.delivered, result.refused, result.retries, result.rejected) == (0, 1, 0, [])
+    assert len(rx.requests) == 1
+
+
+def test_a_422_without_a_per_entry_body_rejects_the_batch(rx: LocalReceiver) -> None:
+    """422 {"error": ...}: the whole batch is rejected, as any other 4xx."""
+    rx.respond_with(422, body=b'{"error": "schema"}')
+    result = _transport(rx.url).send(_batch(2))
+    assert (len(result.rejected), result.rejected_status, result.refused) == (2, 422, 0)
+
+
+def test_reconnect_leaves_a_hung_request_and_sends_on_a_new_client(rx: LocalReceiver) -> None:
+    """After reconnect(), a send does not queue behind the request still hanging."""
+    transport = _transport(rx.url, timeout=30.0)
+    rx.respond_with(202, delay=30.0)
+    hung = threading.Thread(target=transport.send, args=(_batch(1, "hung"),), daemon=True)
+    hung.start()
+    rx.wait_for_requests(1, WAIT)
+    transport.reconnect()
+    assert transport.send(_batch(1, "fresh"), deadline=time.monotonic() + WAIT).delivered == 1
+
+
+def test_the_http_client_exists_before_any_send(rx: LocalReceiver) -> None:
+    """Construction builds the TLS context and client, so no SDK thread ever has to."""
+    transport = _transport(rx.url)
+    assert transport._client is not None
+    transport.reset_after_fork()
+    assert transport._client is None
+    tls = transport._tls
+    assert transport.send(_batch(1)).delivered == 1
+    assert transport._tls is tls
 
 
 def test_413_splits_the_batch_in_halves(rx: LocalReceiver) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from tracehub.backoff import Backoff  # the one full-jitter implementation, shared with the SDK
 from tracehub_server.queue.messages import IngestBatch, MessageError, decode, entry_dict
 from tracehub_server.queue.rabbitmq import (
     ATTEMPTS_HEADER,
@@ -93,23 +93,6 @@ class ConsumerOptions:
             batch_messages=settings.worker_batch_messages,
             batch_seconds=settings.worker_batch_seconds,
         )
-
-
-class Backoff:
-    """Exponential backoff with full jitter, reset after a success."""
-
-    def __init__(self, *, initial: float = 0.5, maximum: float = 30.0) -> None:
-        self._initial = initial
-        self._maximum = maximum
-        self._attempt = 0
-
-    def next(self) -> float:
-        delay = min(self._maximum, self._initial * 2**self._attempt)
-        self._attempt = min(self._attempt + 1, 30)
-        return random.uniform(delay / 2, delay)
-
-    def reset(self) -> None:
-        self._attempt = 0
 
 
 class _Stopped(Exception):
