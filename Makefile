@@ -19,10 +19,11 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-## lint: ruff, as CI runs it
+## lint: ruff, the import contracts, mypy and the docs build, as CI runs them
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 ## test: everything CI runs — lint, then the whole suite against the real services
 test: install browser lint
