@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracehub_server.storage.log_filters import Cursor, FilterError, parse_log_filter
+from tracehub_server.storage.log_filters import Cursor, FilterError
+from tracehub_server.web_params import parse_log_filter
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 
