@@ -65,7 +65,7 @@ Params = _MultiParams | Mapping[str, "str | Sequence[str]"] | Iterable[tuple[str
 def param_items(params: Params) -> list[tuple[str, str]]:
     """``(name, value)`` pairs of any parameter container, repeats kept."""
     if hasattr(params, "multi_items"):
-        return list(params.multi_items())  # type: ignore[union-attr]
+        return list(params.multi_items())
     if isinstance(params, Mapping):
         out: list[tuple[str, str]] = []
         for key, value in params.items():
