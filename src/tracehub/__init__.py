@@ -12,7 +12,7 @@ Only the names in ``__all__`` are public; everything else may change.
 
 from tracehub._version import __version__
 from tracehub.client import TraceHubLogger, get_default_logger, set_default_logger
-from tracehub.exceptions import TraceHubConfigError, TraceHubError, TraceHubTransportError
+from tracehub.exceptions import TraceHubConfigError, TraceHubError
 from tracehub.models import Stats
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "TraceHubConfigError",
     "TraceHubError",
     "TraceHubLogger",
-    "TraceHubTransportError",
     "__version__",
     "get_default_logger",
     "set_default_logger",

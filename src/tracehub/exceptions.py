@@ -3,19 +3,17 @@
 ::
 
     TraceHubError                 base class: ``except TraceHubError`` catches them all
-    ├── TraceHubConfigError       an invalid constructor argument (raised at construction)
-    └── TraceHubTransportError    the ingest endpoint could not take a batch
+    └── TraceHubConfigError       an invalid constructor argument (raised at construction)
 
 Only construction raises: logging calls, ``flush()`` and ``close()`` never raise, so an
-application's error path can't be broken by its error tracker. ``TraceHubTransportError``
-is raised by :class:`~tracehub.transport.Transport` implementations that prefer to
-raise, and is what the SDK reports (through the ``tracehub`` stdlib logger) when a
-batch is refused.
+application's error path can't be broken by its error tracker. A batch the endpoint could
+not take is no exception: the SDK retries it, dead-letters it and reports it through the
+``tracehub`` stdlib logger and :meth:`~tracehub.TraceHubLogger.stats`.
 """
 
 from __future__ import annotations
 
-__all__ = ["TraceHubConfigError", "TraceHubError", "TraceHubTransportError"]
+__all__ = ["TraceHubConfigError", "TraceHubError"]
 
 
 class TraceHubError(Exception):
@@ -24,12 +22,3 @@ class TraceHubError(Exception):
 
 class TraceHubConfigError(TraceHubError, ValueError):
     """A constructor argument is invalid; the message names it and says what is expected."""
-
-
-class TraceHubTransportError(TraceHubError):
-    """The ingest endpoint could not take a batch (network failure or refusal)."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        #: HTTP status of the refusal, or None for a network failure.
-        self.status = status

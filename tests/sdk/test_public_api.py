@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import tracehub
-from tracehub import TraceHubConfigError, TraceHubError, TraceHubTransportError
+from tracehub import TraceHubConfigError, TraceHubError
 
 PUBLIC = {
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",
     "TraceHubLogger",
-    "TraceHubTransportError",
     "__version__",
     "get_default_logger",
     "set_default_logger",
@@ -30,10 +29,9 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_error_tree() -> None:
-    """Config and transport errors are TraceHubErrors."""
+    """A configuration error is a TraceHubError and a ValueError."""
     assert issubclass(TraceHubConfigError, TraceHubError)
-    assert issubclass(TraceHubTransportError, TraceHubError)
-    assert TraceHubTransportError("x", status=503).status == 503
+    assert issubclass(TraceHubConfigError, ValueError)
 
 
 def test_version_is_a_string() -> None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 import asyncpg
 
@@ -100,7 +100,3 @@ class KeyUsage:
         while True:
             await asyncio.sleep(self._interval)
             await self.flush()
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

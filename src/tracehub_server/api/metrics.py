@@ -8,7 +8,7 @@ embedded default). With ``uvicorn --workers N`` each process counts its own requ
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 ENTRIES_ACCEPTED = Counter(
     "tracehub_ingest_entries_accepted", "Log entries accepted by the ingest API"
@@ -22,7 +22,6 @@ PUBLISH_SECONDS = Histogram(
     "Time to make an accepted batch durable (broker confirm or in-process commit)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-QUEUE_DEPTH = Gauge("tracehub_queue_depth", "Batches waiting in the ingest queue (last seen)")
 
 router = APIRouter()
 
