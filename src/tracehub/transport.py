@@ -1,8 +1,9 @@
 """Transports: how a batch of encoded entries reaches the ingest endpoint.
 
-A transport is anything with ``send(batch, *, deadline=None) -> SendResult`` and
-``close()`` (see :class:`Transport`); the worker is its only caller, one batch at a
-time. :class:`HttpTransport` is the real one. Its guarantees, per response:
+A transport implements the four methods of :class:`Transport`, which the worker, its
+only caller, uses one batch at a time: ``prepare()`` when the worker starts, ``send(batch,
+*, deadline=None) -> SendResult`` per batch, ``reset_after_fork()`` in a forked child and
+``close()`` at shutdown. :class:`HttpTransport` is the real one. Its guarantees, per response:
 
 * **2xx** — the batch is done (200/202 per the wire contract; any 2xx counts).
 * **413** — the batch is split in halves and each half is sent (recursively); a single
