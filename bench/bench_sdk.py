@@ -1,6 +1,6 @@
 """Benchmark of the TraceHub SDK against stdlib logging + QueueHandler, in one run.
 
-Prints medians and ratios; nothing here asserts on time (see the README's figures).
+Prints medians and ratios; nothing here asserts on time (docs/performance.md has the figures).
 
     .venv/bin/python bench/bench_sdk.py [--quick]
 

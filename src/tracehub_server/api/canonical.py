@@ -4,7 +4,7 @@ What the SDK sends is already valid: every field present has the right type, the
 upper case, the event id is 32 lower-case hex digits, the timestamp is UTC in
 ``isoformat()`` shape. For such a body, msgspec decodes the JSON and checks every type,
 length, range and pattern in C, about a third of what parsing with orjson and checking
-each field in Python costs (``bench/bench_server.py`` and the README have the figures).
+each field in Python costs (``bench/bench_server.py``; the docs' Performance page has the figures).
 
 This module only *recognises* canonical bodies; it never decides anything differently from
 :mod:`tracehub_server.api.validation`. Anything that needs a default other than
