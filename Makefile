@@ -32,6 +32,7 @@ lint: install
 test: install browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks (not tests; they print medians next to a baseline)
+## bench: the SDK's benchmarks (not tests; each prints its baseline from the same run)
 bench: install
+	$(BIN)/python bench/micro_sdk.py
 	$(BIN)/python bench/bench_sdk.py
