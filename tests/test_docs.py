@@ -11,7 +11,7 @@ import click
 import pytest
 from prometheus_client import REGISTRY
 
-from tracehub_server.app import create_app
+import tracehub_server.app  # noqa: F401 -- importing the composition root registers every metric
 from tracehub_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,6 @@ def test_every_command_is_in_the_cli_reference() -> None:
 @pytest.fixture(scope="module")
 def metric_names() -> set[str]:
     """The family names of every tracehub_* metric the server registers."""
-    create_app  # noqa: B018 -- importing the composition root registers every metric
     reference.metric_modules()
     return {family.name for family in REGISTRY.collect() if family.name.startswith("tracehub_")}
 
