@@ -19,15 +19,20 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-## lint: ruff, as CI runs it
+## lint: ruff, the import contracts, mypy (strict for the SDK) and the docs build, as CI runs them
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy --strict src/tracehub
+	$(BIN)/mypy src/tracehub_server
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 ## test: everything CI runs — lint, then the whole suite against the real services
 test: install browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks (not tests; they print medians next to a baseline)
+## bench: the SDK's benchmarks (not tests; each prints its baseline from the same run)
 bench: install
+	$(BIN)/python bench/micro_sdk.py
 	$(BIN)/python bench/bench_sdk.py

@@ -29,8 +29,8 @@ import asyncpg
 
 from tracehub_server.storage import issue_queries, log_queries, stats
 from tracehub_server.storage.db import create_pool, migrate
-from tracehub_server.storage.log_filters import parse_log_filter
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
+from tracehub_server.web_params import parse_issue_filter, parse_log_filter
 
 TARGETS = {"explorer": 300.0, "issues": 100.0, "stats": 100.0}
 
@@ -184,8 +184,8 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
         flt = parse_log_filter(params, now=now)
         return lambda: log_queries.search_logs(rec, ids, flt)  # type: ignore[arg-type]
 
-    issue_flt = issue_queries.parse_issue_filter({"status": "OPEN"})
-    issue_count_flt = issue_queries.parse_issue_filter({"sort": "event_count"})
+    issue_flt = parse_issue_filter({"status": "OPEN"})
+    issue_count_flt = parse_issue_filter({"sort": "event_count"})
     day_ago, week_ago, month_ago = (now - timedelta(hours=24), now - timedelta(days=7),
                                     now - timedelta(days=30))  # fmt: skip
 

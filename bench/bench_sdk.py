@@ -1,15 +1,15 @@
-"""Benchmark of the TraceHub SDK against stdlib logging + QueueHandler, in one run.
+"""What the SDK's delivery costs: throughput to another process, and memory per entry.
 
-Prints medians and ratios; nothing here asserts on time (see the README's figures).
+Prints medians; nothing here asserts on time (docs/performance.md has the figures).
 
     .venv/bin/python bench/bench_sdk.py [--quick]
 
-* per-call cost of ``info(...)`` with module and extra, vs ``logging`` with a
-  ``QueueHandler`` on a ``SimpleQueue`` (the baseline, measured in the same run);
-* per-call cost of ``error(..., exc_info=True)`` inside ``except``, vs the same in stdlib;
 * delivery throughput to a receiver in another process (a tiny HTTP server that
   discards bodies), and the app thread's per-call cost while the worker ships;
 * memory per buffered entry (tracemalloc).
+
+The caller path's cost per call against stdlib logging is measured by pyperf in
+``micro_sdk.py``, which uses this module's logger recipes.
 
 The integrations (each framework middleware's cost per request, the ``logging`` bridge
 against a ``QueueHandler``) have their own script, ``bench_integrations.py``, which uses
@@ -23,7 +23,6 @@ import gc
 import logging
 import logging.handlers
 import queue
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -103,81 +102,6 @@ def _stdlib_logger() -> tuple[logging.Logger, queue.SimpleQueue[logging.LogRecor
     return log, sink
 
 
-def _round(call, calls: int, reset) -> float:
-    """Per-call microseconds of ``calls`` invocations (cyclic GC paused, as timeit does)."""
-    reset()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(calls):
-            call()
-        return (time.perf_counter() - start) / calls * 1e6
-    finally:
-        gc.enable()
-
-
-def _paired(base_call, base_reset, our_call, our_reset, calls: int, rounds: int):
-    """Median per-call µs of the baseline and of ours over interleaved (ABAB) rounds.
-
-    Many short rounds, alternating which side goes first, so load from other processes
-    on a shared machine lands on both sides alike.
-    """
-    _round(base_call, calls, base_reset)
-    _round(our_call, calls, our_reset)  # warm both paths
-    base, ours = [], []
-    for i in range(rounds):
-        pairs = [(base, base_call, base_reset), (ours, our_call, our_reset)]
-        for results, call, reset in pairs[:: -1 if i % 2 else 1]:
-            results.append(_round(call, calls, reset))
-    return statistics.median(base), statistics.median(ours)
-
-
-def bench_info(calls: int, rounds: int) -> tuple[float, float]:
-    """Median per-call µs of stdlib QueueHandler vs TraceHub info()."""
-    std, sink = _stdlib_logger()
-    th = idle_logger(max_buffer=calls + 10)
-
-    def drain_sink() -> None:
-        while not sink.empty():
-            sink.get_nowait()
-
-    def std_call() -> None:
-        std.info("user logged in", extra={"module_name": "auth", **EXTRA})
-
-    def th_call() -> None:
-        th.info("user logged in", module="auth", extra=EXTRA)
-
-    base, ours = _paired(std_call, drain_sink, th_call, th._buffer.queue.clear, calls, rounds)
-    _quiet_close(th)
-    return base, ours
-
-
-def bench_error(calls: int, rounds: int) -> tuple[float, float]:
-    """Median per-call µs of error(exc_info=True) inside except, stdlib vs TraceHub."""
-    std, sink = _stdlib_logger()
-    th = idle_logger(max_buffer=calls + 10)
-
-    def drain_sink() -> None:
-        while not sink.empty():
-            sink.get_nowait()
-
-    def std_call() -> None:
-        try:
-            raise ValueError("bad input")
-        except ValueError:
-            std.error("failed", exc_info=True)
-
-    def th_call() -> None:
-        try:
-            raise ValueError("bad input")
-        except ValueError:
-            th.error("failed", exc_info=True, module="auth")
-
-    base, ours = _paired(std_call, drain_sink, th_call, th._buffer.queue.clear, calls, rounds)
-    _quiet_close(th)
-    return base, ours
-
-
 def bench_throughput(total: int) -> tuple[float, float]:
     """Entries/s delivered to another process, and per-call µs while the worker ships."""
     proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
@@ -235,17 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls (CI smoke run)")
     args = parser.parse_args()
-    calls, rounds, total = (1_000, 10, 20_000) if args.quick else (2_000, 151, 200_000)
-
-    base, ours = bench_info(calls, rounds)
-    print(f"info(...) per call, median of {rounds} interleaved rounds x {calls} calls")
-    print(f"  stdlib QueueHandler : {base:7.2f} µs")
-    print(f"  TraceHub            : {ours:7.2f} µs   ({ours / base:.1%} of stdlib, target <= 10%)")
-
-    base, ours = bench_error(calls // 4, rounds)
-    print("error(..., exc_info=True) inside except, per call")
-    print(f"  stdlib QueueHandler : {base:7.2f} µs")
-    print(f"  TraceHub            : {ours:7.2f} µs   ({ours / base:.1%} of stdlib)")
+    calls, total = (1_000, 20_000) if args.quick else (2_000, 200_000)
 
     rate, busy = bench_throughput(total)
     print(f"delivery to a receiver in another process ({total} entries)")

@@ -10,9 +10,13 @@ import asyncio
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import asyncpg
 
 PG_ADMIN_URL = os.environ.get(
     "TRACEHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -94,3 +98,15 @@ def migrated_database_url(database_url: str) -> str:
 
     asyncio.run(apply())
     return database_url
+
+
+@pytest.fixture
+async def pool(migrated_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the run's migrated database, closed after the test."""
+    from tracehub_server.storage.db import create_pool
+
+    pool = await create_pool(migrated_database_url, min_size=1, max_size=10)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -143,9 +144,8 @@ def _endpoint(value: object) -> str:
 def _package_default() -> str:
     """``tracehub.DEFAULT_ENDPOINT`` as it is now: 1.2.0 read it at construction, so code
     that assigns it before creating a logger keeps working."""
-    import tracehub  # the package is loaded by the time a logger is built
-
-    value = getattr(tracehub, "DEFAULT_ENDPOINT", DEFAULT_ENDPOINT)
+    package = sys.modules.get("tracehub")  # loaded by the time a logger is built
+    value = getattr(package, "DEFAULT_ENDPOINT", DEFAULT_ENDPOINT)
     return value if isinstance(value, str) and value else DEFAULT_ENDPOINT
 
 

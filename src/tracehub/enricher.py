@@ -23,6 +23,7 @@ from contextvars import ContextVar, Token
 from types import FrameType, TracebackType
 
 from tracehub.models import ErrorInfo
+from tracehub.serializer import safe_text
 
 __all__ = [
     "THREAD",
@@ -99,16 +100,16 @@ def capture_error(
     exc = _resolve_exception(exc_info, exception)
     if exc is not None:
         error_type = type(exc).__name__
-        message = _safe_str(exc)
+        message = safe_text(exc)
         trace = format_exception(exc)
     elif exception is not None:
-        error_type, message = type(exception).__name__, _safe_str(exception)
+        error_type, message = type(exception).__name__, safe_text(exception)
     elif exc_info:
         trace = format_caller_stack()
     if error_message is not None:
-        message = error_message if isinstance(error_message, str) else _safe_str(error_message)
+        message = error_message if isinstance(error_message, str) else safe_text(error_message)
     if stack_trace is not None:
-        trace = stack_trace if isinstance(stack_trace, str) else _safe_str(stack_trace)
+        trace = stack_trace if isinstance(stack_trace, str) else safe_text(stack_trace)
     if error_type is None and message is None and trace is None:
         return None
     return (error_type, message, trace)
@@ -131,7 +132,7 @@ def format_exception(exc: BaseException) -> str:
     try:
         return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except Exception:
-        return f"{type(exc).__name__}: {_safe_str(exc)}\n(traceback could not be formatted)\n"
+        return f"{type(exc).__name__}: {safe_text(exc)}\n(traceback could not be formatted)\n"
 
 
 def format_caller_stack() -> str:
@@ -155,14 +156,3 @@ def _is_sdk_frame(frame: FrameType) -> bool:
         return False
     root = name.partition(".")[0]
     return root in ("tracehub", "logging")
-
-
-def _safe_str(value: object) -> str:
-    """``str(value)``, surviving objects whose ``__str__`` raises."""
-    try:
-        return str(value)
-    except Exception:
-        try:
-            return repr(value)
-        except Exception:
-            return f"<unprintable {type(value).__name__}>"

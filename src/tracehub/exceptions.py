@@ -4,13 +4,12 @@
 
     TraceHubError                 base class: ``except TraceHubError`` catches them all
     ├── TraceHubConfigError       an invalid constructor argument (raised at construction)
-    └── TraceHubTransportError    the ingest endpoint could not take a batch
+    └── TraceHubTransportError    never raised by this SDK; kept for tracehub-logger 1.2.0 code
 
 Only construction raises: logging calls, ``flush()`` and ``close()`` never raise, so an
-application's error path can't be broken by its error tracker. ``TraceHubTransportError``
-is raised by :class:`~tracehub.transport.Transport` implementations that prefer to
-raise, and is what the SDK reports (through the ``tracehub`` stdlib logger) when a
-batch is refused.
+application's error path can't be broken by its error tracker. A batch the endpoint could
+not take is no exception: the SDK retries it, dead-letters it and reports it through the
+``tracehub`` stdlib logger and :meth:`~tracehub.TraceHubLogger.stats`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,12 @@ class TraceHubConfigError(TraceHubError, ValueError):
 
 
 class TraceHubTransportError(TraceHubError):
-    """The ingest endpoint could not take a batch (network failure or refusal)."""
+    """Exported because ``tracehub-logger`` 1.2.0 exported it and code catches it by name.
+
+    This SDK never raises it: delivery failures are retried, dead-lettered and counted.
+    A custom :class:`~tracehub.transport.Transport` may raise it from ``send``; the worker
+    treats any exception there as an undelivered batch.
+    """
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)

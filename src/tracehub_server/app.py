@@ -88,7 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        assert settings.database_url, "the embedded database is resolved before create_app"
+        if not settings.database_url:
+            raise ValueError("create_app needs database_url (the CLI resolves the embedded one)")
         pool = await create_pool(settings.database_url, max_size=20)
         async with pool.acquire() as conn:
             await migrate(conn)

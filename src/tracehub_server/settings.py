@@ -18,7 +18,7 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Server configuration; see the README's configuration table."""
+    """Server configuration; the docs' configuration reference is generated from it."""
 
     model_config = SettingsConfigDict(env_prefix="TRACEHUB_", extra="ignore")
 
@@ -26,13 +26,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     #: RabbitMQ; when unset, batches are processed in-process (no broker).
     amqp_url: str | None = None
+    #: Where the embedded PostgreSQL keeps its data (``pgdata/``).
     data_dir: Path = Field(default_factory=default_data_dir)
+    #: Interface the HTTP server (and the worker's metrics endpoint) binds.
     host: str = "127.0.0.1"
+    #: Port of the HTTP server: ingest, query API and dashboard.
     port: int = Field(default=8000, ge=1, le=65535)
+    #: The ingest queue; dead-lettered messages go to ``<name>.dead``.
     queue_name: str = "log_ingestion"
+    #: ``quorum`` for a replicated queue on a RabbitMQ cluster; fixed when first declared.
     queue_type: Literal["classic", "quorum"] = "classic"
+    #: Days of logs kept (whole daily partitions are dropped); older timestamps are replaced
+    #: by the receive time on ingest.
     retention_days: int = Field(default=30, ge=1, le=3650)
-    #: Per-project ingest rate limit in entries per second; 0 disables it.
+    #: Per-project ingest rate limit in entries per second; 0 disables it. Each HTTP process
+    #: counts on its own, so with ``workers`` N a project may send up to N times this.
     rate_limit_per_second: float = Field(default=0.0, ge=0)
     #: Messages waiting in the queue above which ingest answers 429.
     max_queue_depth: int = Field(default=100_000, ge=1)
@@ -40,6 +48,7 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     #: Secret for session and CSRF tokens; generated and kept under data_dir when unset.
     secret_key: str | None = None
+    #: Level of the server's own log on stderr.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: HTTP worker processes of ``tracehub server`` (uvicorn ``--workers``).
     workers: int = Field(default=1, ge=1, le=64)

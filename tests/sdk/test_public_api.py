@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tracehub
-from tracehub import TraceHubConfigError, TraceHubError, TraceHubTransportError
+from tracehub import TraceHubConfigError, TraceHubError
 
 PUBLIC = {
     "DEFAULT_ENDPOINT",
@@ -11,7 +11,6 @@ PUBLIC = {
     "TraceHubConfigError",
     "TraceHubError",
     "TraceHubLogger",
-    "TraceHubTransportError",
     "__version__",
     "get_default_logger",
     "set_default_logger",
@@ -31,10 +30,9 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_error_tree() -> None:
-    """Config and transport errors are TraceHubErrors."""
+    """A configuration error is a TraceHubError and a ValueError."""
     assert issubclass(TraceHubConfigError, TraceHubError)
-    assert issubclass(TraceHubTransportError, TraceHubError)
-    assert TraceHubTransportError("x", status=503).status == 503
+    assert issubclass(TraceHubConfigError, ValueError)
 
 
 def test_version_is_a_string() -> None:

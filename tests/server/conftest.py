@@ -1,25 +1,13 @@
-"""Fixtures for server tests: a connection pool on the run's migrated database."""
+"""Fixtures for server tests: a project on the run's migrated database (``pool`` is shared)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from tracehub_server.storage.db import create_pool
 from tracehub_server.storage.projects import Project, create_project
-
-
-@pytest.fixture
-async def pool(migrated_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the run's migrated database, closed after the test."""
-    pool = await create_pool(migrated_database_url, min_size=1, max_size=10)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

@@ -14,14 +14,17 @@ from __future__ import annotations
 import contextlib
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import tracehub
+
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
 
 __all__ = ["raising_module", "report_request_exception", "resolve_logger"]
 
 
-def resolve_logger(logger: Any | None) -> Any | None:
+def resolve_logger(logger: TraceHubLogger | None) -> TraceHubLogger | None:
     """Return the integration's own logger, else the process default (may be ``None``)."""
     if logger is not None:
         return logger
@@ -39,7 +42,7 @@ def raising_module(tb: TracebackType | None, fallback: str) -> str:
 
 
 def report_request_exception(
-    logger: Any | None,
+    logger: TraceHubLogger | None,
     exc: BaseException,
     *,
     integration: str,

@@ -41,7 +41,6 @@ __all__ = [
     "generate_trace_id",
     "parse_traceparent",
     "resolve_trace_id",
-    "trace_id_from_asgi_headers",
     "trace_id_from_environ",
     "unbind_trace_id",
     "valid_trace_id",
@@ -147,20 +146,12 @@ def resolve_trace_id(x_trace_id: str | None, traceparent: str | None) -> str:
     return _new_trace_id()[0]
 
 
-def trace_id_from_asgi_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """Resolve the trace id from an ASGI scope's raw ``headers`` list.
-
-    ASGI header names are lowercase bytes. The id is validated as bytes, so anything
-    outside plain ASCII is refused before it is ever decoded. A repeated header keeps
-    its first value: later copies are easier to smuggle in.
-    """
-    return asgi_trace_id(headers)[0]
-
-
 def asgi_trace_id(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, bytes]:
     """Resolve the trace id from raw ASGI headers, as ``str`` (to bind) and ``bytes`` (to echo).
 
-    The rules are :func:`trace_id_from_asgi_headers`'; returning both forms saves the
+    ASGI header names are lowercase bytes. The id is validated as bytes, so anything
+    outside plain ASCII is refused before it is ever decoded. A repeated header keeps
+    its first value: later copies are easier to smuggle in. Returning both forms saves the
     middleware a decode or an encode per request.
     """
     found: bytes | None = None  # b"": the first X-Trace-ID was invalid, ignore later ones

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -44,6 +44,9 @@ from tracehub.integrations._trace import (
     trace_id_from_environ,
     unbind_trace_id,
 )
+
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
 
 __all__ = ["TraceHubMiddleware"]
 
@@ -72,7 +75,9 @@ class TraceHubMiddleware:
             markcoroutinefunction(self)
         options: dict[str, Any] = getattr(settings, "TRACEHUB", None) or {}
         logger = options.get("LOGGER")
-        self.logger: Any | None = import_string(logger) if isinstance(logger, str) else logger
+        self.logger: TraceHubLogger | None = (
+            import_string(logger) if isinstance(logger, str) else logger
+        )
         self.capture_exceptions = bool(options.get("CAPTURE_EXCEPTIONS", True))
 
     def __call__(self, request: HttpRequest) -> Any:

@@ -30,7 +30,7 @@ reuses one response (or one start message) for every request still sends exactly
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +42,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from tracehub.enricher import _trace_id
 from tracehub.integrations._report import report_request_exception
 from tracehub.integrations._trace import TRACE_ID_HEADER, asgi_trace_id
+
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
 
 __all__ = ["TraceHubMiddleware"]
 
@@ -61,7 +64,7 @@ class TraceHubMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, logger: Any | None = None, capture_exceptions: bool = True
+        self, app: ASGIApp, *, logger: TraceHubLogger | None = None, capture_exceptions: bool = True
     ) -> None:
         self.app = app
         self._logger = logger

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import flask
@@ -41,6 +41,9 @@ from tracehub.integrations._trace import (
     unbind_trace_id,
 )
 
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
+
 __all__ = ["TraceHubFlask", "init_tracehub"]
 
 _EXTENSION_KEY = "tracehub"
@@ -54,7 +57,7 @@ _unbind = _trace_id.reset
 
 
 def init_tracehub(
-    app: Flask, *, logger: Any | None = None, capture_exceptions: bool = True
+    app: Flask, *, logger: TraceHubLogger | None = None, capture_exceptions: bool = True
 ) -> TraceHubFlask:
     """Install TraceHub on ``app`` and return the installed integration.
 
@@ -73,7 +76,9 @@ def init_tracehub(
 class TraceHubFlask:
     """The state :func:`init_tracehub` attaches to one Flask app."""
 
-    def __init__(self, app: Flask, *, logger: Any | None, capture_exceptions: bool) -> None:
+    def __init__(
+        self, app: Flask, *, logger: TraceHubLogger | None, capture_exceptions: bool
+    ) -> None:
         self._logger = logger
         # Plain closures, not bound methods: Flask calls both on every request.
         app.wsgi_app = _traced(app.wsgi_app)  # type: ignore[method-assign,assignment]

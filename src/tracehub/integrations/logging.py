@@ -28,9 +28,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracehub._diagnostics import is_sdk_internal
+
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
 
 __all__ = ["TraceHubHandler", "tracehub_level"]
 
@@ -82,7 +85,7 @@ class TraceHubHandler(logging.Handler):
 
     def __init__(
         self,
-        logger: Any | None = None,
+        logger: TraceHubLogger | None = None,
         level: int | str = logging.NOTSET,
         *,
         flush_timeout: float = DEFAULT_FLUSH_TIMEOUT,
@@ -170,7 +173,7 @@ def _holds_logging_lock() -> bool:
         return False
 
 
-def _default_logger() -> Any | None:
+def _default_logger() -> TraceHubLogger | None:
     """The process default TraceHub logger, imported late to avoid an import cycle."""
     import tracehub
 

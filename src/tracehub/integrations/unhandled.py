@@ -31,9 +31,12 @@ import threading
 import traceback
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracehub._diagnostics import WORKER_THREAD_NAME, is_sdk_internal
+
+if TYPE_CHECKING:
+    from tracehub.client import TraceHubLogger
 
 __all__ = ["DEFAULT_FLUSH_TIMEOUT", "UnhandledHooks", "install"]
 
@@ -48,7 +51,9 @@ _ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None
 _LoopHandler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], Any]
 
 
-def install(logger: Any, *, flush_timeout: float = DEFAULT_FLUSH_TIMEOUT) -> UnhandledHooks:
+def install(
+    logger: TraceHubLogger, *, flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+) -> UnhandledHooks:
     """Install the crash hooks for ``logger`` (idempotent) and return the handle."""
     global _installed
     with _install_lock:
@@ -68,7 +73,7 @@ def install(logger: Any, *, flush_timeout: float = DEFAULT_FLUSH_TIMEOUT) -> Unh
 class UnhandledHooks:
     """The installed crash hooks; call :meth:`uninstall` to remove them."""
 
-    def __init__(self, logger: Any, *, flush_timeout: float) -> None:
+    def __init__(self, logger: TraceHubLogger, *, flush_timeout: float) -> None:
         self.logger = logger
         self.flush_timeout = flush_timeout
         self._previous_sys: _ExceptHook | None = None

@@ -5,8 +5,8 @@ upper case, the event id (if any) is 32 lower-case hex digits, the thread id a s
 the timestamp is UTC in ``isoformat()`` shape -- which is also what the original SDKs send,
 except for the event id, which they leave out. For such a body, msgspec decodes the JSON
 and checks every type, length, range and pattern in C, about a third of what parsing with
-orjson and checking each field in Python costs (``bench/bench_server.py`` and the README
-have the figures).
+orjson and checking each field in Python costs (``bench/bench_server.py``; the docs'
+Performance page has the figures).
 
 This module only *recognises* canonical bodies; it never decides anything differently from
 :mod:`tracehub_server.api.validation`. Anything that needs a default other than

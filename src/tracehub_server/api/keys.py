@@ -2,8 +2,12 @@
 
 The cache keeps each lookup (hits *and* misses) for ``ttl`` seconds, so a busy SDK costs one
 database probe per key per ``ttl`` instead of one per request, and a revoked key stops
-working within ``ttl`` seconds (``api_key_cache_seconds``; 0 disables the cache). It is
-bounded: when full it is emptied, so a flood of random keys cannot grow memory.
+working within ``ttl`` seconds (``api_key_cache_seconds``; 0 disables the cache).
+
+Keys that exist and keys that do not are cached apart, each in a bounded TTL cache that
+evicts the least recently used entry when full. Anyone can present random keys, but only
+the keys in the database can fill the cache of known keys: a flood of random keys churns
+the cache of misses and never evicts a good key.
 """
 
 from __future__ import annotations
@@ -12,22 +16,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 import asyncpg
+from cachetools import TTLCache
 
 from tracehub_server.storage.projects import ApiKeyAuth, authenticate_api_key, touch_api_keys
 
 logger = logging.getLogger(__name__)
 
-#: Lookups remembered at most; beyond it the cache starts over.
+#: Lookups remembered at most, in each of the two caches (known keys, unknown keys).
 MAX_CACHED_KEYS = 10_000
 #: Seconds between writes of collected ``last_used_at`` values.
 USAGE_FLUSH_SECONDS = 10.0
 
 
 class ApiKeyCache:
-    """Authenticates presented keys through a TTL cache in front of the database."""
+    """Authenticates presented keys through two TTL caches in front of the database."""
 
     def __init__(
         self,
@@ -39,22 +44,22 @@ class ApiKeyCache:
     ) -> None:
         self._pool = pool
         self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._entries: dict[str, tuple[float, ApiKeyAuth | None]] = {}
+        size = max(max_entries, 1)
+        self._known: TTLCache[str, ApiKeyAuth] = TTLCache(size, ttl or 1, timer=clock)
+        self._unknown: TTLCache[str, bool] = TTLCache(size, ttl or 1, timer=clock)
 
     async def lookup(self, key: str) -> ApiKeyAuth | None:
         """The key's project and revocation state, or None for an unknown key."""
-        now = self._clock()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        auth = self._known.get(key)
+        if auth is not None or key in self._unknown:
+            return auth
         async with self._pool.acquire() as conn:
             auth = await authenticate_api_key(conn, key)
         if self._ttl > 0:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[key] = (now + self._ttl, auth)
+            if auth is None:
+                self._unknown[key] = True
+            else:
+                self._known[key] = auth
         return auth
 
 
@@ -100,7 +105,3 @@ class KeyUsage:
         while True:
             await asyncio.sleep(self._interval)
             await self.flush()
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

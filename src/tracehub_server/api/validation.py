@@ -5,7 +5,7 @@ type checks cost a fraction of a pydantic model per entry (see ``bench/bench_ser
 
 A validated entry has exactly the keys of :data:`ENTRY_KEYS`, in that order (the queue's
 contract, :mod:`tracehub_server.queue.messages`); optional ones may be None.
-Rules (the README's ingest reference documents them):
+Rules (the docs' wire-format reference documents them):
 
 * ``level`` and ``message`` are required; ``level`` is case-insensitive and accepts the
   aliases WARNING -> WARN and CRITICAL -> FATAL.

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from tracehub_server.storage.users import set_password
 
 _hasher = PasswordHasher()
 
@@ -32,3 +37,16 @@ def verify_password(password_hash: str, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
     return _hasher.check_needs_rehash(password_hash)
+
+
+async def rehash_if_needed(
+    conn: asyncpg.Connection, user_id: int, password_hash: str, password: str
+) -> None:
+    """After a successful login, store a new hash if the old one used weaker parameters.
+
+    A login is the only moment the plaintext is at hand, so it is when users created under
+    older argon2 parameters move to today's. The password was already accepted once, so
+    it is re-hashed as it is, without the length policy of :func:`hash_password`.
+    """
+    if needs_rehash(password_hash):
+        await set_password(conn, user_id, await asyncio.to_thread(_hasher.hash, password))

@@ -8,17 +8,17 @@ the command could not do what was asked.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
 import click
 
-from tracehub_server.cli.accounts import user as _fallback_user
+from tracehub_server.cli.accounts import user
 from tracehub_server.cli.dlq import dlq
 from tracehub_server.cli.projects import apikey, project
 from tracehub_server.cli.search_index import search_index
 from tracehub_server.cli.serve import migrate, server, worker
+from tracehub_server.cli.tokens import token
 
 
 @click.group()
@@ -35,20 +35,8 @@ def cli(database_url: str | None, amqp_url: str | None, data_dir: Path | None) -
     """TraceHub: self-hosted log ingestion and error tracking."""
 
 
-def _optional_group(module: str, name: str) -> click.Command | None:
-    """A command group another package of TraceHub contributes, if it is installed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-for _command in (server, worker, migrate, project, apikey, dlq, search_index):
+for _command in (server, worker, migrate, project, apikey, user, token, dlq, search_index):
     cli.add_command(_command)
-cli.add_command(_optional_group("tracehub_server.cli.users", "user") or _fallback_user, "user")
-_tokens = _optional_group("tracehub_server.cli.tokens", "token")
-if _tokens is not None:
-    cli.add_command(_tokens, "token")
 
 
 def main() -> None:

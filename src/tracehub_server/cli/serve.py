@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Coroutine
+import tempfile
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import click
@@ -91,12 +94,32 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
         uvicorn.run(app, **common)
         return
     _export(settings, url)
-    uvicorn.run(
-        "tracehub_server.cli.serve:tuned_app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        **common,
-    )
+    with _shared_metrics_dir():
+        uvicorn.run(
+            "tracehub_server.cli.serve:tuned_app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **common,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """A directory where every ``--workers`` process writes its metrics, removed at exit.
+
+    prometheus_client's multiprocess mode: a scrape answered by any process then reports
+    the sum over all of them, not that one process's share. A ``PROMETHEUS_MULTIPROC_DIR``
+    the operator set is used as it is (and kept).
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="tracehub-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def tuned_app_from_environment() -> Any:

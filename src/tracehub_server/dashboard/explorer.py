@@ -10,12 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tracehub_server.storage.log_filters import (
-    MAX_EXTRA_FILTERS,
-    FilterError,
-    LogFilter,
-    parse_log_filter,
-)
+from tracehub_server.storage.log_filters import MAX_EXTRA_FILTERS, FilterError, LogFilter
+from tracehub_server.web_params import parse_log_filter
 
 #: The choices offered by the form's time-range select.
 SINCE_CHOICES = (("15m", "Last 15 minutes"), ("1h", "Last hour"), ("24h", "Last 24 hours"),

@@ -87,12 +87,6 @@ def entry_dict(entry: Any) -> dict[str, Any] | None:
     return None
 
 
-def encode(batch: IngestBatch) -> bytes:
-    """Serialise one ``batch`` as a version-1 message (entry objects, whatever form they had)."""
-    entries = [entry_dict(entry) for entry in batch.entries]
-    return orjson.dumps({"v": MESSAGE_VERSION, "project_id": batch.project_id, "entries": entries})
-
-
 def encode_entries(entries: list[Any]) -> bytes:
     """The JSON of one batch's entries as value arrays, for :func:`encode_group` (done once,
     by the request). Entries already given as value lists (the API's canonical path) are

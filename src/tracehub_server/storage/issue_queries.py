@@ -21,14 +21,8 @@ import asyncpg
 
 from tracehub_server.storage.log_filters import (
     DEFAULT_LIMIT,
-    LEVELS,
     MAX_CURSOR_CHARS,
     FilterError,
-    Params,
-    clean_value,
-    param_items,
-    parse_limit,
-    split_values,
 )
 from tracehub_server.storage.sql import Where, fetch_bounded
 from tracehub_server.storage.users import valid_id
@@ -45,7 +39,6 @@ __all__ = [
     "get_issue",
     "issue_hourly_series",
     "list_issues",
-    "parse_issue_filter",
     "update_issue",
 ]
 
@@ -154,47 +147,6 @@ def decode_issue_cursor(sort: str, text: str) -> tuple[Any, int]:
         raise error from None
 
 
-def _choice(param: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    out = []
-    for value in values:
-        upper = value.upper()
-        if upper not in allowed:
-            raise FilterError(param, f"must be one of {', '.join(allowed)}, got {value[:40]!r}")
-        out.append(upper)
-    return tuple(dict.fromkeys(out))
-
-
-def parse_issue_filter(params: Params) -> IssueFilter:
-    """Validate issues-list parameters (``status``, ``level``, ``sort``, ``limit``, ``cursor``).
-
-    ``project`` is resolved by the caller, as for logs.
-    """
-    grouped: dict[str, list[str]] = {}
-    for key, value in param_items(params):
-        grouped.setdefault(key, []).append(value)
-
-    def single(param: str, limit: int) -> str | None:
-        values = grouped.get(param, [])
-        if len(values) > 1:
-            raise FilterError(param, "may be given only once")
-        return clean_value(param, values[0], limit) or None if values else None
-
-    statuses = split_values("status", grouped.get("status", []), 16)
-    levels = split_values("level", grouped.get("level", []), 16)
-    sort = single("sort", 32) or "last_seen"
-    if sort not in ISSUE_SORTS:
-        raise FilterError("sort", f"must be one of {', '.join(ISSUE_SORTS)}, got {sort[:40]!r}")
-    limit_text = single("limit", 10)
-    cursor_text = single("cursor", MAX_CURSOR_CHARS)
-    return IssueFilter(
-        statuses=_choice("status", statuses, ISSUE_STATUSES),
-        levels=_choice("level", levels, LEVELS),
-        sort=sort,
-        limit=parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
-        cursor=decode_issue_cursor(sort, cursor_text) if cursor_text else None,
-    )
-
-
 async def list_issues(
     conn: asyncpg.Connection, project_ids: Sequence[int], flt: IssueFilter
 ) -> IssuePage:
@@ -210,7 +162,7 @@ async def list_issues(
         where.add(f"i.project_id = ANY({where.arg(ids)}::bigint[])")
     where.any_of("i.status", flt.statuses)
     where.any_of("i.level", flt.levels)
-    column = f"i.{flt.sort}"  # one of ISSUE_SORTS, checked by parse_issue_filter
+    column = f"i.{flt.sort}"  # one of ISSUE_SORTS, checked by web_params.parse_issue_filter
     if flt.cursor is not None:
         value, last_id = flt.cursor
         v = where.arg(value)

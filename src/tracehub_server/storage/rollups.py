@@ -60,10 +60,3 @@ async def hourly_counts(
         since,
         until,
     )
-
-
-async def issue_hourly_counts(conn: asyncpg.Connection, issue_id: int) -> list[asyncpg.Record]:
-    """An issue's events per hour, oldest first."""
-    return await conn.fetch(
-        "SELECT hour, count FROM issue_hourly_counts WHERE issue_id = $1 ORDER BY hour", issue_id
-    )

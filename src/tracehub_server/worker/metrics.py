@@ -21,7 +21,9 @@ DIGEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 LAG_SECONDS = Gauge(
-    "tracehub_worker_lag_seconds", "Seconds between receipt by the API and commit (last batch)"
+    "tracehub_worker_lag_seconds",
+    "Seconds between receipt by the API and commit (last batch)",
+    multiprocess_mode="max",  # several embedded --workers processes: the worst one counts
 )
 FAILURES = Counter("tracehub_worker_failures", "Failed digest attempts", ["kind"])
 DEAD_LETTERED = Counter("tracehub_worker_dead_lettered", "Messages sent to the dead-letter queue")

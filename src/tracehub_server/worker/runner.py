@@ -42,8 +42,8 @@ async def run_worker(settings: Settings) -> None:
     """Run one consumer until SIGTERM or SIGINT, then finish its batch and return."""
     from tracehub_server.worker.digest import digest
 
-    assert settings.amqp_url, "the CLI checks amqp_url before starting a worker"
-    assert settings.database_url, "the embedded database is resolved before run_worker"
+    if not settings.amqp_url or not settings.database_url:
+        raise ValueError("run_worker needs amqp_url and database_url (the CLI resolves both)")
     if settings.metrics_port:
         from prometheus_client import start_http_server
 

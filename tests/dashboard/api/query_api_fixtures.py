@@ -17,23 +17,12 @@ from tracehub_server.app import create_app
 from tracehub_server.auth import sessions, tokens
 from tracehub_server.auth.passwords import hash_password
 from tracehub_server.settings import Settings
-from tracehub_server.storage.db import create_pool
 from tracehub_server.storage.projects import create_project
 from tracehub_server.storage.users import create_user, set_membership
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@pytest.fixture
-async def pool(migrated_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the run's migrated database."""
-    pool = await create_pool(migrated_database_url, min_size=1, max_size=4)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

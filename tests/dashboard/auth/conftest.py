@@ -1,11 +1,5 @@
 """Auth tests reuse the query API fixtures (real app, seeded world of every role)."""
 
-import sys
-from pathlib import Path
+from query_api_fixtures import client, world
 
-# The shared fixtures sit next to the API tests; test dirs are not packages, so add that dir.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-
-from query_api_fixtures import client, pool, world
-
-__all__ = ["client", "pool", "world"]
+__all__ = ["client", "world"]

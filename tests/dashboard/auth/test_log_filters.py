@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracehub_server.storage.log_filters import Cursor, FilterError, parse_log_filter
+from tracehub_server.storage.log_filters import Cursor, FilterError
+from tracehub_server.web_params import parse_log_filter
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 
@@ -62,3 +63,11 @@ def test_extra_values_try_json_then_string() -> None:
 def test_unknown_parameters_are_ignored() -> None:
     """Pages may add their own parameters (tail=1)."""
     assert parse_log_filter({"tail": "1"}, now=NOW).limit == 50
+
+
+@pytest.mark.parametrize("value", ["²", "\u0661\u0660", "0", "1001", "5x"])
+def test_limit_takes_ascii_digits_within_bounds_only(value: str) -> None:
+    """A limit of Unicode digits or out of range is a FilterError naming limit, never a crash."""
+    with pytest.raises(FilterError) as caught:
+        parse_log_filter({"limit": value}, now=NOW)
+    assert caught.value.param == "limit"

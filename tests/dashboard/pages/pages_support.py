@@ -26,7 +26,6 @@ from tracehub_server.auth.passwords import hash_password
 from tracehub_server.settings import Settings
 from tracehub_server.storage import projects as project_store
 from tracehub_server.storage import users as user_store
-from tracehub_server.storage.db import create_pool
 
 PASSWORD = "correct horse battery"
 HOSTILE = {
@@ -208,15 +207,6 @@ async def _seed(url: str) -> Seed:
 def seed(migrated_database_url: str) -> Seed:
     """Users of every role, two projects, logs (hostile ones too), issues and counts."""
     return asyncio.run(_seed(migrated_database_url))
-
-
-@pytest.fixture
-async def pool(migrated_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(migrated_database_url, min_size=1, max_size=4)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 @pytest.fixture

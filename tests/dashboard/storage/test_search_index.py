@@ -16,8 +16,8 @@ from query_api_fixtures import insert_log
 from tracehub_server.cli import cli
 from tracehub_server.storage import log_queries, search_index
 from tracehub_server.storage.db import migrate
-from tracehub_server.storage.log_filters import parse_log_filter
 from tracehub_server.storage.projects import create_project
+from tracehub_server.web_params import parse_log_filter
 
 ADMIN_URL = os.environ.get("TRACEHUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -13,9 +13,10 @@ import pytest
 from query_api_fixtures import insert_log
 
 from tracehub_server.storage import log_queries
-from tracehub_server.storage.log_filters import FilterError, LogFilter, parse_log_filter
+from tracehub_server.storage.log_filters import FilterError, LogFilter
 from tracehub_server.storage.projects import create_project
 from tracehub_server.storage.scan_budget import ScanBudget
+from tracehub_server.web_params import parse_log_filter
 
 #: One slice of one hour per request: the walk's steps are deterministic.
 ONE_HOUR_PER_REQUEST = ScanBudget(time_ms=0, first_slice=timedelta(hours=1))

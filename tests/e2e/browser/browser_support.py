@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
 PASSWORD = "browser-pass-123"
 STARTUP_TIMEOUT = 60.0
 _REPO = Path(__file__).resolve().parents[3]
-# The README's screenshots are refreshed only on request (TRACEHUB_SCREENSHOTS=1), so an
+# The docs' screenshots are refreshed only on request (TRACEHUB_SCREENSHOTS=1), so an
 # ordinary test run never leaves the working tree dirty; otherwise they go to an ignored folder.
 SCREENSHOTS = (
     _REPO / "docs" / "screenshots"

@@ -16,7 +16,6 @@ from tracehub.integrations._trace import (
     generate_trace_id,
     parse_traceparent,
     resolve_trace_id,
-    trace_id_from_asgi_headers,
     trace_id_from_environ,
     unbind_trace_id,
     valid_trace_id,
@@ -107,10 +106,10 @@ def test_resolution_prefers_x_trace_id_then_traceparent_then_generates() -> None
 
 def test_asgi_headers_use_the_first_copy_and_reject_raw_bytes() -> None:
     """Raw ASGI headers: first X-Trace-ID wins; CRLF and high bytes are never accepted."""
-    assert trace_id_from_asgi_headers([(b"x-trace-id", b"one"), (b"x-trace-id", b"two")]) == "one"
-    assert trace_id_from_asgi_headers([(b"traceparent", TRACEPARENT.encode())]) == W3C_TRACE_ID
+    assert asgi_trace_id([(b"x-trace-id", b"one"), (b"x-trace-id", b"two")])[0] == "one"
+    assert asgi_trace_id([(b"traceparent", TRACEPARENT.encode())])[0] == W3C_TRACE_ID
     hostile = [(b"x-trace-id", b"a\r\nb"), (b"traceparent", b"\xff\xfe" * 5000)]
-    assert re.fullmatch(r"[0-9a-f]{32}", trace_id_from_asgi_headers(hostile))
+    assert re.fullmatch(r"[0-9a-f]{32}", asgi_trace_id(hostile)[0])
 
 
 def test_bind_and_unbind_restore_the_previous_id() -> None:
@@ -164,14 +163,14 @@ def test_resolution_is_safe_from_many_threads() -> None:
 )
 def test_hostile_raw_asgi_ids_are_replaced_by_a_generated_one(value: bytes) -> None:
     """The bytes fast path refuses what the str path refuses, including non-ASCII bytes."""
-    resolved = trace_id_from_asgi_headers([(b"x-trace-id", value)])
+    resolved = asgi_trace_id([(b"x-trace-id", value)])[0]
     assert re.fullmatch(r"[0-9a-f]{32}", resolved)
 
 
 @pytest.mark.parametrize("value", ["abc", "a.b:c_d-e", "A" * MAX_TRACE_ID_CHARS, W3C_TRACE_ID])
 def test_raw_asgi_ids_accepted_exactly_as_the_str_path_accepts_them(value: str) -> None:
     """Alphanumeric ids (fast path) and ids with . _ : - (translate path) are kept as sent."""
-    assert trace_id_from_asgi_headers([(b"host", b"h"), (b"x-trace-id", value.encode())]) == value
+    assert asgi_trace_id([(b"host", b"h"), (b"x-trace-id", value.encode())])[0] == value
 
 
 def test_generating_ids_leaves_the_apps_random_sequence_alone() -> None:
@@ -271,11 +270,9 @@ def test_environ_values_that_are_not_str_are_never_used(value: object) -> None:
     ],
 )
 def test_asgi_id_comes_as_matching_str_and_bytes(headers: list[tuple[bytes, bytes]]) -> None:
-    """asgi_trace_id's two forms are the same id, and the one trace_id_from_asgi_headers picks."""
+    """asgi_trace_id's two forms are the same id."""
     trace_id, raw = asgi_trace_id(headers)
     assert raw == trace_id.encode("ascii")
-    picked = trace_id_from_asgi_headers(headers)
-    assert trace_id == picked or (HEX32.fullmatch(trace_id) and HEX32.fullmatch(picked))
 
 
 def test_asgi_and_environ_resolution_are_safe_from_many_threads() -> None:

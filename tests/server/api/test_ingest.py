@@ -315,7 +315,6 @@ async def test_health_and_metrics(client, api_key) -> None:
         "tracehub_ingest_entries_accepted_total",
         "tracehub_ingest_entries_rejected_total",
         "tracehub_ingest_publish_seconds",
-        "tracehub_queue_depth",
     ):
         assert name in text
 

@@ -40,7 +40,23 @@ async def test_misses_are_cached_and_the_cache_is_bounded(pool: asyncpg.Pool) ->
     cache = ApiKeyCache(pool, ttl=60.0, max_entries=10)
     for i in range(25):
         assert await cache.lookup(f"th_unknown_{i}") is None
-    assert len(cache._entries) <= 10
+    assert len(cache._unknown) <= 10
+
+
+async def test_a_flood_of_random_keys_does_not_evict_a_good_one(
+    pool: asyncpg.Pool, project: Project
+) -> None:
+    """After many unknown keys, a cached good key is still answered from the cache."""
+    cache = ApiKeyCache(pool, ttl=60.0, max_entries=10)
+    async with pool.acquire() as conn:
+        key, plaintext = await create_api_key(conn, project.id)
+    assert (await cache.lookup(plaintext)).revoked is False
+    for i in range(100):
+        assert await cache.lookup(f"th_flood_{i}") is None
+    async with pool.acquire() as conn:
+        await revoke_api_key(conn, key.id)
+    # Still the cached answer: the lookup did not go back to the database.
+    assert (await cache.lookup(plaintext)).revoked is False
 
 
 def test_rate_limit_is_off_by_default() -> None:

@@ -12,7 +12,7 @@ import aio_pika
 import asyncpg
 
 from tracehub_server.api.validation import EntryValidator
-from tracehub_server.queue.messages import IngestBatch, encode, entry_dict
+from tracehub_server.queue.messages import IngestBatch, encode_entries, encode_group, entry_dict
 from tracehub_server.queue.rabbitmq import Topology, declare_topology
 from tracehub_server.worker.digest import digest
 
@@ -32,7 +32,11 @@ async def publish(amqp_url: str, topology: Topology, bodies: Sequence[bytes | In
         channel = await connection.channel(publisher_confirms=True)
         await declare_topology(channel, topology)
         for body in bodies:
-            data = encode(body) if isinstance(body, IngestBatch) else body
+            data = (
+                encode_group([(body.project_id, encode_entries(body.entries))])
+                if isinstance(body, IngestBatch)
+                else body
+            )
             await channel.default_exchange.publish(
                 aio_pika.Message(data, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                 routing_key=topology.queue_name,

@@ -20,9 +20,10 @@ from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, IssueDetail, IssueList, IssueOut
 from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
-from tracehub_server.storage.log_filters import FilterError, param_items, split_values
+from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.storage.sql import QueryTimeoutError
 from tracehub_server.web_deps import PoolDep, SettingsDep
+from tracehub_server.web_params import param_items, parse_issue_filter, split_values
 
 router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
@@ -55,7 +56,7 @@ async def list_issues(
     cursor: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     try:
-        flt = issue_queries.parse_issue_filter(request.query_params)
+        flt = parse_issue_filter(request.query_params)
         given = split_values(
             "project", [v for k, v in param_items(request.query_params) if k == "project"], 256
         )

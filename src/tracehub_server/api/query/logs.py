@@ -15,9 +15,10 @@ from tracehub_server.api.query.deps import (
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, LogDetail, LogList
 from tracehub_server.storage import log_queries
-from tracehub_server.storage.log_filters import FilterError, parse_log_filter
+from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
 from tracehub_server.web_deps import PoolDep, SettingsDep
+from tracehub_server.web_params import parse_log_filter
 
 router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 

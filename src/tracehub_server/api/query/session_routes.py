@@ -21,7 +21,12 @@ from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import ErrorOut, LoginOut, MeOut
 from tracehub_server.api.query.users import user_dict
 from tracehub_server.auth import sessions
-from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
+from tracehub_server.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    hash_password,
+    rehash_if_needed,
+    verify_password,
+)
 from tracehub_server.auth.throttle import client_ip, get_throttle
 from tracehub_server.storage import users as user_store
 from tracehub_server.web_deps import PoolDep
@@ -82,6 +87,7 @@ async def login(request: Request, body: Login, pool: PoolDep, response: Response
         if not ok or found is None:
             raise HTTPException(401, detail=_BAD_LOGIN)
         user = found[0]
+        await rehash_if_needed(conn, user.id, stored, body.password)
         throttle.succeeded(body.email, client)
         token, csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)

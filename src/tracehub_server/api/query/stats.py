@@ -13,14 +13,9 @@ from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, OverviewOut, SeverityOut, TimelineOut
 from tracehub_server.auth.permissions import Access
 from tracehub_server.storage import stats
-from tracehub_server.storage.log_filters import (
-    FilterError,
-    clean_value,
-    param_items,
-    parse_time,
-    split_values,
-)
+from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.web_deps import PoolDep
+from tracehub_server.web_params import clean_value, param_items, parse_time, split_values
 
 router = APIRouter(
     prefix="/stats", tags=["stats"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS

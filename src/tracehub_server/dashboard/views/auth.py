@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tracehub_server.auth import sessions
-from tracehub_server.auth.passwords import verify_password
+from tracehub_server.auth.passwords import rehash_if_needed, verify_password
 from tracehub_server.auth.throttle import client_ip, get_throttle
 from tracehub_server.dashboard.context import Page, forbidden
 from tracehub_server.dashboard.forms import read_csrf_form, read_form
@@ -121,6 +121,7 @@ async def login(request: Request, pool: PoolDep) -> Response:
                 first_run=found is None and not await user_store.has_users(conn),
             )
         user = found[0]
+        await rehash_if_needed(conn, user.id, found[1], password)
         throttle.succeeded(email, client)
         token, _csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)

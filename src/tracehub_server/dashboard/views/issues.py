@@ -19,6 +19,7 @@ from tracehub_server.storage import users as user_store
 from tracehub_server.storage.issue_queries import ISSUE_STATUSES, UNCHANGED, Issue
 from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.web_deps import PoolDep, SettingsDep
+from tracehub_server.web_params import parse_issue_filter
 
 router = APIRouter()
 
@@ -56,7 +57,7 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     starts = bucket_starts(now - timedelta(hours=SPARK_HOURS - 1), now, "hour")
     sparks: dict[int, list[int]] = {}
     try:
-        flt = issue_queries.parse_issue_filter(params)
+        flt = parse_issue_filter(params)
         async with pool.acquire() as conn:
             result = await issue_queries.list_issues(conn, [page.project.id], flt)
             for issue in result.issues:
