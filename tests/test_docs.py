@@ -16,8 +16,10 @@ from tracehub_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
-#: Variables that are not server settings: the SDK's default endpoint and the test suite's.
+#: Variables that are not server settings: the SDK's default endpoint, the test suite's, and
+#: the one the examples keep an API key in.
 NOT_SETTINGS = {
+    "TRACEHUB_API_KEY",
     "TRACEHUB_ENDPOINT",
     "TRACEHUB_SCREENSHOTS",
     "TRACEHUB_TEST_AMQP_URL",

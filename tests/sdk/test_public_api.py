@@ -11,6 +11,7 @@ PUBLIC = {
     "TraceHubConfigError",
     "TraceHubError",
     "TraceHubLogger",
+    "TraceHubTransportError",
     "__version__",
     "get_default_logger",
     "set_default_logger",
