@@ -698,7 +698,7 @@ async def record_attempt(
         await conn.execute(
             "UPDATE alert_notifications SET status = $2, last_result = $3, locked_until = NULL,"
             " next_attempt_at = coalesce($4, next_attempt_at),"
-            " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $5 END"
+            " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $5::timestamptz END"
             " WHERE id = $1",
             note.id,
             status,

@@ -214,7 +214,10 @@ def webhook_receiver(script: Sequence[str] = ()) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # many dispatchers connect at once
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook", script=list(script))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
