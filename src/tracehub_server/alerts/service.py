@@ -8,6 +8,7 @@ channel that is down costs this task's time, not the digest's.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
@@ -51,18 +52,19 @@ class AlertService(PeriodicTask):
         self._senders = senders
         self._plan = plan_options
         self._dispatch = dispatch_options
-        self._evaluate_every = timedelta(seconds=evaluate_seconds)
-        self._evaluated_at: datetime | None = None
+        self._evaluate_every = evaluate_seconds
+        self._evaluated_at: float | None = None  # time.monotonic(): immune to clock steps
         self._clock = clock
         self.runs = 0
 
     async def run_once(self) -> None:
         """One evaluate (if due) / plan / deliver pass; raises what the database raised."""
         now = self._clock()
-        if self._evaluated_at is None or now - self._evaluated_at >= self._evaluate_every:
+        started = time.monotonic()
+        if self._evaluated_at is None or started - self._evaluated_at >= self._evaluate_every:
             async with self._pool.acquire() as conn:
                 await evaluate(conn, now)
-            self._evaluated_at = now
+            self._evaluated_at = started
         async with self._pool.acquire() as conn:
             await plan(conn, self._plan, now)
         for _ in range(MAX_BATCHES_PER_RUN):

@@ -166,7 +166,7 @@ def service(
         dispatch_options=DispatchOptions(
             backoff_base=timedelta(seconds=1), lease=timedelta(seconds=30)
         ),
-        evaluate_seconds=0.001,
+        evaluate_seconds=0,
         clock=clock,
     )
 
