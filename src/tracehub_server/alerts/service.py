@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from tracehub_server.alerts.channels import Sender, senders
+from tracehub_server.alerts.channels import Sender, senders_from_settings
 from tracehub_server.alerts.dispatcher import DispatchOptions, dispatch
 from tracehub_server.alerts.evaluate import evaluate
 from tracehub_server.alerts.planner import PlanOptions, plan
@@ -86,7 +86,7 @@ def start_alerts(settings: Settings, pool: asyncpg.Pool) -> AlertService:
     """The alert task configured from ``settings``, started."""
     service = AlertService(
         pool,
-        senders=senders(smtp_url=settings.smtp_url, smtp_from=settings.smtp_from),
+        senders=senders_from_settings(settings),
         plan_options=PlanOptions(
             hourly_cap=settings.alert_hourly_cap,
             digest_minutes=settings.alert_digest_minutes,

@@ -11,8 +11,17 @@ from tracehub_server.alerts.channels.base import Outcome, Sender
 from tracehub_server.alerts.channels.email import EmailSender
 from tracehub_server.alerts.channels.slack import SlackSender
 from tracehub_server.alerts.channels.webhook import WebhookSender
+from tracehub_server.settings import Settings
 
-__all__ = ["EmailSender", "Outcome", "Sender", "SlackSender", "WebhookSender", "senders"]
+__all__ = [
+    "EmailSender",
+    "Outcome",
+    "Sender",
+    "SlackSender",
+    "WebhookSender",
+    "senders",
+    "senders_from_settings",
+]
 
 
 def senders(
@@ -24,3 +33,8 @@ def senders(
         "webhook": WebhookSender(),
         "slack": SlackSender(),
     }
+
+
+def senders_from_settings(settings: Settings) -> dict[str, Sender]:
+    """The senders as configured (``TRACEHUB_SMTP_URL``, ``TRACEHUB_SMTP_FROM``)."""
+    return senders(smtp_url=settings.smtp_url, smtp_from=settings.smtp_from)
