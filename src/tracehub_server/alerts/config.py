@@ -184,4 +184,3 @@ async def send_test(
     if sender is None:
         return Outcome(ok=False, answer=f"no sender for {channel.kind}")
     return await sender.send(channel, "test", test_payload(channel, project_name, public_url))
-
