@@ -30,6 +30,7 @@ async def test_hourly_cap_folds_the_rest_into_one_digest(
 ) -> None:
     """Cap 3, 10 new issues: 3 messages and a digest "and 7 more"; later ones wait for the next."""
     clock = Clock()
+    clock.now = clock.now.replace(minute=10)  # the steps below stay within one clock hour
     channel = await add_channel(pool, project.id, receiver.url)
     await add_rule(pool, project.id, "new_issue", [channel])
     alerts = service(pool, clock, hourly_cap=3)

@@ -26,6 +26,7 @@ from tracehub_server.alerts.channels.base import (
     Outcome,
     error_outcome,
     text_lines,
+    tls_context,
 )
 from tracehub_server.storage.alerts import Channel
 
@@ -103,7 +104,7 @@ class EmailSender:
     def _deliver(self, message: EmailMessage, to: list[str]) -> None:
         url = urlsplit(self._url or "")
         host = url.hostname or "localhost"
-        context = self._context or ssl.create_default_context()
+        context = self._context or tls_context()
         smtp: smtplib.SMTP
         if url.scheme == "smtps":
             smtp = smtplib.SMTP_SSL(
