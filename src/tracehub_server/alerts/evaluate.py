@@ -3,8 +3,8 @@
 One evaluation runs at a time (advisory lock). For each enabled rule it counts over the
 window ending now -- frequency through ``logs_issue_idx`` per recently seen issue, volume
 through ``logs_project_time_idx`` with the logs explorer's filters -- and each count
-stops at a cap, so a busy project costs a bounded number of rows. What fires is written as
-outbox triggers in the evaluation's transaction. A rule (or rule and issue) notified
+stops at the rule's threshold, so a filter that matches often costs few rows. What fires
+is written as outbox triggers in the evaluation's transaction. A rule (or rule and issue) notified
 within its interval, or still waiting in the outbox, is not queued again.
 """
 
@@ -21,9 +21,6 @@ from tracehub_server.storage.alerts import Rule, TriggerRow
 from tracehub_server.storage.log_filters import LEVELS, LogFilter, parse_log_filter
 
 logger = logging.getLogger(__name__)
-
-#: A volume count stops at this multiple of the threshold ("at least 1000").
-VOLUME_COUNT_CAP = 10
 
 
 def levels_at_or_above(level: str) -> list[str]:
@@ -55,9 +52,10 @@ async def _fire(conn: asyncpg.Connection, rule: Rule, now: datetime) -> list[Tri
         ]
     if RULE_LEVEL in skip:
         return []
-    cap = threshold * VOLUME_COUNT_CAP
+    # Counting stops at the threshold: "at least N" is what the rule asks, and it bounds
+    # the rows read per evaluation.
     count = await store.count_matching_logs(
-        conn, rule.project_id, rule_filter(rule), since=now - window, until=now, cap=cap
+        conn, rule.project_id, rule_filter(rule), since=now - window, until=now, cap=threshold
     )
     if count < threshold:
         return []
@@ -67,7 +65,7 @@ async def _fire(conn: asyncpg.Connection, rule: Rule, now: datetime) -> list[Tri
             rule.project_id,
             None,
             "volume",
-            {**facts, "count": count, "capped": count >= cap},
+            {**facts, "count": count},
         )
     ]
 

@@ -95,8 +95,7 @@ def text_lines(payload: dict[str, Any]) -> list[str]:
     elif payload.get("query"):
         q = payload["query"]
         lines.append(
-            f"{q['count']} matching entries in the last {q['window_minutes']} minutes"
-            f" (threshold {q['threshold']})"
+            f"At least {q['count']} matching entries in the last {q['window_minutes']} minutes"
         )
     digest = payload.get("digest")
     if digest:

@@ -48,6 +48,8 @@ CREATE TABLE alert_triggers (
     folded      boolean NOT NULL DEFAULT false,  -- past the hourly cap: waits for a digest
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- The evaluation skips rules (and issues) still waiting here.
+CREATE INDEX alert_triggers_rule_idx ON alert_triggers (rule_id);
 
 -- Messages sent per project in the current hour, and when its last digest went out.
 CREATE TABLE alert_project_budget (
