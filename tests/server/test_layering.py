@@ -30,6 +30,7 @@ SERVER_RULES: dict[str, tuple[str, ...]] = {
     "dashboard": ("api", "queue", "worker", "cli"),
     "queue": ("api", "worker", "dashboard", "cli"),
     "worker": ("api", "dashboard", "cli"),
+    "alerts": ("api", "queue", "worker", "dashboard", "cli"),
 }
 #: Web frameworks and servers the SDK core may not import when it is imported.
 WEB_FRAMEWORKS = frozenset(

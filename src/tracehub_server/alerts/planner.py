@@ -131,7 +131,7 @@ async def plan(conn: asyncpg.Connection, options: PlanOptions, now: datetime) ->
         if not rows:
             return 0
         triggers = [_trigger(r) for r in rows]
-        rules = await store.rules_by_id(conn, {t.rule_id for t in triggers})
+        rules = await store.rules_by_id(conn, sorted({t.rule_id for t in triggers}))
         issue_ids = {t.issue_id for t in triggers if t.issue_id is not None}
         issues = await store.issue_facts(conn, sorted(issue_ids), now)
         last = await store.last_notified(conn, sorted({t.key for t in triggers}))

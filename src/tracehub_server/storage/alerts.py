@@ -99,11 +99,11 @@ _CHANNEL_COLUMNS = "id, project_id, name, kind, target, secret, created_at"
 
 
 def _rule(row: asyncpg.Record) -> Rule:
-    return Rule(**{k: row[k] for k in Rule.__slots__})  # type: ignore[attr-defined]
+    return Rule(**{k: row[k] for k in Rule.__slots__})
 
 
 def _channel(row: asyncpg.Record) -> Channel:
-    return Channel(**{k: row[k] for k in Channel.__slots__})  # type: ignore[attr-defined]
+    return Channel(**{k: row[k] for k in Channel.__slots__})
 
 
 async def list_channels(conn: asyncpg.Connection, project_id: int) -> list[Channel]:
