@@ -305,6 +305,18 @@ async def get_mute(
     return (row is not None, row["until"] if row else None)
 
 
+async def list_mutes(
+    conn: asyncpg.Connection, project_id: int, now: datetime
+) -> list[asyncpg.Record]:
+    """The project's muted issues and those snoozed past ``now``: id, title, until."""
+    return await conn.fetch(
+        "SELECT i.id, i.title, m.until FROM alert_mutes m JOIN issues i ON i.id = m.issue_id"
+        " WHERE i.project_id = $1 AND (m.until IS NULL OR m.until > $2) ORDER BY m.created_at",
+        project_id,
+        now,
+    )
+
+
 # --- the outbox -----------------------------------------------------------------------
 
 # The enabled issue rules of the touched projects, joined to the issues they match by kind.

@@ -117,3 +117,19 @@ def test_viewer_sees_alerts_but_cannot_change_them(context: Any, world: World) -
         cookies=cookies,
     )
     assert response.status_code == 403
+
+
+def test_member_mutes_and_unmutes_an_issue(context: Any, world: World) -> None:
+    """Snooze an issue for 24 h from the page: it is listed with its time, then unmuted."""
+    page = login(context, world, world.member)
+    page.goto(_alerts(world))
+    page.get_by_label("Issue number").fill(str(world.issue_id))
+    page.get_by_label("For", exact=True).select_option("24h")
+    page.get_by_role("button", name="Mute", exact=True).click()
+    row = page.locator(f"#mute-table tr[data-issue-id='{world.issue_id}']")
+    expect(row).to_be_visible()
+    row.get_by_role("button", name=f"Unmute issue {world.issue_id}").click()
+    expect(page.locator(f"#mute-table tr[data-issue-id='{world.issue_id}']")).to_have_count(0)
+    page.get_by_label("Issue number").fill("999999999")
+    page.get_by_role("button", name="Mute", exact=True).click()
+    expect(page.locator("#alerts-error")).to_contain_text("not an issue of this project")

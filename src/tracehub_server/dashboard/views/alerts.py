@@ -7,6 +7,7 @@ uses; a refused field is shown on the page with what was typed.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,7 +40,11 @@ NOTICES = {
     "rule-deleted": "Rule deleted.",
     "rule-enabled": "Rule enabled.",
     "rule-disabled": "Rule disabled.",
+    "issue-muted": "Issue muted: its alerts are not sent.",
+    "issue-unmuted": "Issue unmuted.",
 }
+#: Snooze choices of the mute form: label -> hours (None: until unmuted).
+MUTE_CHOICES = {"1h": 1, "24h": 24, "7d": 168, "forever": None}
 
 
 def _path(page: PageContext, tail: str = "") -> str:
@@ -112,6 +117,7 @@ async def _page(
         rules = await store.list_rules(conn, page.project.id)
         channels = await store.list_channels(conn, page.project.id)
         history = await store.list_history(conn, page.project.id, limit=50)
+        mutes = await store.list_mutes(conn, page.project.id, datetime.now(timezone.utc))
     editing = _int(request.query_params.get("edit", ""))
     if rule_form is None:
         rule_form = _form_values(next((r for r in rules if r.id == editing), None))
@@ -127,6 +133,8 @@ async def _page(
             "channels": channels,
             "channel_names": {c.id: c.name for c in channels},
             "history": history,
+            "mutes": mutes,
+            "mute_choices": MUTE_CHOICES,
             "rule_form": rule_form,
             "channel_form": channel_form or {"name": "", "kind": "webhook", "target": ""},
             "rule_kinds": RULE_KIND_LABELS,
@@ -277,3 +285,36 @@ async def delete_rule(
         if not await store.delete_rule(conn, page.project.id, rule_id):
             raise not_found()
     return see_other(_path(page, "?done=rule-deleted"))
+
+
+@router.post("/projects/{project_id}/settings/alerts/mutes", response_model=None)
+async def mute_issue(
+    request: Request, page: ProjectPage, pool: PoolDep
+) -> HTMLResponse | RedirectResponse:
+    """Mute an issue of this project for good, or snooze it for a while."""
+    require_write(page)
+    form = await read_csrf_form(request, page)
+    assert page.project is not None
+    issue_id = _int(form.get("issue_id").lstrip("#"))
+    choice = form.get("for")
+    if issue_id is None or choice not in MUTE_CHOICES:
+        return await _page(request, page, pool, error="issue: give an issue number", status=400)
+    hours = MUTE_CHOICES[choice]
+    until = None if hours is None else datetime.now(timezone.utc) + timedelta(hours=hours)
+    async with pool.acquire() as conn:
+        if not await store.set_mute(conn, page.project.id, issue_id, until):
+            error = f"issue: #{issue_id} is not an issue of this project"
+            return await _page(request, page, pool, error=error, status=400)
+    return see_other(_path(page, "?done=issue-muted"))
+
+
+@router.post("/projects/{project_id}/settings/alerts/mutes/{issue_id}/delete")
+async def unmute_issue(
+    request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
+) -> RedirectResponse:
+    require_write(page)
+    await read_csrf_form(request, page)
+    assert page.project is not None
+    async with pool.acquire() as conn:
+        await store.clear_mute(conn, page.project.id, issue_id)
+    return see_other(_path(page, "?done=issue-unmuted"))
