@@ -2,7 +2,7 @@
 
 The pieces, in the order a notification flows through them:
 
-* ``storage.alerts.queue_issue_triggers`` -- called by the digest inside its transaction:
+* ``storage.alert_outbox.queue_issue_triggers`` -- called by the digest inside its transaction:
   new issues and regressions become outbox rows (``alert_triggers``) that commit or roll
   back with the data.
 * :mod:`.evaluate` -- the windowed rules (issue frequency, log volume), checked every

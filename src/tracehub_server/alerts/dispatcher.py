@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from tracehub_server.alerts.channels.base import Outcome, Sender
-from tracehub_server.storage import alerts as store
-from tracehub_server.storage.alerts import Claimed
+from tracehub_server.storage import alert_outbox as outbox
+from tracehub_server.storage.alert_outbox import Claimed
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +77,13 @@ async def dispatch(
 ) -> int:
     """Claim and send one batch of due notifications; returns how many were claimed."""
     async with pool.acquire() as conn:
-        claimed = await store.claim_due(conn, now, now + options.lease, options.batch)
+        claimed = await outbox.claim_due(conn, now, now + options.lease, options.batch)
     if not claimed:
         return 0
     outcomes = await asyncio.gather(*(_deliver(n, senders) for n in claimed))
     async with pool.acquire() as conn:
         for note, outcome in zip(claimed, outcomes, strict=True):
-            await store.record_attempt(
+            await outbox.record_attempt(
                 conn,
                 note,
                 ok=outcome.ok,

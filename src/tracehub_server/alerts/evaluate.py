@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from tracehub_server.alerts.noise import RULE_LEVEL
+from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
-from tracehub_server.storage.alerts import Rule, TriggerRow
+from tracehub_server.storage.alert_outbox import TriggerRow
+from tracehub_server.storage.alerts import Rule
 from tracehub_server.storage.log_filters import LEVELS, LogFilter, parse_log_filter
 
 logger = logging.getLogger(__name__)
@@ -40,21 +42,21 @@ def rule_filter(rule: Rule) -> LogFilter:
 async def _fire(conn: asyncpg.Connection, rule: Rule, now: datetime) -> list[TriggerRow]:
     window = timedelta(minutes=rule.window_minutes or 5)
     threshold = rule.threshold or 1
-    skip = await store.recently_notified(
+    skip = await outbox.recently_notified(
         conn, rule.id, now - timedelta(minutes=rule.interval_minutes)
     )
     facts = {"threshold": threshold, "window_minutes": int(window.total_seconds() // 60)}
     if rule.kind == "frequency":
         return [
             TriggerRow(rule.id, rule.project_id, issue_id, "frequency", {**facts, "count": n})
-            for issue_id, n in await store.frequent_issues(conn, rule, now - window, now)
+            for issue_id, n in await outbox.frequent_issues(conn, rule, now - window, now)
             if issue_id not in skip
         ]
     if RULE_LEVEL in skip:
         return []
     # Counting stops at the threshold: "at least N" is what the rule asks, and it bounds
     # the rows read per evaluation.
-    count = await store.count_matching_logs(
+    count = await outbox.count_matching_logs(
         conn, rule.project_id, rule_filter(rule), since=now - window, until=now, cap=threshold
     )
     if count < threshold:
@@ -73,7 +75,7 @@ async def _fire(conn: asyncpg.Connection, rule: Rule, now: datetime) -> list[Tri
 async def evaluate(conn: asyncpg.Connection, now: datetime) -> int:
     """Check every windowed rule once; returns the triggers written (0 if another runs)."""
     async with conn.transaction():
-        if not await store.try_plan_lock(conn, store.EVALUATE_LOCK_ID):
+        if not await outbox.try_lock(conn, outbox.EVALUATE_LOCK_ID):
             return 0
         rows: list[TriggerRow] = []
         for rule in await store.windowed_rules(conn):
@@ -82,5 +84,5 @@ async def evaluate(conn: asyncpg.Connection, now: datetime) -> int:
                     rows += await _fire(conn, rule, now)
             except (asyncpg.QueryCanceledError, ValueError) as exc:
                 logger.warning("alert rule %d could not be evaluated: %s", rule.id, exc)
-        await store.insert_triggers(conn, rows)
+        await outbox.insert_triggers(conn, rows)
     return len(rows)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tracehub_server.storage.alerts import Budget, Rule
+from tracehub_server.storage.alert_outbox import Budget
+from tracehub_server.storage.alerts import Rule
 
 #: The issue key of rule-level (log-volume) triggers in ``alert_rule_state``.
 RULE_LEVEL = 0

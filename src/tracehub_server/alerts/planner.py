@@ -18,8 +18,10 @@ import asyncpg
 
 from tracehub_server.alerts import noise, payload
 from tracehub_server.alerts.noise import Trigger
+from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
-from tracehub_server.storage.alerts import Channel, NewNotification, Rule
+from tracehub_server.storage.alert_outbox import NewNotification
+from tracehub_server.storage.alerts import Channel, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -125,19 +127,19 @@ class _Builder:
 async def plan(conn: asyncpg.Connection, options: PlanOptions, now: datetime) -> int:
     """One planning run; returns the notifications created (0 when another planner runs)."""
     async with conn.transaction():
-        if not await store.try_plan_lock(conn):
+        if not await outbox.try_lock(conn):
             return 0
-        rows = await store.pending_triggers(conn, MAX_TRIGGERS_PER_RUN)
+        rows = await outbox.pending_triggers(conn, MAX_TRIGGERS_PER_RUN)
         if not rows:
             return 0
         triggers = [_trigger(r) for r in rows]
         rules = await store.rules_by_id(conn, sorted({t.rule_id for t in triggers}))
         issue_ids = {t.issue_id for t in triggers if t.issue_id is not None}
-        issues = await store.issue_facts(conn, sorted(issue_ids), now)
-        last = await store.last_notified(conn, sorted({t.key for t in triggers}))
+        issues = await outbox.issue_facts(conn, sorted(issue_ids), now)
+        last = await outbox.last_notified(conn, sorted({t.key for t in triggers}))
         project_ids = sorted({t.project_id for t in triggers})
         hour = now.replace(minute=0, second=0, microsecond=0)
-        budgets = await store.load_budgets(conn, project_ids, hour)
+        budgets = await outbox.load_budgets(conn, project_ids, hour)
         decision = noise.decide(
             triggers,
             rules=rules,
@@ -151,20 +153,24 @@ async def plan(conn: asyncpg.Connection, options: PlanOptions, now: datetime) ->
         channel_ids = {c for r in rules.values() for c in r.channel_ids}
         channels = await store.channels_by_id(conn, sorted(channel_ids))
         builder = _Builder(
-            names=await store.project_names(conn, project_ids),
+            names=await outbox.project_names(conn, project_ids),
             rules=rules,
             issues=issues,
             links=payload.Links(options.public_url),
             now=now,
         )
         notes = _notifications(decision, builder, channels, options, now)
-        await store.insert_notifications(conn, notes, now)
-        await store.mark_notified(conn, sorted({t.key for t in decision.send + decision.fold}), now)
+        await outbox.insert_notifications(conn, notes, now)
+        await outbox.mark_notified(
+            conn, sorted({t.key for t in decision.send + decision.fold}), now
+        )
         in_digest = [t.id for group in decision.digests.values() for t in group]
-        await store.delete_triggers(conn, [t.id for t in decision.send + decision.drop] + in_digest)
+        await outbox.delete_triggers(
+            conn, [t.id for t in decision.send + decision.drop] + in_digest
+        )
         in_digest_set = set(in_digest)
-        await store.fold_triggers(conn, [t.id for t in decision.fold if t.id not in in_digest_set])
-        await store.save_budgets(conn, budgets)
+        await outbox.fold_triggers(conn, [t.id for t in decision.fold if t.id not in in_digest_set])
+        await outbox.save_budgets(conn, budgets)
     if notes:
         logger.info(
             "alerts planned: %d notifications (%d folded, %d dropped)",

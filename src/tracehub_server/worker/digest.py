@@ -41,7 +41,7 @@ from typing import Any
 import asyncpg
 
 from tracehub_server.queue.messages import IngestBatch
-from tracehub_server.storage.alerts import queue_issue_triggers
+from tracehub_server.storage.alert_outbox import queue_issue_triggers
 from tracehub_server.storage.issues import (
     IssueEvents,
     add_issue_events,

@@ -23,7 +23,7 @@ from tracehub_server.alerts.channels.webhook import (
     TIMESTAMP_HEADER,
     verify,
 )
-from tracehub_server.storage.alerts import list_history
+from tracehub_server.storage.alert_outbox import list_history
 from tracehub_server.storage.projects import Project
 
 

@@ -25,6 +25,7 @@ from tracehub_server.api.query.deps import (
 )
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, IsoTime
+from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
 from tracehub_server.storage.alerts import Channel, Rule
 from tracehub_server.web_deps import PoolDep, SettingsDep
@@ -316,7 +317,7 @@ async def history(
 ) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         await readable_project(conn, principal.access, project_id)
-        rows = await store.list_history(conn, project_id, limit=limit)
+        rows = await outbox.list_history(conn, project_id, limit=limit)
     return [_notification(r) for r in rows]
 
 

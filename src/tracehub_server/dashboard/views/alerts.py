@@ -20,6 +20,7 @@ from tracehub_server.dashboard.context import PageContext, ProjectPage, not_foun
 from tracehub_server.dashboard.forms import Form, read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
+from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
 from tracehub_server.web_deps import PoolDep, SettingsDep
 
@@ -116,7 +117,7 @@ async def _page(
     async with pool.acquire() as conn:
         rules = await store.list_rules(conn, page.project.id)
         channels = await store.list_channels(conn, page.project.id)
-        history = await store.list_history(conn, page.project.id, limit=50)
+        history = await outbox.list_history(conn, page.project.id, limit=50)
         mutes = await store.list_mutes(conn, page.project.id, datetime.now(timezone.utc))
     editing = _int(request.query_params.get("edit", ""))
     if rule_form is None:
