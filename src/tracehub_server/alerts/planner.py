@@ -130,6 +130,8 @@ async def plan(conn: asyncpg.Connection, options: PlanOptions, now: datetime) ->
         if not await outbox.try_lock(conn):
             return 0
         rows = await outbox.pending_triggers(conn, MAX_TRIGGERS_PER_RUN)
+        due = now - timedelta(minutes=options.digest_minutes)
+        rows += await outbox.due_folded(conn, due, MAX_TRIGGERS_PER_RUN)
         if not rows:
             return 0
         triggers = [_trigger(r) for r in rows]

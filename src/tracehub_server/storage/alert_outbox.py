@@ -13,6 +13,9 @@ Who writes what, and in which transaction:
   lease to expire, and the notification is sent again with the same id.
 """
 
+# Statements interpolate only constant column lists; every value is bound ($n).
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import uuid
@@ -157,7 +160,7 @@ async def count_matching_logs(
     add_log_filters(where, flt)
     limit = where.arg(cap)
     # Only Where's constant clauses and $n placeholders are interpolated; values are bound.
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM logs WHERE {where.sql()} LIMIT {limit}) s"  # noqa: S608
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM logs WHERE {where.sql()} LIMIT {limit}) s"
     async with conn.transaction():
         await conn.execute("SET LOCAL statement_timeout = 10000")
         await conn.execute("SET LOCAL enable_bitmapscan = off")
@@ -172,17 +175,36 @@ async def try_lock(conn: asyncpg.Connection, key: int = PLAN_LOCK_ID) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", key))
 
 
-_PENDING_TRIGGERS = """
-SELECT t.id, t.rule_id, t.project_id, t.issue_id, t.kind, t.facts, t.folded, t.created_at
-FROM alert_triggers t
-ORDER BY t.id
-LIMIT $1
-"""
+_TRIGGER_COLUMNS = "id, rule_id, project_id, issue_id, kind, facts, folded, created_at"
 
 
 async def pending_triggers(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """The oldest triggers (folded ones included), for the planner under its lock."""
-    return await conn.fetch(_PENDING_TRIGGERS, limit)
+    """The oldest triggers not planned yet (folded ones wait for :func:`due_folded`)."""
+    return await conn.fetch(
+        f"SELECT {_TRIGGER_COLUMNS} FROM alert_triggers WHERE NOT folded ORDER BY id LIMIT $1",
+        limit,
+    )
+
+
+# Projects holding folded triggers whose last digest is older than $1 (or never sent).
+_DUE_FOLDED = f"""
+SELECT {_TRIGGER_COLUMNS} FROM alert_triggers
+WHERE folded AND project_id IN (
+    SELECT DISTINCT t.project_id FROM alert_triggers t
+    LEFT JOIN alert_project_budget b ON b.project_id = t.project_id
+    WHERE t.folded AND (b.last_digest_at IS NULL OR b.last_digest_at <= $1)
+)
+ORDER BY id
+LIMIT $2
+"""
+
+
+async def due_folded(
+    conn: asyncpg.Connection, digest_before: datetime, limit: int
+) -> list[asyncpg.Record]:
+    """Folded triggers of the projects whose next digest is due: held ones cost nothing
+    until then, however often the planner runs."""
+    return await conn.fetch(_DUE_FOLDED, digest_before, limit)
 
 
 async def project_names(conn: asyncpg.Connection, project_ids: Sequence[int]) -> dict[int, str]:

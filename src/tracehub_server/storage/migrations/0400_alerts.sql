@@ -50,6 +50,9 @@ CREATE TABLE alert_triggers (
 );
 -- The evaluation skips rules (and issues) still waiting here.
 CREATE INDEX alert_triggers_rule_idx ON alert_triggers (rule_id);
+-- The planner reads unplanned triggers, and folded ones only once their digest is due.
+CREATE INDEX alert_triggers_unplanned_idx ON alert_triggers (id) WHERE NOT folded;
+CREATE INDEX alert_triggers_folded_idx ON alert_triggers (project_id) WHERE folded;
 
 -- Messages sent per project in the current hour, and when its last digest went out.
 CREATE TABLE alert_project_budget (
