@@ -392,6 +392,8 @@ async def claim_due(
 ) -> list[Claimed]:
     """Claim up to ``limit`` due notifications until ``lease_until``; counts the attempt."""
     rows = await conn.fetch(_CLAIM, now, lease_until, limit)
+    if not rows:
+        return []
     channels = await channels_by_id(conn, [r["channel_id"] for r in rows if r["channel_id"]])
     return [
         Claimed(
