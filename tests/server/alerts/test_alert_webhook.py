@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 from alerts_support import (
@@ -23,6 +24,8 @@ from tracehub_server.alerts.channels.webhook import (
     TIMESTAMP_HEADER,
     verify,
 )
+from tracehub_server.alerts.planner import PlanOptions, plan
+from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage.alert_outbox import list_history
 from tracehub_server.storage.projects import Project
 
@@ -133,3 +136,26 @@ async def test_concurrent_dispatchers_send_each_notification_once(
     ids = [r.headers[ID_HEADER] for r in receiver.received]
     assert len(ids) == 30
     assert len(set(ids)) == 30
+
+
+async def test_a_dispatcher_dead_mid_send_is_replaced_after_its_lease(
+    pool: asyncpg.Pool, project: Project, receiver: Receiver
+) -> None:
+    """A claim whose dispatcher died holds the notification until the lease ends; then
+    another dispatcher sends it, with the same notification id."""
+    channel = await add_channel(pool, project.id, receiver.url)
+    await add_rule(pool, project.id, "new_issue", [channel])
+    await ingest(pool, project.id, [error("lease")])
+    clock = Clock()
+    alerts = service(pool, clock)
+    async with pool.acquire() as conn:
+        await plan(conn, PlanOptions(), clock.now)
+        (claimed,) = await outbox.claim_due(conn, clock.now, clock.now + timedelta(seconds=30), 10)
+    await alerts.run_once()
+    assert receiver.received == []
+    clock.advance(seconds=31)
+    await alerts.run_once()
+    (got,) = receiver.received
+    assert got.headers[ID_HEADER] == str(claimed.id)
+    (note,) = await notifications(pool, project.id)
+    assert (note["status"], note["attempts"]) == ("sent", 2)
