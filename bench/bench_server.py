@@ -2,7 +2,7 @@
 
 Usage: ``python bench/bench_server.py [--entries 300000] [--runs 3] [--concurrency 16]
 [--batch 50] [--api-workers 1] [--workers 1] [--set TRACEHUB_NAME=VALUE]
-[--profile DIR]``
+[--profile DIR] [--alert-rules N]``
 (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch
 database and vhost may be created; defaults are the local ones).
 
@@ -20,7 +20,9 @@ indexes (their mean; the table is filled with a run's worth of rows first, untim
 into an empty table is its best case). Before each timed phase PostgreSQL is checkpointed
 and autovacuum waited out, so no phase pays for another's leftovers. Medians over the
 runs are printed last. ``--profile DIR`` records py-spy profiles (collapsed stacks) of the
-API and worker processes during the first run.
+API and worker processes during the first run. ``--alert-rules N`` interleaves runs without
+alert rules and runs whose project has N active rules of each alert kind (see
+``alert_rules.py``), and prints the medians of both and their difference.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import httpx
 import orjson
 import psutil
 
+import alert_rules
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.messages import IngestBatch
 from tracehub_server.storage.db import migrate
@@ -305,8 +308,11 @@ async def _run(
     groups: Callable[[], dict[str, list[psutil.Process]]],
     pids: dict,
     index: int,
+    alerts: alert_rules.Receiver | None = None,
 ) -> dict:
     project_id, key = await _setup(dsn, f"bench-{index}")
+    if alerts is not None:
+        await alert_rules.create_rules(dsn, project_id, args.alert_rules, alerts.url)
     print(f"run {index + 1}: building {args.entries} entries in gzip batches of {args.batch}...")
     requests = _requests(args.entries, key, port, args.batch)
     ceiling_rows = min(args.entries, 50_000)
@@ -339,6 +345,9 @@ async def _run(
     # held to the mean of the ceilings just before and just after it.
     ceiling_after = await _copy_ceiling(dsn, ceiling_rows)
     ceiling = (ceiling_before + ceiling_after) / 2
+    if alerts is not None:
+        notes = await alert_rules.drop_rules(dsn, project_id)
+        print(f"  with alert rules: {notes} notifications, {alerts.received} webhooks received")
     result = {
         "accepted": args.entries / sent["elapsed"],
         "committed": stored / committed_elapsed,
@@ -396,6 +405,41 @@ def _summary(args: argparse.Namespace, results: list[dict]) -> None:
     print(f"  {'total':12s} {total:6.2f}")
 
 
+async def _compare_alerts(
+    args: argparse.Namespace,
+    dsn: str,
+    port: int,
+    groups: Callable[[], dict[str, list[psutil.Process]]],
+    pids: dict,
+) -> None:
+    """Runs without and with alert rules, alternating (drift hits both alike); both medians."""
+    receiver = alert_rules.Receiver()
+    try:
+        plain, ruled = [], []
+        for i in range(args.runs):
+            plain.append(await _run(args, dsn, port, groups, pids, 2 * i))
+            ruled.append(await _run(args, dsn, port, groups, pids, 2 * i + 1, receiver))
+    finally:
+        receiver.close()
+    _summary(args, plain)
+    print(f"\nwith {args.alert_rules} active alert rules of each kind:")
+    _summary(args, ruled)
+    base = statistics.median(r["committed"] for r in plain)
+    with_rules = statistics.median(r["committed"] for r in ruled)
+    print(
+        f"\ncommitted entries/s, median: {base:.0f} without rules, {with_rules:.0f} with"
+        f" {4 * args.alert_rules} rules: {with_rules / base - 1:+.1%}"
+    )
+
+    def cpu(results: list[dict]) -> float:  # all parties, per 10,000 entries
+        return statistics.median(sum(r["cpu"].values()) * 10_000 / args.entries for r in results)
+
+    print(
+        f"CPU seconds per 10,000 entries, median: {cpu(plain):.3f} without rules,"
+        f" {cpu(ruled):.3f} with: {cpu(ruled) / cpu(plain) - 1:+.1%}"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Long enough to be a sustained rate: a 100,000-entry burst lasts ~2 s, and its start
@@ -414,6 +458,13 @@ async def main() -> None:
         help="a setting for the API and the workers (repeatable)",
     )
     parser.add_argument("--profile", default=None, help="folder for py-spy profiles (run 1)")
+    parser.add_argument(
+        "--alert-rules",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure, interleaved, runs with N active alert rules of each kind",
+    )
     args = parser.parse_args()
     overrides = {}
     for setting in args.set:
@@ -436,6 +487,8 @@ async def main() -> None:
         TRACEHUB_LOG_LEVEL="warning",
         TRACEHUB_MAX_QUEUE_DEPTH="1000000",
     )
+    if args.alert_rules:  # evaluate the windowed rules often, so every run pays for it
+        env["TRACEHUB_ALERT_EVALUATE_SECONDS"] = "5"
     env.update(overrides)
     processes: list[subprocess.Popen] = []
     log = Path(f"/tmp/{name}.log").open("ab")  # noqa: SIM115 - closed in finally, spans awaits
@@ -465,8 +518,11 @@ async def main() -> None:
             return _pipeline_processes(api, workers, name)
 
         pids = {"api": find()["API"][-1].pid, "worker": workers[0].pid}
-        results = [await _run(args, dsn, port, find, pids, i) for i in range(args.runs)]
-        _summary(args, results)
+        if args.alert_rules:
+            await _compare_alerts(args, dsn, port, find, pids)
+        else:
+            results = [await _run(args, dsn, port, find, pids, i) for i in range(args.runs)]
+            _summary(args, results)
     finally:
         for process in processes:
             process.terminate()

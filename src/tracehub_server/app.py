@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from tracehub_server import dashboard
+from tracehub_server.alerts.service import start_alerts
 from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
 from tracehub_server.api.ingest import IngestService
@@ -109,10 +110,13 @@ def create_app(settings: Settings) -> FastAPI:
         purger = SessionPurger(pool)
         purger.start()
         maintenance = _start_maintenance(settings, pool)
+        alerts = None if settings.amqp_url else start_alerts(settings, pool)  # else: workers
         try:
             yield
         finally:
             # Requests in flight have finished (uvicorn drains them before lifespan exit).
+            if alerts is not None:
+                await alerts.stop()
             if maintenance is not None:
                 await maintenance.stop()
             await purger.stop()

@@ -73,6 +73,22 @@ class Settings(BaseSettings):
     #: links in notifications, the DSN and ingest snippets shown in the dashboard. Unset: taken
     #: from each request's own URL, and links in notifications are left relative.
     public_url: str | None = None
+    #: Outgoing mail server for alert emails: ``smtp://user:password@host:587`` (STARTTLS when
+    #: the server offers it; required to send a password) or ``smtps://…:465`` (TLS from the
+    #: start). The password is never logged or shown. Unset: email channels cannot send.
+    smtp_url: str | None = None
+    #: The From address of alert emails.
+    smtp_from: str = "tracehub@localhost"
+    #: Alert messages per project per hour; beyond it they are folded into a digest.
+    alert_hourly_cap: int = Field(default=20, ge=1, le=10_000)
+    #: Minutes between two digests of folded alerts of one project.
+    alert_digest_minutes: float = Field(default=10.0, gt=0, le=1440)
+    #: Seconds between two runs of the alert dispatcher (plan triggers, deliver due ones).
+    alert_dispatch_seconds: float = Field(default=2.0, gt=0, le=300)
+    #: Seconds between two evaluations of the windowed (frequency, log volume) alert rules.
+    alert_evaluate_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Hours an alert notification is retried before it is marked failed.
+    alert_deadline_hours: float = Field(default=24.0, gt=0, le=720)
 
     @field_validator("queue_name")
     @classmethod
@@ -107,6 +123,13 @@ class Settings(BaseSettings):
                 "must start with http:// or https:// (for example https://tracehub.example.com)"
             )
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps:// (for example smtp://host:587)")
+        return value
 
     @property
     def embedded(self) -> bool:

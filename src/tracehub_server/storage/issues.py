@@ -98,9 +98,9 @@ WITH u AS (
                AND u.last_seen > coalesce(l.resolved_at, '-infinity') AS reopen
     ) r
     WHERE i.id = l.id
-    RETURNING r.reopen
+    RETURNING i.id, r.reopen
 )
-SELECT count(*) FILTER (WHERE reopen) FROM upd
+SELECT coalesce(array_agg(id ORDER BY id) FILTER (WHERE reopen), '{}') FROM upd
 """
 
 
@@ -154,15 +154,15 @@ async def resolve_issue_ids(
     return ids, created
 
 
-async def add_issue_events(conn: asyncpg.Connection, events: Sequence[IssueEvents]) -> int:
+async def add_issue_events(conn: asyncpg.Connection, events: Sequence[IssueEvents]) -> list[int]:
     """Count new events into their issues, reopening resolved ones they regress.
 
-    Returns how many issues were reopened as regressions. A RESOLVED issue reopens (OPEN,
+    Returns the ids of the issues reopened as regressions. A RESOLVED issue reopens (OPEN,
     ``is_regression``) only if an event's timestamp is after ``resolved_at``: a late event
     from before the fix does not reopen it.
     """
     if not events:
-        return 0
+        return []
     ordered = sorted(events, key=lambda e: e.issue_id)
     reopened = await conn.fetchval(
         _ADD_EVENTS,
@@ -172,7 +172,7 @@ async def add_issue_events(conn: asyncpg.Connection, events: Sequence[IssueEvent
         [e.last_seen for e in ordered],
         [e.fatal for e in ordered],
     )
-    return int(reopened or 0)
+    return list(reopened)
 
 
 async def delete_empty_issues(conn: asyncpg.Connection, issue_ids: Sequence[int]) -> None:

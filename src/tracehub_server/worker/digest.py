@@ -41,6 +41,7 @@ from typing import Any
 import asyncpg
 
 from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.storage.alert_outbox import queue_issue_triggers
 from tracehub_server.storage.issues import (
     IssueEvents,
     add_issue_events,
@@ -163,14 +164,16 @@ async def _count_issue_events(
         hour = ts.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
         per_hour[(issue_id, hour)] = per_hour.get((issue_id, hour), 0) + 1
 
-    regressions = await add_issue_events(
+    reopened = await add_issue_events(
         conn,
         [IssueEvents(i, a[0], a[1], a[2], a[3]) for i, a in per_issue.items()],
     )
     await bump_issue_hourly_counts(conn, [(i, h, n) for (i, h), n in per_hour.items()])
     empty = created - per_issue.keys()
     await delete_empty_issues(conn, sorted(empty))
-    return _IssueCounts(regressions, len(created) - len(empty), len(per_issue.keys() - created))
+    # The alert outbox commits or rolls back with the issues it reports.
+    await queue_issue_triggers(conn, sorted(created - empty), reopened)
+    return _IssueCounts(len(reopened), len(created) - len(empty), len(per_issue.keys() - created))
 
 
 async def _write(conn: asyncpg.Connection, prepared: Prepared) -> DigestResult:

@@ -1,5 +1,6 @@
 """Process-level wiring of ``tracehub worker``: pool with retry, metrics port, signals, and
-the partition maintenance timer (see :mod:`tracehub_server.worker.maintenance`)."""
+the partition maintenance timer (see :mod:`tracehub_server.worker.maintenance`) and the
+alert dispatcher (see :mod:`tracehub_server.alerts`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 
 import asyncpg
 
+from tracehub_server.alerts.service import start_alerts
 from tracehub_server.queue.rabbitmq import Topology
 from tracehub_server.settings import Settings
 from tracehub_server.storage.db import create_pool, migrate
@@ -65,6 +67,7 @@ async def run_worker(settings: Settings) -> None:
         return
     maintenance = PartitionMaintenance(pool, retention_days=settings.retention_days)
     maintenance.start()
+    alerts = start_alerts(settings, pool)
     try:
         consumer = Consumer(
             amqp_url=settings.amqp_url,
@@ -77,6 +80,7 @@ async def run_worker(settings: Settings) -> None:
             return
         await consumer.run()
     finally:
+        await alerts.stop()
         await maintenance.stop()
         await pool.close()
     logger.info("worker stopped")

@@ -8,9 +8,11 @@ touches a project's data.
 from fastapi import APIRouter
 
 from tracehub_server.api.query import issues, logs, projects, session_routes, stats, tokens, users
+from tracehub_server.api.query.alerts import router as alerts_router
 
 router = APIRouter(prefix="/api/v1")
 for _module in (logs, issues, stats, projects, users, tokens, session_routes):
     router.include_router(_module.router)
+router.include_router(alerts_router)
 
 __all__ = ["router"]

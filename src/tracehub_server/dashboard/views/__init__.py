@@ -3,7 +3,9 @@
 from fastapi import APIRouter
 
 from tracehub_server.dashboard.views import account, admin, auth, issues, logs, overview, settings
+from tracehub_server.dashboard.views.alerts import router as alerts_router
 
 router = APIRouter(include_in_schema=False)
 for _module in (auth, account, admin, overview, logs, issues, settings):
     router.include_router(_module.router)
+router.include_router(alerts_router)

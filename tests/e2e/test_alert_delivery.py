@@ -1,0 +1,97 @@
+"""Alerts with real ``tracehub worker`` processes and RabbitMQ: a kill loses no notification."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from e2e_helpers import query, start, stop, wait_until
+
+from tracehub_server.storage import alerts as store
+from tracehub_server.storage.alerts import RuleFields
+from tracehub_server.storage.db import create_pool
+
+# The webhook receiver is the alert tests' own (test dirs are not packages).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server" / "alerts"))
+from alerts_support import webhook_receiver
+
+pytestmark = pytest.mark.slow
+
+
+async def _configure(dsn: str, project_id: int, url: str) -> None:
+    pool = await create_pool(dsn, max_size=1)  # the pool's codecs: jsonb as Python values
+    try:
+        async with pool.acquire() as conn:
+            channel = await store.create_channel(
+                conn, project_id, name="hook", kind="webhook", target=url, secret=None
+            )
+            rule = RuleFields(name="new", kind="new_issue", channel_ids=[channel.id])
+            await store.create_rule(conn, project_id, rule)
+    finally:
+        await pool.close()
+
+
+def _error(tag: str) -> dict[str, str]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "level": "ERROR",
+        "service": "e2e",
+        "message": f"failure {tag}",
+        "error_type": f"E2E{tag}Error",
+        "stack_trace": f'Traceback (most recent call last):\n  File "app_{tag}.py", line 1,'
+        f" in run\nE2E{tag}Error: bad",
+    }
+
+
+def test_worker_killed_between_commit_and_delivery_still_delivers(
+    tmp_path, pipeline_env, project_key, api_server, migrated_database_url
+) -> None:
+    """SIGKILL after the digest committed the outbox row, before dispatch: the next worker sends."""
+    project_id, key = project_key
+    dsn = migrated_database_url
+    with webhook_receiver() as receiver:
+        asyncio.run(_configure(dsn, project_id, receiver.url))
+        # This worker digests but would not dispatch for five minutes.
+        slow = {**pipeline_env, "TRACEHUB_ALERT_DISPATCH_SECONDS": "300"}
+        first = start(["worker"], slow, tmp_path / "worker1.log")
+        response = httpx.post(
+            api_server + "/api/v1/ingest", json=[_error("kill")], headers={"X-API-Key": key}
+        )
+        assert response.status_code == 202, response.text
+        wait_until(
+            lambda: query(
+                dsn, "SELECT count(*) FROM alert_triggers WHERE project_id = $1", project_id
+            ),
+            timeout=60,
+            what="the committed outbox row",
+        )
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(30)
+        assert receiver.received == []
+        second = start(["worker"], pipeline_env, tmp_path / "worker2.log")
+        try:
+            wait_until(lambda: receiver.received, timeout=60, what="the webhook delivery")
+            wait_until(
+                lambda: (
+                    query(
+                        dsn,
+                        "SELECT status FROM alert_notifications WHERE project_id = $1",
+                        project_id,
+                    )
+                    == "sent"
+                ),
+                timeout=30,
+                what="the notification recorded as sent",
+            )
+        finally:
+            stop(second)
+    assert len(receiver.received) == 1
+    doc = receiver.received[0].json()
+    assert doc["kind"] == "new_issue"
+    assert doc["issue"]["error_type"] == "E2EkillError"
