@@ -62,3 +62,40 @@ def test_api_docs_work_offline_under_a_csp(context: Any, world: World) -> None:
     # ReDoc's "powered by" footer links a logo on its CDN: the CSP blocks it, nothing breaks.
     blocked = [e for e in errors if "Content Security Policy" in e and "cdn.redoc.ly" not in e]
     assert blocked == [], blocked
+
+
+def _visible_chart(page: Any) -> dict[str, float]:
+    """The shown volume chart's box, viewBox and the rendered height of its axis text."""
+    return page.evaluate(
+        """() => {
+        const svg = [...document.querySelectorAll('svg.chart')]
+            .find(s => s.getBoundingClientRect().width > 0);
+        const box = svg.getBoundingClientRect();
+        const vb = svg.viewBox.baseVal;
+        const text = svg.querySelector('text.axis.x').getBoundingClientRect();
+        return {w: box.width, h: box.height, vw: vb.width, vh: vb.height, text: text.height,
+                labels: [...svg.querySelectorAll('text.axis.x')].map(t => t.textContent)};
+    }"""
+    )
+
+
+def test_charts_scale_uniformly_and_stay_legible(browser: Any, world: World) -> None:
+    """At 390 px and 1,400 px the charts keep their proportions, text at least 10 px high,
+    and the issue's week names each day once, today included."""
+    for width in (390, 1400):
+        ctx = browser.new_context(viewport={"width": width, "height": 844})
+        try:
+            page = login(ctx, world, world.member)
+            for path in (
+                f"/projects/{world.project_id}",
+                f"/projects/{world.project_id}/issues/{world.issue_id}",
+            ):
+                page.goto(world.url(path))
+                chart = _visible_chart(page)
+                assert abs(chart["w"] / chart["h"] - chart["vw"] / chart["vh"]) < 0.02, chart
+                assert chart["text"] >= 10, chart
+                assert len(chart["labels"]) == len(set(chart["labels"])), chart
+            today = page.evaluate("() => new Date().toUTCString().slice(8, 11)")
+            assert chart["labels"][-1].startswith(today), chart
+        finally:
+            ctx.close()

@@ -128,7 +128,29 @@
     if (toggle.getAttribute("data-autostart") === "1") start();
   }
 
+  // On a narrow window the top bar's links fold behind a "Menu" button (CSS shows the button;
+  // without this script the links simply stay visible).
+  function topMenu() {
+    document.documentElement.classList.add("js");
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = document.getElementById("topmenu");
+    if (!toggle || !menu) return;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("open", open);
+    });
+  }
+
+  // <details data-fold-narrow> (the log filters) starts folded on a phone-sized window.
+  function foldOnPhones() {
+    if (!window.matchMedia("(max-width: 640px)").matches) return;
+    document.querySelectorAll("details[data-fold-narrow]").forEach(function (d) { d.open = false; });
+  }
+
   onReady(function () {
+    topMenu();
+    foldOnPhones();
     autosubmit();
     copyButtons();
     loadMore();

@@ -97,7 +97,6 @@ async def overview(
             "ranges": RANGES,
             "totals": totals,
             "buckets": buckets,
-            "hourly": size == "hour",
             "by_level": by_level,
             "top_issues": top.issues,
             "logs_since": {"24h": "24h", "7d": "7d", "30d": "30d"}[range],
