@@ -148,7 +148,27 @@
     document.querySelectorAll("details[data-fold-narrow]").forEach(function (d) { d.open = false; });
   }
 
+  // The onboarding page asks every few seconds whether the first event has arrived, and
+  // then turns into the overview by itself.
+  function waitForFirstEvent() {
+    var box = document.querySelector("[data-poll]");
+    if (!box) return;
+    var tries = 0;
+    function check() {
+      if (++tries > 1200) return;  // an hour of asking is enough; reloading starts again
+      fetch(box.getAttribute("data-poll"), { credentials: "same-origin" })
+        .then(function (resp) { return resp.ok ? resp.json() : { ready: false }; })
+        .then(function (data) {
+          if (data.ready) window.location.assign(box.getAttribute("data-then"));
+          else setTimeout(check, 3000);
+        })
+        .catch(function () { setTimeout(check, 3000); });
+    }
+    setTimeout(check, 1500);
+  }
+
   onReady(function () {
+    waitForFirstEvent();
     topMenu();
     foldOnPhones();
     autosubmit();
