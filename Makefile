@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser lint test bench
+.PHONY: install browser lint test bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: install
 ## test: everything CI runs — lint, then the whole suite against the real services
 test: install browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## screenshots: retake docs/screenshots/ from `tracehub demo` data in a real Chromium
+screenshots: install browser
+	TRACEHUB_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_browser_screenshots.py -q
 
 ## bench: the benchmarks (not tests; they print medians next to a baseline)
 bench: install

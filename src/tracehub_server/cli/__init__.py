@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from tracehub_server.cli.accounts import user as _fallback_user
+from tracehub_server.cli.demo import demo
 from tracehub_server.cli.dlq import dlq
 from tracehub_server.cli.projects import apikey, project
 from tracehub_server.cli.search_index import search_index
@@ -43,7 +44,7 @@ def _optional_group(module: str, name: str) -> click.Command | None:
         return None
 
 
-for _command in (server, worker, migrate, project, apikey, dlq, search_index):
+for _command in (server, worker, migrate, project, apikey, dlq, search_index, demo):
     cli.add_command(_command)
 cli.add_command(_optional_group("tracehub_server.cli.users", "user") or _fallback_user, "user")
 _tokens = _optional_group("tracehub_server.cli.tokens", "token")

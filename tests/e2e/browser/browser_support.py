@@ -303,7 +303,8 @@ def login(context: Any, world: World, email: str) -> Any:
     return page
 
 
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot (docs/screenshots/ when TRACEHUB_SCREENSHOTS=1)."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot, of the whole page or of the window (docs/screenshots/ when
+    TRACEHUB_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
