@@ -152,3 +152,23 @@ def test_long_text_is_cut_and_shown_whole_on_demand(
         assert _overflow(page) == 0
     finally:
         ctx.close()
+
+
+def test_phone_menu_and_folded_filters(browser: Any, world: World) -> None:
+    """At 390 px the top bar's links sit behind "Menu" and the log filters start folded."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = login(ctx, world, world.member)
+        page.goto(world.url(f"/projects/{world.project_id}/logs"))
+        issues_link = page.get_by_role("link", name="Issues", exact=True)
+        expect(issues_link).to_be_hidden()
+        menu = page.get_by_role("button", name="Menu")
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(page.get_by_label("Search message")).to_be_hidden()
+        page.get_by_text("Filters", exact=True).click()
+        expect(page.get_by_label("Search message")).to_be_visible()
+        issues_link.click()
+        page.wait_for_url(world.url(f"/projects/{world.project_id}/issues"))
+    finally:
+        ctx.close()
