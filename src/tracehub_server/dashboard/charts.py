@@ -13,12 +13,14 @@ width holds) and the stylesheet shows the one that fits the window; each scales 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from markupsafe import Markup
 
+#: Gives a bar's link from its start and index (the explorer's zoom into that bucket).
+ZoomLinks = Callable[[datetime, int], str]
 #: Bottom-to-top stacking order of the volume chart.
 STACK_ORDER = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
@@ -87,6 +89,17 @@ def time_labels(starts: Sequence[datetime], *, max_labels: int) -> list[tuple[in
         stride = math.ceil(n / max_labels)
         picked = [i for i in range(n) if (n - 1 - i) % stride == 0]
         return [(i, f"{starts[i]:%b %d}") for i in picked]
+    step = starts[1] - starts[0] if n > 1 else timedelta(hours=1)
+    if step < timedelta(hours=1):
+        minutes = next(
+            (m for m in (1, 2, 5, 10, 15, 30, 60) if n * step / timedelta(minutes=m) <= max_labels),
+            120,
+        )
+        return [
+            (i, f"{s:%H:%M}")
+            for i, s in enumerate(starts)
+            if (s.hour * 60 + s.minute) % minutes == 0
+        ]
     if starts[-1] - starts[0] > timedelta(hours=36):
         midnights = [i for i in range(n) if starts[i].hour == 0]
         stride = math.ceil(len(midnights) / max_labels) if midnights else 1
@@ -112,7 +125,9 @@ def _levels(bucket: Bucket) -> list[str]:
     return known + sorted(lv for lv in bucket.counts if lv not in STACK_ORDER)
 
 
-def _bar(bucket: Bucket, x: float, bar_w: float, base: float, scale: float) -> Markup:
+def _bar(
+    bucket: Bucket, x: float, bar_w: float, base: float, scale: float, href: str | None
+) -> Markup:
     detail = ", ".join(f"{lv} {bucket.counts.get(lv, 0):,}" for lv in _levels(bucket))
     title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.total:,} ({detail})"
     rects: list[Markup] = []
@@ -128,11 +143,17 @@ def _bar(bucket: Bucket, x: float, bar_w: float, base: float, scale: float) -> M
                 '<rect class="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}"/>'
             ).format(_level_css(level), x, y, bar_w, h)
         )
-    return Markup("<g><title>{}</title>{}</g>").format(title, Markup("").join(rects))
+    bar = Markup("<g><title>{}</title>{}</g>").format(title, Markup("").join(rects))
+    if href is None or bucket.total == 0:
+        return bar
+    return Markup('<a href="{}" aria-label="{}">{}</a>').format(href, f"Zoom to {title}", bar)
 
 
-def volume_svg(buckets: Sequence[Bucket], layout: Layout = LAYOUTS[0]) -> Markup:
-    """One drawing of the stacked bar chart of counts per level, for ``layout``."""
+def volume_svg(
+    buckets: Sequence[Bucket], layout: Layout = LAYOUTS[0], *, zoom: ZoomLinks | None = None
+) -> Markup:
+    """One drawing of the stacked bar chart of counts per level, for ``layout``; with
+    ``zoom``, each bar links to its own time range."""
     width, height = layout.width, layout.height
     plot_w = width - _PAD_LEFT - _PAD_RIGHT
     plot_h = height - _PAD_TOP - _PAD_BOTTOM
@@ -151,7 +172,9 @@ def volume_svg(buckets: Sequence[Bucket], layout: Layout = LAYOUTS[0]) -> Markup
             ).format(_PAD_LEFT, width - _PAD_RIGHT, y, y, _PAD_LEFT - 6, y + 4, f"{tick:,}")
         )
     for i, bucket in enumerate(buckets):
-        parts.append(_bar(bucket, _PAD_LEFT + i * slot + (slot - bar_w) / 2, bar_w, base, scale))
+        x = _PAD_LEFT + i * slot + (slot - bar_w) / 2
+        href = zoom(bucket.start, i) if zoom else None
+        parts.append(_bar(bucket, x, bar_w, base, scale, href))
     for i, text in time_labels([b.start for b in buckets], max_labels=layout.max_labels):
         x = _PAD_LEFT + (i + 0.5) * slot
         # Keep the first and last labels inside the drawing.
@@ -164,9 +187,11 @@ def volume_svg(buckets: Sequence[Bucket], layout: Layout = LAYOUTS[0]) -> Markup
         )
     peak = max(b.total for b in buckets)
     return Markup(
-        '<svg class="chart chart-{name}" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}">'
-        "{body}</svg>"
+        '<svg class="chart chart-{name}" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}"'
+        ' data-plot-left="{left}" data-plot-right="{right}">{body}</svg>'
     ).format(
+        left=_PAD_LEFT,
+        right=width - _PAD_RIGHT,
         name=layout.name,
         w=width,
         h=height,
@@ -175,12 +200,12 @@ def volume_svg(buckets: Sequence[Bucket], layout: Layout = LAYOUTS[0]) -> Markup
     )
 
 
-def volume_chart(buckets: Sequence[Bucket]) -> Markup:
+def volume_chart(buckets: Sequence[Bucket], *, zoom: ZoomLinks | None = None) -> Markup:
     """The volume chart in every layout (CSS shows one); an empty series says so instead."""
     if not buckets or all(b.total == 0 for b in buckets):
         return Markup('<p class="chart-empty">No logs in this range.</p>')
     return Markup('<div class="chart-box">{}</div>').format(
-        Markup("").join(volume_svg(buckets, layout) for layout in LAYOUTS)
+        Markup("").join(volume_svg(buckets, layout, zoom=zoom) for layout in LAYOUTS)
     )
 
 

@@ -167,7 +167,65 @@
     setTimeout(check, 1500);
   }
 
+  // Drag across the explorer's histogram to zoom to that time range (each bar is also a
+  // link to its own range, for the keyboard and without this script).
+  function histogramZoom() {
+    var box = document.getElementById("histogram");
+    if (!box) return;
+    var since = Date.parse(box.getAttribute("data-since"));
+    var until = Date.parse(box.getAttribute("data-until"));
+    var sel = document.createElement("div");
+    sel.className = "zoom-sel";
+    sel.hidden = true;
+    box.appendChild(sel);
+    var drag = null, dragged = false;
+    function timeAt(svg, clientX) {
+      var r = svg.getBoundingClientRect();
+      var vb = svg.viewBox.baseVal;
+      var left = +svg.getAttribute("data-plot-left"), right = +svg.getAttribute("data-plot-right");
+      var x = (clientX - r.left) / r.width * vb.width;
+      var f = Math.min(1, Math.max(0, (x - left) / (right - left)));
+      return since + f * (until - since);
+    }
+    box.addEventListener("pointerdown", function (ev) {
+      var svg = ev.target.closest && ev.target.closest("svg.chart");
+      if (!svg || ev.button !== 0) return;
+      drag = { svg: svg, x0: ev.clientX, moved: false };
+      ev.preventDefault();
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      if (Math.abs(ev.clientX - drag.x0) > 4) drag.moved = true;
+      var b = box.getBoundingClientRect(), r = drag.svg.getBoundingClientRect();
+      var x1 = Math.min(drag.x0, ev.clientX), x2 = Math.max(drag.x0, ev.clientX);
+      sel.hidden = !drag.moved;
+      sel.style.left = (x1 - b.left) + "px";
+      sel.style.width = (x2 - x1) + "px";
+      sel.style.top = (r.top - b.top) + "px";
+      sel.style.height = r.height + "px";
+    });
+    window.addEventListener("pointerup", function (ev) {
+      if (!drag) return;
+      var d = drag;
+      drag = null;
+      sel.hidden = true;
+      if (!d.moved) return;
+      dragged = true;
+      var a = timeAt(d.svg, Math.min(d.x0, ev.clientX)), z = timeAt(d.svg, Math.max(d.x0, ev.clientX));
+      var url = box.getAttribute("data-zoom-url");
+      url += (url.indexOf("?") >= 0 && !/[?&]$/.test(url) ? "&" : "") +
+        "since=" + encodeURIComponent(new Date(a).toISOString()) +
+        "&until=" + encodeURIComponent(new Date(z).toISOString());
+      window.location.assign(url);
+    });
+    // A drag that ends over a bar must not also follow that bar's link.
+    box.addEventListener("click", function (ev) {
+      if (dragged) { ev.preventDefault(); dragged = false; }
+    }, true);
+  }
+
   onReady(function () {
+    histogramZoom();
     waitForFirstEvent();
     topMenu();
     foldOnPhones();

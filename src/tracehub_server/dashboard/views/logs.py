@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
 from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
+from tracehub_server.dashboard.histogram import explorer_histogram
 from tracehub_server.dashboard.templating import (
     format_time,
     query_string,
@@ -68,10 +69,17 @@ async def explorer(
             headers["X-Searched-Back-To"] = format_time(searched)
         return HTMLResponse(_rows_html(page.project.id, result.entries), headers=headers)
     now = datetime.now(timezone.utc)
+    histogram = None
+    if query.filter is not None and not error:
+        async with pool.acquire() as conn:
+            histogram = await explorer_histogram(
+                conn, page.project.id, query.filter, query.pairs, base=base, now=now
+            )
     return render(
         request,
         "logs.html",
         {
+            "histogram": histogram,
             "query": query,
             "error": error,
             "entries": result.entries,
