@@ -19,6 +19,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "project-renamed": ("ok", "Project renamed. Filters by the old name no longer match it."),
     "project-created": ("ok", "Project created. Create an API key below to start sending logs."),
     "issue-updated": ("ok", "Issue updated."),
+    "search-saved": ("ok", "Search saved. Everyone in the project can pick it."),
+    "search-deleted": ("ok", "Saved search deleted."),
+    "search-exists": ("error", "A saved search of that name exists; choose another name."),
+    "search-invalid": ("error", "A saved search needs a name of 1 to 100 characters."),
 }
 
 

@@ -22,6 +22,7 @@ def test_drag_across_the_histogram_zooms_and_the_url_keeps_it(context: Any, worl
     chart = page.locator("#histogram svg.chart-wide")
     expect(chart).to_be_visible()
     assert chart.locator("rect.lv-info").count() > 0
+    chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2

@@ -3,8 +3,17 @@
 from fastapi import APIRouter
 
 from tracehub_server.dashboard import apidocs
-from tracehub_server.dashboard.views import account, admin, auth, issues, logs, overview, settings
+from tracehub_server.dashboard.views import (
+    account,
+    admin,
+    auth,
+    issues,
+    logs,
+    overview,
+    saved,
+    settings,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (apidocs, auth, account, admin, overview, logs, issues, settings):
+for _module in (apidocs, auth, account, admin, overview, saved, logs, issues, settings):
     router.include_router(_module.router)
