@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser lint test bench screenshots
+.PHONY: install browser axe lint test bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,19 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## axe: axe-core from npm for the accessibility tests (loaded by the tests, never the product)
+AXE_VERSION := 4.14.1
+axe:
+	@test -f .axe/node_modules/axe-core/axe.min.js || \
+		npm install --silent --no-save --no-audit --no-fund --prefix .axe axe-core@$(AXE_VERSION)
+
 ## lint: ruff, as CI runs it
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 ## test: everything CI runs — lint, then the whole suite against the real services
-test: install browser lint
+test: install browser axe lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## screenshots: retake docs/screenshots/ from `tracehub demo` data in a real Chromium

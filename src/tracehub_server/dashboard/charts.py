@@ -187,11 +187,13 @@ def volume_svg(
         )
     peak = max(b.total for b in buckets)
     return Markup(
-        '<svg class="chart chart-{name}" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}"'
+        '<svg class="chart chart-{name}" viewBox="0 0 {w} {h}" role="{role}" aria-label="{aria}"'
         ' data-plot-left="{left}" data-plot-right="{right}">{body}</svg>'
     ).format(
         left=_PAD_LEFT,
         right=width - _PAD_RIGHT,
+        # A chart of links is a group of them (an "img" may hold nothing interactive).
+        role="group" if zoom else "img",
         name=layout.name,
         w=width,
         h=height,
