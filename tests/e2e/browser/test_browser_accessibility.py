@@ -68,6 +68,7 @@ def _pages(world: World) -> list[str]:
         f"/projects/{pid}/settings",
         "/account",
         "/admin/users",
+        "/admin/audit",
         "/logout",
     ]
 

@@ -97,6 +97,7 @@ def _pages(world: World, lw: LongWorld) -> list[str]:
         f"/projects/{world.project_id}/issues/{world.issue_id}",
         "/account",
         "/admin/users",
+        "/admin/audit",
         "/logout",
     ]
 

@@ -12,8 +12,9 @@ from tracehub_server.dashboard.views import (
     overview,
     saved,
     settings,
+    team,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (apidocs, auth, account, admin, overview, saved, logs, issues, settings):
+for _module in (apidocs, auth, account, admin, team, overview, saved, logs, issues, settings):
     router.include_router(_module.router)

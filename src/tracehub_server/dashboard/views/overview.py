@@ -20,7 +20,7 @@ from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.series import DEFAULT_RANGE, RANGES, bucket_starts, fill
 from tracehub_server.dashboard.templating import render
-from tracehub_server.storage import issue_queries, stats
+from tracehub_server.storage import issue_queries, stats, team
 from tracehub_server.storage import projects as project_store
 from tracehub_server.web_deps import PoolDep, SettingsDep
 
@@ -35,10 +35,16 @@ async def _home(
     since = datetime.now(timezone.utc) - timedelta(hours=24)
     async with pool.acquire() as conn:
         totals = {p.id: await stats.overview(conn, [p.id], since=since) for p in page.projects}
+        descriptions = await team.project_descriptions(conn)
     return render(
         request,
         "home.html",
-        {"flashes": flashes(request), "totals": totals, "error": error},
+        {
+            "flashes": flashes(request),
+            "totals": totals,
+            "error": error,
+            "descriptions": descriptions,
+        },
         status_code=status,
     )
 
