@@ -14,12 +14,13 @@ from tracehub_server.api.query import (
     saved_searches,
     session_routes,
     stats,
+    team,
     tokens,
     users,
 )
 
 router = APIRouter(prefix="/api/v1")
-for _module in (logs, issues, stats, projects, users, tokens, session_routes, saved_searches):
+for _module in (logs, issues, stats, projects, users, tokens, session_routes, saved_searches, team):
     router.include_router(_module.router)
 
 __all__ = ["router"]
