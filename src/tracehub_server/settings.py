@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     #: links in notifications, the DSN and ingest snippets shown in the dashboard. Unset: taken
     #: from each request's own URL, and links in notifications are left relative.
     public_url: str | None = None
+    #: Offer a sign-up form on the login page (``TRACEHUB_SIGNUP``). New accounts wait,
+    #: unable to log in, until an admin approves them on the Users page. Off by default.
+    signup: bool = False
 
     @field_validator("queue_name")
     @classmethod

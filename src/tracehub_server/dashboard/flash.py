@@ -27,6 +27,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "user-deactivated": ("ok", "User deactivated: their sessions and tokens have stopped."),
     "user-reactivated": ("ok", "User reactivated: they can log in again (tokens stay revoked)."),
     "user-deleted": ("ok", "User deleted. The audit trail keeps their name."),
+    "user-approved": ("ok", "Account approved: they can log in now."),
     "not-yourself": ("error", "You cannot do that to your own account."),
     "search-saved": ("ok", "Search saved. Everyone in the project can pick it."),
     "search-deleted": ("ok", "Saved search deleted."),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from tracehub_server.storage.users import create_user
+
 MAX_DESCRIPTION = 500
 #: Not an argon2 hash: verification fails, so a deactivated user cannot log in.
 DEACTIVATED_MARKER = "!deactivated"
@@ -84,3 +86,33 @@ async def delete_user(conn: asyncpg.Connection, user_id: int) -> bool:
     """Delete the user (sessions, tokens, memberships go; issues lose the assignee)."""
     result = await conn.execute("DELETE FROM users WHERE id = $1", user_id)
     return result != "DELETE 0"
+
+
+async def sign_up(conn: asyncpg.Connection, email: str, password_hash: str) -> int:
+    """Create an account that cannot log in until approved; returns its id.
+
+    Raises what ``users.create_user`` raises (a bad or taken email).
+    """
+    async with conn.transaction():
+        user = await create_user(conn, email, password_hash)
+        await deactivate_user(conn, user.id)
+        await conn.execute("UPDATE users SET awaiting_approval = true WHERE id = $1", user.id)
+    return user.id
+
+
+async def awaiting_approval_ids(conn: asyncpg.Connection) -> set[int]:
+    """Ids of the accounts that signed up and wait for an admin."""
+    rows = await conn.fetch("SELECT id FROM users WHERE awaiting_approval")
+    return {r["id"] for r in rows}
+
+
+async def approve_user(conn: asyncpg.Connection, user_id: int) -> bool:
+    """Let a signed-up account log in; False when it was not waiting."""
+    async with conn.transaction():
+        result = await conn.execute(
+            "UPDATE users SET awaiting_approval = false WHERE id = $1 AND awaiting_approval",
+            user_id,
+        )
+        if result == "UPDATE 0":
+            return False
+        return await reactivate_user(conn, user_id)

@@ -12,9 +12,22 @@ from tracehub_server.dashboard.views import (
     overview,
     saved,
     settings,
+    signup,
     team,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (apidocs, auth, account, admin, team, overview, saved, logs, issues, settings):
+for _module in (
+    apidocs,
+    auth,
+    account,
+    admin,
+    team,
+    signup,
+    overview,
+    saved,
+    logs,
+    issues,
+    settings,
+):
     router.include_router(_module.router)

@@ -26,6 +26,7 @@ async def _users_page(
         users = await user_store.list_users(conn)
         roles = {u.id: await user_store.memberships(conn, u.id) for u in users}
         deactivated = await team.deactivated_ids(conn)
+        waiting = await team.awaiting_approval_ids(conn)
     names = {p.id: p.name for p in page.projects}
     return render(
         request,
@@ -35,7 +36,8 @@ async def _users_page(
             "error": error,
             "users": users,
             "roles": roles,
-            "deactivated": deactivated,
+            "deactivated": deactivated - waiting,
+            "waiting": waiting,
             "names": names,
             "min_password": MIN_PASSWORD_LENGTH,
         },

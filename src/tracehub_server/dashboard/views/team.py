@@ -183,11 +183,11 @@ async def accept_invitation(request: Request, token: str, pool: PoolDep) -> Resp
 async def change_user(
     request: Request, user_id: int, change: str, page: Page, pool: PoolDep
 ) -> Response:
-    """Deactivate, reactivate or delete a user (admins; never themselves)."""
+    """Deactivate, reactivate, approve or delete a user (admins; never themselves)."""
     require_admin(page)
     form = await read_csrf_form(request, page)
     actions = {"deactivate": team.deactivate_user, "reactivate": team.reactivate_user,
-               "delete": team.delete_user}  # fmt: skip
+               "delete": team.delete_user, "approve": team.approve_user}  # fmt: skip
     if change not in actions:
         raise not_found()
     if user_id == page.user.id:
