@@ -21,16 +21,20 @@ DEMO = "demo-shop"
 @pytest.fixture(scope="module")
 def demo_project(world: World, migrated_database_url: str) -> int:
     """The demo's project, filled by the real ``tracehub demo`` command."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHUB_")}
-    env["TRACEHUB_DATABASE_URL"] = migrated_database_url
-    done = subprocess.run(
-        [sys.executable, "-c", "from tracehub_server.cli import main; main()",
-         "demo", "--project", DEMO],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+    done = _tracehub(migrated_database_url, "demo", "--project", DEMO)
     assert done.returncode == 0, done.stderr
     assert "regression" in done.stdout
     return int(done.stdout.split("(id ")[1].split(")")[0])
+
+
+def _tracehub(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``tracehub`` command on the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHUB_")}
+    env["TRACEHUB_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-c", "from tracehub_server.cli import main; main()", *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
 
 
 def _shots(page: Any, world: World, pid: int, suffix: str = "") -> None:
@@ -66,6 +70,17 @@ def _shots(page: Any, world: World, pid: int, suffix: str = "") -> None:
         page.context.clear_cookies()
         page.goto(world.url("/login"))
         screenshot(page, "login")
+
+
+def test_onboarding_screenshot(context: Any, world: World, migrated_database_url: str) -> None:
+    """A project made with the CLI and no events yet shows the onboarding page."""
+    made = _tracehub(migrated_database_url, "project", "create", "checkout-api")
+    assert made.returncode == 0, made.stderr
+    pid = made.stdout.split("project id: ")[1].split()[0]
+    page = login(context, world, world.admin)
+    page.goto(world.url(f"/projects/{pid}"))
+    expect(page.get_by_text("Waiting for the first event")).to_be_visible()
+    screenshot(page, "onboarding")
 
 
 def test_demo_week_tells_its_story(browser: Any, world: World, demo_project: int) -> None:
