@@ -10,12 +10,16 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from browser_support import World, login
+from browser_support import World, login, run_async
 from playwright.sync_api import expect
+
+from tracehub_server.storage import projects as project_store
 
 _REPO = Path(__file__).resolve().parents[3]
 AXE = _REPO / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -54,9 +58,24 @@ def _violations(page: Any, axe: str) -> list[str]:
     return list(found)
 
 
-def _pages(world: World) -> list[str]:
+async def _empty_project(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return (await project_store.create_project(conn, f"a11y-{uuid.uuid4().hex[:6]}")).id
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def empty_project(world: World, migrated_database_url: str) -> int:
+    """A project without events, whose overview is the onboarding page."""
+    return run_async(_empty_project(migrated_database_url))
+
+
+def _pages(world: World, empty_project: int) -> list[str]:
     pid = world.project_id
     return [
+        f"/projects/{empty_project}",
         "/",
         f"/projects/{pid}",
         f"/projects/{pid}/logs",
@@ -75,7 +94,7 @@ def _pages(world: World) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_wcag_violations_on_any_page(
-    browser: Any, world: World, axe_source: str, scheme: str
+    browser: Any, world: World, axe_source: str, scheme: str, empty_project: int
 ) -> None:
     """Every page at 390 px and 1,400 px, in light and dark mode, passes axe's WCAG 2.1 AA."""
     found: dict[str, list[str]] = {}
@@ -83,7 +102,7 @@ def test_no_wcag_violations_on_any_page(
         ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
         try:
             page = login(ctx, world, world.admin)
-            for path in _pages(world):
+            for path in _pages(world, empty_project):
                 page.goto(world.url(path))
                 if v := _violations(page, axe_source):
                     found[f"{width} {path}"] = v

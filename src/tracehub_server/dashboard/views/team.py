@@ -3,6 +3,7 @@ deleting users, and the audit trail (admins; everything recorded in ``storage.au
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -32,9 +33,11 @@ def _admin_of_project(page: PageContext) -> None:
         raise forbidden("Only administrators change this.")
 
 
-async def _log(conn: object, page: PageContext, action: str, target: str, **detail: object) -> None:
+async def _log(
+    conn: asyncpg.Connection, page: PageContext, action: str, target: str, **detail: object
+) -> None:
     await audit.record(
-        conn,  # type: ignore[arg-type]
+        conn,
         actor_id=page.user.id,
         actor_email=page.user.email,
         action=action,
