@@ -31,8 +31,8 @@ class SavedSearch:
 
 
 _COLUMNS = (
-    "s.id, s.project_id, s.name, s.query, u.email AS created_by, s.created_at"
-    " FROM saved_searches s LEFT JOIN users u ON u.id = s.created_by"
+    "s.id, s.project_id, s.name, s.query, s.created_by_email AS created_by, s.created_at"
+    " FROM saved_searches s"
 )
 
 
@@ -57,8 +57,8 @@ async def create_saved_search(
         raise ValueError(f"query must be at most {MAX_QUERY} characters")
     try:
         new_id = await conn.fetchval(
-            "INSERT INTO saved_searches (project_id, name, query, created_by)"
-            " VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO saved_searches (project_id, name, query, created_by, created_by_email)"
+            " VALUES ($1, $2, $3, $4, (SELECT email FROM users WHERE id = $4)) RETURNING id",
             project_id,
             name,
             query,

@@ -31,6 +31,7 @@ class LongWorld:
     project_id: int
     event_id: str
     issue_id: int
+    empty_project_id: int
 
 
 async def _make_project(url: str) -> tuple[int, str]:
@@ -78,7 +79,13 @@ def long_world(world: World, migrated_database_url: str) -> LongWorld:
     ]
     ingest(world, key, [error, *others])
     issue_id = run_async(_issue_of(migrated_database_url, error["event_id"]))
-    return LongWorld(project_id=project_id, event_id=error["event_id"], issue_id=issue_id)
+    empty_id, _key = run_async(_make_project(migrated_database_url))
+    return LongWorld(
+        project_id=project_id,
+        event_id=error["event_id"],
+        issue_id=issue_id,
+        empty_project_id=empty_id,
+    )
 
 
 def _pages(world: World, lw: LongWorld) -> list[str]:
@@ -93,6 +100,7 @@ def _pages(world: World, lw: LongWorld) -> list[str]:
         f"{base}/issues?status=",
         f"{base}/issues/{lw.issue_id}",
         f"{base}/settings",
+        f"/projects/{lw.empty_project_id}",
         f"/projects/{world.project_id}/logs",
         f"/projects/{world.project_id}/issues/{world.issue_id}",
         "/account",
