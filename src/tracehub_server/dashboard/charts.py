@@ -55,6 +55,9 @@ LAYOUTS = (
     Layout("narrow", 360, 220, 4),
 )
 _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 46, 8, 10, 24
+#: Label spacings of series up to a day and a half, in minutes.
+_LABEL_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720)
+_MINUTE = timedelta(minutes=1)
 #: Multipliers of a power of ten that make a round tick step (1, 2, 5, 10, 20, 50 …).
 _NICE_STEPS = (1, 2, 5)
 
@@ -77,9 +80,9 @@ def time_labels(starts: Sequence[datetime], *, max_labels: int) -> list[tuple[in
     """(bucket index, text) of the x-axis labels: round times, each text once, the last
     bucket's day always included.
 
-    Daily buckets are labelled with their date, thinned from the newest backwards. Hourly
-    buckets over more than a day and a half are labelled at midnights with the date;
-    shorter hourly series at every 1, 2, 3, 6 or 12 hours, midnight showing the date.
+    Daily buckets are labelled with their date, thinned from the newest backwards. Series
+    over more than a day and a half are labelled at midnights with the date; shorter ones
+    every 1, 2, 5 … 720 minutes (a multiple of the bucket), midnight showing the date.
     """
     n = len(starts)
     if n == 0:
@@ -89,28 +92,19 @@ def time_labels(starts: Sequence[datetime], *, max_labels: int) -> list[tuple[in
         stride = math.ceil(n / max_labels)
         picked = [i for i in range(n) if (n - 1 - i) % stride == 0]
         return [(i, f"{starts[i]:%b %d}") for i in picked]
-    step = starts[1] - starts[0] if n > 1 else timedelta(hours=1)
-    if step < timedelta(hours=1):
-        minutes = next(
-            (m for m in (1, 2, 5, 10, 15, 30, 60) if n * step / timedelta(minutes=m) <= max_labels),
-            120,
-        )
-        return [
-            (i, f"{s:%H:%M}")
-            for i, s in enumerate(starts)
-            if (s.hour * 60 + s.minute) % minutes == 0
-        ]
     if starts[-1] - starts[0] > timedelta(hours=36):
         midnights = [i for i in range(n) if starts[i].hour == 0]
         stride = math.ceil(len(midnights) / max_labels) if midnights else 1
         keep = midnights[::-1][::stride][::-1]
         return [(i, f"{starts[i]:%b %d}") for i in keep]
-    every = next((h for h in (1, 2, 3, 6, 12) if n / h <= max_labels), 24)
+    step = int((starts[1] - starts[0] if n > 1 else timedelta(hours=1)) / _MINUTE)
+    every = next((m for m in _LABEL_MINUTES if m % step == 0 and n * step / m <= max_labels), 1440)
     out: dict[str, int] = {}
     for i, start in enumerate(starts):
-        if start.hour % every == 0:
+        minute_of_day = start.hour * 60 + start.minute
+        if minute_of_day % every == 0:
             # A later bucket with the same text (the hour of a day ago) replaces the earlier.
-            text = f"{start:%b %d}" if start.hour == 0 else f"{start:%H:%M}"
+            text = f"{start:%b %d}" if minute_of_day == 0 else f"{start:%H:%M}"
             out.pop(text, None)
             out[text] = i
     return sorted((i, text) for text, i in out.items())

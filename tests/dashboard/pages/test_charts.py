@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tracehub_server.dashboard.charts import LAYOUTS, Bucket, nice_ticks, time_labels, volume_svg
+from tracehub_server.dashboard.histogram import bucket_size
+from tracehub_server.dashboard.histogram import bucket_starts as histogram_starts
 from tracehub_server.dashboard.series import bucket_starts
 
 NOW = datetime(2026, 12, 6, 1, 35, tzinfo=timezone.utc)
@@ -55,3 +57,18 @@ def test_issue_week_chart_reads_round_ticks() -> None:
     for tick in ("0", "1", "2", "3"):
         assert f'text-anchor="end">{tick}</text>' in svg
     assert 'preserveAspectRatio="none"' not in svg
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+@pytest.mark.parametrize(
+    "span", [timedelta(minutes=15), timedelta(hours=1), timedelta(hours=24), timedelta(days=7)]
+)
+def test_explorer_histogram_labels_fit_every_bucket_size(layout: object, span: timedelta) -> None:
+    """The explorer's round bucket sizes get unique labels, no more than the layout holds."""
+    since = NOW - span
+    size = bucket_size(since, NOW)
+    starts = histogram_starts(since, NOW, size)
+    labels = time_labels(starts, max_labels=layout.max_labels)  # type: ignore[attr-defined]
+    texts = [text for _i, text in labels]
+    assert 1 <= len(texts) <= layout.max_labels  # type: ignore[attr-defined]
+    assert len(texts) == len(set(texts))
