@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser lint test bench
+.PHONY: install browser axe lint test bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## axe: axe-core from npm for the accessibility tests (loaded by the tests, never the product)
+AXE_VERSION := 4.14.1
+axe:
+	@test -f .axe/node_modules/axe-core/axe.min.js || \
+		npm install --silent --no-save --no-audit --no-fund --prefix .axe axe-core@$(AXE_VERSION)
+
 ## lint: ruff, the import contracts, mypy (strict for the SDK) and the docs build, as CI runs them
 lint: install
 	$(BIN)/ruff check .
@@ -29,8 +35,12 @@ lint: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 ## test: everything CI runs — lint, then the whole suite against the real services
-test: install browser lint
+test: install browser axe lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## screenshots: retake docs/screenshots/ from `tracehub demo` data in a real Chromium
+screenshots: install browser
+	TRACEHUB_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_browser_screenshots.py -q
 
 ## bench: the SDK's benchmarks (not tests; each prints its baseline from the same run)
 bench: install

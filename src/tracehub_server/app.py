@@ -124,7 +124,9 @@ def create_app(settings: Settings) -> FastAPI:
             await usage.stop()
             await pool.close()
 
-    app = TraceHubApp(title="TraceHub", version="0.1.0", lifespan=lifespan)
+    app = TraceHubApp(
+        title="TraceHub", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )  # /docs and /redoc are the dashboard's (dashboard.apidocs), served without a CDN
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     alert_evaluate_seconds: float = Field(default=30.0, gt=0, le=3600)
     #: Hours an alert notification is retried before it is marked failed.
     alert_deadline_hours: float = Field(default=24.0, gt=0, le=720)
+    #: Offer a sign-up form on the login page (``TRACEHUB_SIGNUP``). New accounts wait,
+    #: unable to log in, until an admin approves them on the Users page. Off by default.
+    signup: bool = False
 
     @field_validator("queue_name")
     @classmethod

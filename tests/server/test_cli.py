@@ -121,10 +121,25 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_migrate_is_idempotent(tmp_path: Path, db: dict[str, str]) -> None:
-    """migrate on an up-to-date database says so."""
+    """migrate on an up-to-date database says so, and still lists what was applied when."""
     result = run(tmp_path, "migrate", **db)
     assert result.returncode == 0
-    assert "up to date" in result.stdout
+    assert "nothing to apply: the schema is up to date" in result.stdout
+    assert "0001_initial.sql  " in result.stdout
+    assert " UTC" in result.stdout
+    assert "(now)" not in result.stdout
+
+
+def test_migrate_on_a_new_database_says_what_it_applied(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    """On an empty database every migration is listed as applied now, with its time."""
+    result = run(tmp_path, "migrate", TRACEHUB_DATABASE_URL=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("0001_initial.sql")
+    assert lines[0].endswith("UTC (now)")
+    assert "migration(s) now; the schema is up to date" in lines[-1]
 
 
 def test_bad_settings_are_one_line_exit_2(tmp_path: Path, migrated_database_url: str) -> None:

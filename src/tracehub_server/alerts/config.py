@@ -18,7 +18,8 @@ from tracehub_server.alerts.channels.base import Outcome
 from tracehub_server.alerts.evaluate import levels_at_or_above
 from tracehub_server.alerts.payload import Links, base
 from tracehub_server.storage.alerts import CHANNEL_KINDS, RULE_KINDS, Channel, RuleFields
-from tracehub_server.storage.log_filters import LEVELS, FilterError, parse_log_filter
+from tracehub_server.storage.log_filters import LEVELS, FilterError
+from tracehub_server.web_params import parse_log_filter
 
 #: Explorer parameters a volume rule may not set: the window is the rule's own.
 _QUERY_EXCLUDED = frozenset({"since", "until", "limit", "cursor", "project", "tail"})

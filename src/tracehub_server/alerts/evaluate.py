@@ -20,7 +20,8 @@ from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
 from tracehub_server.storage.alert_outbox import TriggerRow
 from tracehub_server.storage.alerts import Rule
-from tracehub_server.storage.log_filters import LEVELS, LogFilter, parse_log_filter
+from tracehub_server.storage.log_filters import LEVELS, LogFilter
+from tracehub_server.web_params import parse_log_filter
 
 logger = logging.getLogger(__name__)
 

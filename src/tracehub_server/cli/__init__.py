@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from tracehub_server.cli.accounts import user
+from tracehub_server.cli.demo import demo
 from tracehub_server.cli.dlq import dlq
 from tracehub_server.cli.projects import apikey, project
 from tracehub_server.cli.search_index import search_index
@@ -30,12 +31,12 @@ from tracehub_server.cli.tokens import token
     type=click.Path(file_okay=False, path_type=Path),
     help="Embedded data directory (TRACEHUB_DATA_DIR, ~/.tracehub).",
 )
-@click.version_option(package_name="tracehub", prog_name="tracehub")
+@click.version_option(package_name="tracehub-server", prog_name="tracehub")
 def cli(database_url: str | None, amqp_url: str | None, data_dir: Path | None) -> None:
     """TraceHub: self-hosted log ingestion and error tracking."""
 
 
-for _command in (server, worker, migrate, project, apikey, user, token, dlq, search_index):
+for _command in (server, worker, migrate, project, apikey, user, token, dlq, search_index, demo):
     cli.add_command(_command)
 
 

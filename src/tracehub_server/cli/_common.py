@@ -79,8 +79,17 @@ def database_url(settings: Settings) -> str:
     return url
 
 
-def with_connection(settings: Settings, action: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run ``action`` on a migrated connection to the configured (or embedded) database."""
+def with_connection(
+    settings: Settings,
+    action: Callable[[asyncpg.Connection], Awaitable[T]],
+    *,
+    migrate_first: bool = True,
+) -> T:
+    """Run ``action`` on a migrated connection to the configured (or embedded) database.
+
+    ``migrate_first=False`` is for ``tracehub migrate`` itself, which must see (and report)
+    what it applies.
+    """
     from tracehub_server.storage.db import migrate
 
     url = database_url(settings)
@@ -88,7 +97,8 @@ def with_connection(settings: Settings, action: Callable[[asyncpg.Connection], A
     async def run() -> T:
         conn = await asyncpg.connect(url)
         try:
-            await migrate(conn)
+            if migrate_first:
+                await migrate(conn)
             return await action(conn)
         finally:
             await conn.close()

@@ -11,7 +11,8 @@ import signal
 import sys
 import tempfile
 from collections.abc import Coroutine, Iterator
-from typing import Any
+from datetime import timezone
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +26,11 @@ from tracehub_server.cli._common import (
     with_connection,
 )
 from tracehub_server.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from tracehub_server.storage.db import AppliedMigration
 
 #: Seconds uvicorn lets requests in flight finish after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -184,19 +190,33 @@ def _run_fast(main: Coroutine[Any, Any, None]) -> None:
     run(main)
 
 
+async def _migrate_and_list(conn: asyncpg.Connection) -> tuple[list[str], list[AppliedMigration]]:
+    from tracehub_server.storage.db import migrate as apply
+    from tracehub_server.storage.db import migration_history
+
+    applied = await apply(conn)
+    return applied, await migration_history(conn)
+
+
 @click.command()
 @click.pass_context
 @one_line_errors
 def migrate(ctx: click.Context) -> None:
-    """Apply pending schema migrations (safe while other processes start)."""
-    from tracehub_server.storage.db import migrate as apply
+    """Apply pending schema migrations (safe while other processes start).
 
-    applied = with_connection(settings_from(ctx), apply)
+    Lists every migration with the time it was applied, so a database that ``tracehub
+    server`` had already migrated at start-up still shows what was done and when.
+    """
+    applied, history = with_connection(settings_from(ctx), _migrate_and_list, migrate_first=False)
+    width = max((len(m.name) for m in history), default=0)
+    for m in history:
+        when = f"{m.applied_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+        now = " (now)" if m.name in applied else ""
+        click.echo(f"{m.name:<{width}}  applied {when}{now}")
     if applied:
-        for name in applied:
-            click.echo(f"applied {name}")
+        click.echo(f"applied {len(applied)} migration(s) now; the schema is up to date")
     else:
-        click.echo("schema is up to date")
+        click.echo("nothing to apply: the schema is up to date")
 
 
 __all__ = ["CommandError", "migrate", "server", "worker"]

@@ -17,7 +17,7 @@ from tracehub_server.web_params import parse_log_filter
 SINCE_CHOICES = (("15m", "Last 15 minutes"), ("1h", "Last hour"), ("24h", "Last 24 hours"),
                  ("7d", "Last 7 days"), ("30d", "Last 30 days"))  # fmt: skip
 #: Parameters the page owns; they are not filters.
-PAGE_PARAMS = frozenset({"project", "tail"})
+PAGE_PARAMS = frozenset({"project", "tail", "done"})
 MAX_EXTRA_FIELD_CHARS = 2000
 
 

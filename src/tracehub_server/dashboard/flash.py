@@ -19,6 +19,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "project-renamed": ("ok", "Project renamed. Filters by the old name no longer match it."),
     "project-created": ("ok", "Project created. Create an API key below to start sending logs."),
     "issue-updated": ("ok", "Issue updated."),
+    "description-saved": ("ok", "Description saved."),
+    "description-too-long": ("error", "A description is at most 500 characters."),
+    "delete-not-confirmed": ("error", "Nothing deleted: the name typed did not match."),
+    "project-deleted": ("ok", "Project deleted, with its logs, issues, keys and rollups."),
+    "invitation-revoked": ("ok", "Invitation revoked: its link no longer works."),
+    "user-deactivated": ("ok", "User deactivated: their sessions and tokens have stopped."),
+    "user-reactivated": ("ok", "User reactivated: they can log in again (tokens stay revoked)."),
+    "user-deleted": ("ok", "User deleted. The audit trail keeps their name."),
+    "user-approved": ("ok", "Account approved: they can log in now."),
+    "not-yourself": ("error", "You cannot do that to your own account."),
+    "search-saved": ("ok", "Search saved. Everyone in the project can pick it."),
+    "search-deleted": ("ok", "Saved search deleted."),
+    "search-exists": ("error", "A saved search of that name exists; choose another name."),
+    "search-invalid": ("error", "A saved search needs a name of 1 to 100 characters."),
 }
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi.responses import RedirectResponse
+
+from tracehub_server.auth.permissions import load_access
+from tracehub_server.storage.users import User
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -24,3 +28,12 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+async def landing(conn: asyncpg.Connection, user: User, next_url: str) -> str:
+    """Where a login goes: ``next_url``, except that the bare ``/`` of a user who can read
+    exactly one project becomes that project's overview (the list would be a detour)."""
+    if next_url != "/":
+        return next_url
+    readable = (await load_access(conn, user)).readable
+    return f"/projects/{next(iter(readable))}" if len(readable) == 1 else next_url

@@ -88,6 +88,12 @@ def query_string(params: dict[str, Any] | list[tuple[str, str]], **changes: Any)
     return "?" + urlencode(out) if out else "?"
 
 
+def signup_enabled(request: Request) -> bool:
+    """Whether the login page offers sign-up (``Settings.signup``)."""
+    settings = getattr(request.app.state, "settings", None)
+    return bool(getattr(settings, "signup", False))
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(_template_dir()),
@@ -109,6 +115,7 @@ def build_environment() -> Environment:
         LEVELS=LEVELS,
         ISSUE_STATUSES=ISSUE_STATUSES,
         query_string=query_string,
+        signup_enabled=signup_enabled,
         volume_chart=charts.volume_chart,
         sparkline=charts.sparkline,
     )

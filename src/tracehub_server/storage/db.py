@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 
@@ -72,3 +73,17 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
     return applied
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """One row of the schema's history: which migration, and when it ran."""
+
+    name: str
+    applied_at: datetime
+
+
+async def migration_history(conn: asyncpg.Connection) -> list[AppliedMigration]:
+    """Every migration applied to this database, in the order they ran."""
+    rows = await conn.fetch("SELECT name, applied_at FROM schema_migrations ORDER BY version")
+    return [AppliedMigration(name=row["name"], applied_at=row["applied_at"]) for row in rows]

@@ -125,3 +125,18 @@ async def timeline(
         point = points.setdefault(row["start"], TimelinePoint(start=row["start"]))
         point.counts[row["level"]] = row["n"]
     return list(points.values())
+
+
+async def has_logs(conn: asyncpg.Connection, project_id: int) -> bool:
+    """Whether the project has received an entry (the onboarding page gives way then).
+
+    The rollup answers from its primary key; ``logs`` is asked too, for rows written
+    without one (imports, tests).
+    """
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM hourly_counts WHERE project_id = $1)"
+            " OR EXISTS (SELECT 1 FROM logs WHERE project_id = $1)",
+            project_id,
+        )
+    )

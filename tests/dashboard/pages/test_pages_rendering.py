@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracehub_server.dashboard.charts import Bucket, sparkline, volume_chart
+from tracehub_server.dashboard.charts import Bucket, sparkline, volume_chart, volume_svg
 from tracehub_server.dashboard.explorer import expand_extra_field
 from tracehub_server.dashboard.redirects import safe_next
 from tracehub_server.dashboard.tree import MAX_DEPTH, MAX_NODES, render_tree
@@ -18,7 +18,7 @@ NOW = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 def test_volume_chart_stacks_levels_and_says_when_empty() -> None:
     """Bars carry a rect per level with a tooltip; an all-zero series draws no SVG."""
     buckets = [Bucket(NOW + timedelta(hours=i), {"INFO": i, "ERROR": 1}) for i in range(5)]
-    svg = str(volume_chart(buckets))
+    svg = str(volume_svg(buckets))
     assert svg.startswith("<svg")
     assert svg.count('class="lv-error"') == 5
     assert "<title>2024-05-01 16:00 UTC: 5" in svg

@@ -52,7 +52,7 @@ async def test_login_refuses_wrong_password_and_foreign_next(
               "next": "//evil.example/x"},
     )  # fmt: skip
     assert resp.status_code == 303
-    assert resp.headers["location"] == "/"
+    assert resp.headers["location"] == f"/projects/{seed.project_id}"  # their one project
     cookie = resp.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()

@@ -292,17 +292,19 @@ def context(browser: Any, dialogs: Dialogs) -> Iterator[Any]:
 
 
 def login(context: Any, world: World, email: str) -> Any:
-    """Log in through the form; returns the page, now on the projects overview."""
+    """Log in through the form; returns the page, now on the projects list or, for a user
+    with one project, on that project's overview."""
     page = context.new_page()
     page.goto(world.url("/login"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(world.url("/"))
+    page.wait_for_url(lambda url: "/login" not in url)
     return page
 
 
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot (docs/screenshots/ when TRACEHUB_SCREENSHOTS=1)."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot, of the whole page or of the window (docs/screenshots/ when
+    TRACEHUB_SCREENSHOTS=1)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
-from browser_support import PASSWORD, World, entry, ingest, login, screenshot
+from browser_support import PASSWORD, World, entry, ingest, login
 from playwright.sync_api import expect
 
 
@@ -16,7 +16,6 @@ def test_login_refuses_a_wrong_password_then_logs_in(context: Any, world: World)
     page = context.new_page()
     page.goto(world.url(f"/projects/{world.project_id}/logs"))
     assert "/login" in page.url
-    screenshot(page, "login")
     page.get_by_label("Email").fill(world.member)
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Log in").click()
@@ -135,7 +134,6 @@ def test_create_and_revoke_an_api_key(context: Any, world: World) -> None:
     key = page.locator("#new-key").inner_text()
     assert key.startswith("th_")
     expect(page.locator("#sdk-snippet")).to_contain_text(f'api_key="{key}"')
-    screenshot(page, "api-key-created")
     assert _ingest_status(world, key) == 202
     page.goto(world.url(f"/projects/{world.project_id}/settings"))
     assert key not in page.content(), "the key is shown only once"
@@ -178,7 +176,6 @@ def test_dark_mode_follows_the_system_preference(browser: Any, world: World) -> 
         page.goto(world.url(f"/projects/{world.project_id}"))
         background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(15, 18, 24)"
-        screenshot(page, "overview-dark")
     finally:
         ctx.close()
 

@@ -7,11 +7,21 @@ touches a project's data.
 
 from fastapi import APIRouter
 
-from tracehub_server.api.query import issues, logs, projects, session_routes, stats, tokens, users
+from tracehub_server.api.query import (
+    issues,
+    logs,
+    projects,
+    saved_searches,
+    session_routes,
+    stats,
+    team,
+    tokens,
+    users,
+)
 from tracehub_server.api.query.alerts import router as alerts_router
 
 router = APIRouter(prefix="/api/v1")
-for _module in (logs, issues, stats, projects, users, tokens, session_routes):
+for _module in (logs, issues, stats, projects, users, tokens, session_routes, saved_searches, team):
     router.include_router(_module.router)
 router.include_router(alerts_router)
 

@@ -128,7 +128,107 @@
     if (toggle.getAttribute("data-autostart") === "1") start();
   }
 
+  // On a narrow window the top bar's links fold behind a "Menu" button (CSS shows the button;
+  // without this script the links simply stay visible).
+  function topMenu() {
+    document.documentElement.classList.add("js");
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = document.getElementById("topmenu");
+    if (!toggle || !menu) return;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("open", open);
+    });
+  }
+
+  // <details data-fold-narrow> (the log filters) starts folded on a phone-sized window.
+  function foldOnPhones() {
+    if (!window.matchMedia("(max-width: 640px)").matches) return;
+    document.querySelectorAll("details[data-fold-narrow]").forEach(function (d) { d.open = false; });
+  }
+
+  // The onboarding page asks every few seconds whether the first event has arrived, and
+  // then turns into the overview by itself.
+  function waitForFirstEvent() {
+    var box = document.querySelector("[data-poll]");
+    if (!box) return;
+    var tries = 0;
+    function check() {
+      if (++tries > 1200) return;  // an hour of asking is enough; reloading starts again
+      fetch(box.getAttribute("data-poll"), { credentials: "same-origin" })
+        .then(function (resp) { return resp.ok ? resp.json() : { ready: false }; })
+        .then(function (data) {
+          if (data.ready) window.location.assign(box.getAttribute("data-then"));
+          else setTimeout(check, 3000);
+        })
+        .catch(function () { setTimeout(check, 3000); });
+    }
+    setTimeout(check, 1500);
+  }
+
+  // Drag across the explorer's histogram to zoom to that time range (each bar is also a
+  // link to its own range, for the keyboard and without this script).
+  function histogramZoom() {
+    var box = document.getElementById("histogram");
+    if (!box) return;
+    var since = Date.parse(box.getAttribute("data-since"));
+    var until = Date.parse(box.getAttribute("data-until"));
+    var sel = document.createElement("div");
+    sel.className = "zoom-sel";
+    sel.hidden = true;
+    box.appendChild(sel);
+    var drag = null, dragged = false;
+    function timeAt(svg, clientX) {
+      var r = svg.getBoundingClientRect();
+      var vb = svg.viewBox.baseVal;
+      var left = +svg.getAttribute("data-plot-left"), right = +svg.getAttribute("data-plot-right");
+      var x = (clientX - r.left) / r.width * vb.width;
+      var f = Math.min(1, Math.max(0, (x - left) / (right - left)));
+      return since + f * (until - since);
+    }
+    box.addEventListener("pointerdown", function (ev) {
+      var svg = ev.target.closest && ev.target.closest("svg.chart");
+      if (!svg || ev.button !== 0) return;
+      drag = { svg: svg, x0: ev.clientX, moved: false };
+      ev.preventDefault();
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      if (Math.abs(ev.clientX - drag.x0) > 4) drag.moved = true;
+      var b = box.getBoundingClientRect(), r = drag.svg.getBoundingClientRect();
+      var x1 = Math.min(drag.x0, ev.clientX), x2 = Math.max(drag.x0, ev.clientX);
+      sel.hidden = !drag.moved;
+      sel.style.left = (x1 - b.left) + "px";
+      sel.style.width = (x2 - x1) + "px";
+      sel.style.top = (r.top - b.top) + "px";
+      sel.style.height = r.height + "px";
+    });
+    window.addEventListener("pointerup", function (ev) {
+      if (!drag) return;
+      var d = drag;
+      drag = null;
+      sel.hidden = true;
+      if (!d.moved) return;
+      dragged = true;
+      var a = timeAt(d.svg, Math.min(d.x0, ev.clientX)), z = timeAt(d.svg, Math.max(d.x0, ev.clientX));
+      var url = box.getAttribute("data-zoom-url");
+      url += (url.indexOf("?") >= 0 && !/[?&]$/.test(url) ? "&" : "") +
+        "since=" + encodeURIComponent(new Date(a).toISOString()) +
+        "&until=" + encodeURIComponent(new Date(z).toISOString());
+      window.location.assign(url);
+    });
+    // A drag that ends over a bar must not also follow that bar's link.
+    box.addEventListener("click", function (ev) {
+      if (dragged) { ev.preventDefault(); dragged = false; }
+    }, true);
+  }
+
   onReady(function () {
+    histogramZoom();
+    waitForFirstEvent();
+    topMenu();
+    foldOnPhones();
     autosubmit();
     copyButtons();
     loadMore();

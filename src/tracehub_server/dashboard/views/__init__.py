@@ -2,10 +2,34 @@
 
 from fastapi import APIRouter
 
-from tracehub_server.dashboard.views import account, admin, auth, issues, logs, overview, settings
+from tracehub_server.dashboard import apidocs
+from tracehub_server.dashboard.views import (
+    account,
+    admin,
+    auth,
+    issues,
+    logs,
+    overview,
+    saved,
+    settings,
+    signup,
+    team,
+)
 from tracehub_server.dashboard.views.alerts import router as alerts_router
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, account, admin, overview, logs, issues, settings):
+for _module in (
+    apidocs,
+    auth,
+    account,
+    admin,
+    team,
+    signup,
+    overview,
+    saved,
+    logs,
+    issues,
+    settings,
+):
     router.include_router(_module.router)
 router.include_router(alerts_router)

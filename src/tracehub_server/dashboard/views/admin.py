@@ -11,6 +11,7 @@ from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
+from tracehub_server.storage import team
 from tracehub_server.storage import users as user_store
 from tracehub_server.web_deps import PoolDep
 
@@ -24,6 +25,8 @@ async def _users_page(
     async with pool.acquire() as conn:
         users = await user_store.list_users(conn)
         roles = {u.id: await user_store.memberships(conn, u.id) for u in users}
+        deactivated = await team.deactivated_ids(conn)
+        waiting = await team.awaiting_approval_ids(conn)
     names = {p.id: p.name for p in page.projects}
     return render(
         request,
@@ -33,6 +36,8 @@ async def _users_page(
             "error": error,
             "users": users,
             "roles": roles,
+            "deactivated": deactivated - waiting,
+            "waiting": waiting,
             "names": names,
             "min_password": MIN_PASSWORD_LENGTH,
         },

@@ -25,7 +25,7 @@ from tracehub_server.auth.passwords import rehash_if_needed, verify_password
 from tracehub_server.auth.throttle import client_ip, get_throttle
 from tracehub_server.dashboard.context import Page, forbidden
 from tracehub_server.dashboard.forms import read_csrf_form, read_form
-from tracehub_server.dashboard.redirects import safe_next, see_other
+from tracehub_server.dashboard.redirects import landing, safe_next, see_other
 from tracehub_server.dashboard.templating import render
 from tracehub_server.storage import users as user_store
 from tracehub_server.web_deps import PoolDep
@@ -125,6 +125,7 @@ async def login(request: Request, pool: PoolDep) -> Response:
         throttle.succeeded(email, client)
         token, _csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)
+        next_url = await landing(conn, user, next_url)
     redirect = see_other(next_url)
     sessions.set_session_cookie(redirect, request, token)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

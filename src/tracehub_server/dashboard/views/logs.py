@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
 from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
+from tracehub_server.dashboard.flash import flashes
+from tracehub_server.dashboard.histogram import explorer_histogram
 from tracehub_server.dashboard.templating import (
     format_time,
     query_string,
     render,
     render_fragment,
 )
-from tracehub_server.storage import log_queries
+from tracehub_server.storage import log_queries, saved_searches
 from tracehub_server.storage.log_queries import LogEntry, LogPage, QueryTimeoutError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
 from tracehub_server.web_deps import PoolDep, SettingsDep
@@ -68,10 +70,21 @@ async def explorer(
             headers["X-Searched-Back-To"] = format_time(searched)
         return HTMLResponse(_rows_html(page.project.id, result.entries), headers=headers)
     now = datetime.now(timezone.utc)
+    histogram = None
+    async with pool.acquire() as conn:
+        saved = await saved_searches.list_saved_searches(conn, page.project.id)
+        if query.filter is not None and not error:
+            histogram = await explorer_histogram(
+                conn, page.project.id, query.filter, query.pairs, base=base, now=now
+            )
     return render(
         request,
         "logs.html",
         {
+            "histogram": histogram,
+            "flashes": flashes(request),
+            "saved": saved,
+            "saved_query": query_string(filter_pairs)[1:],
             "query": query,
             "error": error,
             "entries": result.entries,

@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from tracehub_server.dashboard.context import Page, PageContext, ProjectPage, not_found
+from tracehub_server.dashboard import onboarding
+from tracehub_server.dashboard.context import (
+    Page,
+    PageContext,
+    ProjectPage,
+    not_found,
+    require_write,
+)
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.series import DEFAULT_RANGE, RANGES, bucket_starts, fill
 from tracehub_server.dashboard.templating import render
-from tracehub_server.storage import issue_queries, stats
+from tracehub_server.storage import issue_queries, stats, team
 from tracehub_server.storage import projects as project_store
-from tracehub_server.web_deps import PoolDep
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter()
 TOP_ISSUES = 8
@@ -28,10 +35,16 @@ async def _home(
     since = datetime.now(timezone.utc) - timedelta(hours=24)
     async with pool.acquire() as conn:
         totals = {p.id: await stats.overview(conn, [p.id], since=since) for p in page.projects}
+        descriptions = await team.project_descriptions(conn)
     return render(
         request,
         "home.html",
-        {"flashes": flashes(request), "totals": totals, "error": error},
+        {
+            "flashes": flashes(request),
+            "totals": totals,
+            "error": error,
+            "descriptions": descriptions,
+        },
         status_code=status,
     )
 
@@ -64,13 +77,67 @@ async def go(page: Page, project: str = "") -> RedirectResponse:
     return see_other("/")
 
 
+def _onboarding(
+    request: Request, page: PageContext, endpoint: str | None, *, key: str | None = None
+) -> HTMLResponse:
+    assert page.project is not None
+    endpoint = (endpoint or str(request.base_url)).rstrip("/")
+    return render(
+        request,
+        "onboarding.html",
+        {
+            "endpoint": endpoint,
+            "new_key": key,
+            "snippets": onboarding.snippets(
+                endpoint=endpoint,
+                key=key,
+                project_id=page.project.id,
+                project_name=page.project.name,
+            ),
+        },
+    )
+
+
+@router.get("/projects/{project_id}/first-event")
+async def first_event(page: ProjectPage, pool: PoolDep) -> JSONResponse:
+    """Whether the project has received anything yet (polled by the onboarding page)."""
+    assert page.project is not None
+    async with pool.acquire() as conn:
+        ready = await stats.has_logs(conn, page.project.id)
+    return JSONResponse({"ready": ready}, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/projects/{project_id}/first-key")
+async def first_key(
+    request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
+) -> HTMLResponse:
+    """Make an API key from the onboarding page and show the snippets with it, once."""
+    assert page.project is not None
+    require_write(page)
+    await read_csrf_form(request, page)
+    page.nav = "overview"
+    async with pool.acquire() as conn:
+        _key, plaintext = await project_store.create_api_key(
+            conn, page.project.id, name="first key"
+        )
+    return _onboarding(request, page, settings.public_url, key=plaintext)
+
+
 @router.get("/projects/{project_id}")
 async def overview(
-    request: Request, page: ProjectPage, pool: PoolDep, range: str = DEFAULT_RANGE
+    request: Request,
+    page: ProjectPage,
+    pool: PoolDep,
+    settings: SettingsDep,
+    range: str = DEFAULT_RANGE,
 ) -> HTMLResponse:
-    """Totals and log volume by level over the chosen range, and the top open issues."""
+    """Totals and log volume by level over the chosen range, and the top open issues; a
+    project that has never received an event shows how to send the first one instead."""
     assert page.project is not None
     page.nav = "overview"
+    async with pool.acquire() as conn:
+        if not await stats.has_logs(conn, page.project.id):
+            return _onboarding(request, page, settings.public_url)
     if range not in RANGES:
         range = DEFAULT_RANGE
     _label, span, size = RANGES[range]
@@ -97,7 +164,6 @@ async def overview(
             "ranges": RANGES,
             "totals": totals,
             "buckets": buckets,
-            "hourly": size == "hour",
             "by_level": by_level,
             "top_issues": top.issues,
             "logs_since": {"24h": "24h", "7d": "7d", "30d": "30d"}[range],

@@ -18,7 +18,9 @@ from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
+from tracehub_server.storage import invitations as invite_store
 from tracehub_server.storage import projects as project_store
+from tracehub_server.storage import team
 from tracehub_server.storage import users as user_store
 from tracehub_server.web_deps import PoolDep
 
@@ -55,6 +57,8 @@ async def _settings_page(
     async with pool.acquire() as conn:
         keys = await project_store.list_api_keys(conn, page.project.id)
         members = await user_store.list_members(conn, page.project.id)
+        invitations = await invite_store.list_invitations(conn, page.project.id)
+        description = (await team.project_descriptions(conn)).get(page.project.id, "")
     snippet = None
     base = public_base(request)
     if new_key:
@@ -68,6 +72,8 @@ async def _settings_page(
             "error": error,
             "keys": keys,
             "members": members,
+            "invitations": invitations,
+            "description": description,
             "roles": user_store.ROLES,
             "new_key": new_key,
             "snippet": snippet,
