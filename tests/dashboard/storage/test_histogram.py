@@ -8,7 +8,7 @@ import asyncpg
 from query_api_fixtures import World, world  # noqa: F401 (fixture)
 
 from tracehub_server.storage.histogram import from_rollup, level_histogram
-from tracehub_server.storage.log_filters import parse_log_filter
+from tracehub_server.web_params import parse_log_filter
 
 NOW = datetime.now(timezone.utc)
 
