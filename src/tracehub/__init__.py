@@ -14,8 +14,10 @@ from tracehub._version import __version__
 from tracehub.client import TraceHubLogger, get_default_logger, set_default_logger
 from tracehub.exceptions import TraceHubConfigError, TraceHubError, TraceHubTransportError
 from tracehub.models import Stats
+from tracehub.stacktrace import ErrorOptions
 
 __all__ = [
+    "ErrorOptions",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",

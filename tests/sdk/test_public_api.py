@@ -6,6 +6,7 @@ import tracehub
 from tracehub import TraceHubConfigError, TraceHubError, TraceHubTransportError
 
 PUBLIC = {
+    "ErrorOptions",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",

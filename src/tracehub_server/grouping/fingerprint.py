@@ -6,7 +6,14 @@ The fingerprint of an ERROR/FATAL event is SHA-256, per project, over:
   nearest the raise site (module/file and function, no line numbers), preferring the
   application's own frames over the standard library's and third-party packages' (all frames
   are used only when none is the application's);
-* otherwise: the error type and the normalised error message.
+* otherwise: the error type and the normalised error message;
+* with a custom fingerprint (the entry's ``fingerprint``, a list of strings): those strings,
+  ``"{{ default }}"`` among them standing for the default parts above.
+
+The version (:data:`GROUPING_VERSION`) is hashed too. A new algorithm gets a new version
+and, listed in :data:`PREVIOUS_VERSIONS`, the digest also computes an event's fingerprint
+under the old ones: if one of those names an existing issue, the event goes there and the new
+fingerprint becomes an alias of that issue -- so a change of algorithm never splits an issue.
 
 Nearest-the-raise-site matters: frames far from it are the framework's request plumbing,
 shared by every bug, so hashing them merges distinct bugs.
@@ -24,8 +31,15 @@ from tracehub_server.grouping.normalise import normalise
 TOP_FRAMES = 5
 #: Characters of an issue title.
 MAX_TITLE_CHARS = 200
-# Bump when the algorithm changes, so old and new fingerprints never collide by accident.
-_VERSION = "th1"
+#: The grouping algorithm's version, hashed into every fingerprint. Bump it when the
+#: algorithm changes (old and new fingerprints then never collide by accident) and move the
+#: old one to :data:`PREVIOUS_VERSIONS`.
+GROUPING_VERSION = "th1"
+#: Versions whose fingerprints are still looked up, newest first (see the module docstring).
+PREVIOUS_VERSIONS: tuple[str, ...] = ()
+_VERSION = GROUPING_VERSION
+#: The placeholder of a custom fingerprint that stands for the default parts (Sentry's).
+DEFAULT_PLACEHOLDER = "{{ default }}"
 
 
 def grouping_frames(frames: tuple[Frame, ...]) -> list[Frame]:
@@ -51,8 +65,33 @@ def fingerprint_parts(
     ]
 
 
+def is_default_placeholder(part: str) -> bool:
+    """True for ``"{{ default }}"``, spaces inside the braces optional."""
+    return part.replace(" ", "") == "{{default}}"
+
+
+def custom_parts(
+    custom: tuple[str, ...],
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+) -> list[str]:
+    """The strings a custom fingerprint hashes, ``{{ default }}`` expanded."""
+    parts = ["custom"]
+    for part in custom:
+        if is_default_placeholder(part):
+            parts.extend(fingerprint_parts(error_type, error_message, stack_trace))
+        else:
+            parts.append(part)
+    return parts
+
+
 def fingerprint(
-    project_id: int, error_type: str | None, error_message: str | None, stack_trace: str | None
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: tuple[str, ...] | None = None,
 ) -> str:
     """Hex SHA-256 identifying the issue an error event belongs to in its project.
 
@@ -62,6 +101,8 @@ def fingerprint(
     events of one bug -- ids, amounts) cannot change the result (see
     :func:`~tracehub_server.grouping.frames.python_head`).
     """
+    if custom:
+        return _custom_fingerprint(project_id, custom, error_type, error_message, stack_trace)
     head = python_head(stack_trace)
     if head is not None:
         cached = _fingerprint_of_head(project_id, error_type, head)
@@ -87,11 +128,31 @@ def _fingerprint(
     return hashlib.sha256(data).hexdigest()
 
 
+@lru_cache(maxsize=1024)
+def _custom_fingerprint(
+    project_id: int,
+    custom: tuple[str, ...],
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+) -> str:
+    parts = [
+        _VERSION,
+        str(project_id),
+        *custom_parts(custom, error_type, error_message, stack_trace),
+    ]
+    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
 def title(error_type: str | None, error_message: str | None, message: str | None = None) -> str:
-    """A short, stable issue title: "Type: normalised first line of the message"."""
+    """An issue's title: "Type: first line of the real message", cut with an ellipsis.
+
+    Never the normalised message: placeholders (``<num>``) are for grouping only, and the
+    title shows what the issue's first event said.
+    """
     text = error_message or message or ""
-    first_line = text.strip().split("\n", 1)[0]
-    summary = normalise(first_line) or first_line.strip()
+    summary = text.strip().split("\n", 1)[0].strip()
     kind = (error_type or "").strip()
     result = f"{kind}: {summary}" if kind and summary else kind or summary or "(no message)"
     if len(result) > MAX_TITLE_CHARS:

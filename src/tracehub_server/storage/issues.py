@@ -51,8 +51,9 @@ class IssueEvents:
     fatal: bool
 
 
+# A merged issue's events go to the issue it was merged into (see issue_merge.py).
 _SELECT_EXISTING = """
-SELECT i.id, i.project_id, i.fingerprint
+SELECT coalesce(i.merged_into, i.id) AS id, i.project_id, i.fingerprint
 FROM issues i
 JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, fingerprint)
   ON i.project_id = k.project_id AND i.fingerprint = k.fingerprint
