@@ -19,6 +19,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "project-renamed": ("ok", "Project renamed. Filters by the old name no longer match it."),
     "project-created": ("ok", "Project created. Create an API key below to start sending logs."),
     "issue-updated": ("ok", "Issue updated."),
+    "issues-merged": ("ok", "Issues merged. New events of every merged issue land here."),
+    "merge-refused": ("error", "Not merged: choose open issues of this project not merged yet."),
+    "issue-unmerged": ("ok", "Unmerged. New events of this issue's fingerprint land here again."),
+    "scrubbing-saved": ("ok", "Scrubbing settings saved. They apply to data received from now."),
 }
 
 

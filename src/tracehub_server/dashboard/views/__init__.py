@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from tracehub_server.dashboard.views import account, admin, auth, issues, logs, overview, settings
+from tracehub_server.dashboard.views import (
+    account,
+    admin,
+    auth,
+    issue_grouping,
+    issues,
+    logs,
+    overview,
+    settings,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, account, admin, overview, logs, issues, settings):
+for _module in (auth, account, admin, overview, logs, issues, issue_grouping, settings):
     router.include_router(_module.router)

@@ -33,3 +33,7 @@ SET title = CASE WHEN length(t.full_title) > 200 THEN left(t.full_title, 199) ||
                  ELSE t.full_title END
 FROM titles t
 WHERE i.id = t.id AND t.full_title IS NOT NULL;
+
+-- How a user reads stack traces on the issue page: the raise site first, or the entry point.
+ALTER TABLE users ADD COLUMN frame_order text NOT NULL DEFAULT 'newest'
+    CHECK (frame_order IN ('newest', 'oldest'));
