@@ -10,17 +10,11 @@ fingerprint hashed are marked, so the page can say why two events are one issue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tracehub_server.grouping.fingerprint import (
-    GROUPING_VERSION,
-    fingerprint_parts,
-    grouping_frames,
-    is_default_placeholder,
-)
-from tracehub_server.grouping.frames import _python_frame, parse_stack
-from tracehub_server.grouping.normalise import normalise
+from tracehub_server.grouping.explain import GroupingView, grouping_view
+from tracehub_server.grouping.frames import _python_frame
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
 
@@ -75,20 +69,6 @@ class TraceView:
 
     exceptions: list[ExceptionView]
     structured: bool  # sent as structure (else parsed from the text)
-
-
-@dataclass(slots=True)
-class GroupingView:
-    """What the fingerprint of an event was computed from."""
-
-    kind: str  # "frames", "message" or "custom"
-    version: str
-    error_type: str
-    chain: list[str] = field(default_factory=list)
-    frames: list[str] = field(default_factory=list)
-    message: str = ""
-    custom: list[str] = field(default_factory=list)
-    uses_default: bool = False
 
 
 def _context(frame: dict[str, Any]) -> list[tuple[int | None, str, bool]]:
@@ -187,34 +167,6 @@ def _member(source: str) -> int | None:
         digits = source[len("exceptions[") : -1]
         return int(digits) + 1 if digits.isascii() and digits.isdigit() else None
     return None
-
-
-def grouping_view(
-    error_type: str | None,
-    error_message: str | None,
-    stack_trace: str | None,
-    custom: list[str] | None,
-    version: str = GROUPING_VERSION,
-) -> GroupingView:
-    """The inputs of an event's fingerprint, as :mod:`~tracehub_server.grouping.fingerprint`
-    hashes them."""
-    kind = (error_type or "").strip()
-    view = GroupingView(kind="frames", version=version, error_type=kind)
-    parts = fingerprint_parts(error_type, error_message, stack_trace)
-    if parts[0] == "frames":
-        parsed = parse_stack(stack_trace)
-        view.chain = list(parsed.chain) if parsed else []
-        view.frames = (
-            [f"{f.module}:{f.function}" for f in grouping_frames(parsed.frames)] if parsed else []
-        )
-    else:
-        view.kind = "message"
-        view.message = normalise(error_message)
-    if custom:
-        view.custom = list(custom)
-        view.uses_default = any(is_default_placeholder(part) for part in custom)
-        view.kind = "custom"
-    return view
 
 
 @dataclass(slots=True)

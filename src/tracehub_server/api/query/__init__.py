@@ -7,10 +7,19 @@ touches a project's data.
 
 from fastapi import APIRouter
 
-from tracehub_server.api.query import issues, logs, projects, session_routes, stats, tokens, users
+from tracehub_server.api.query import (
+    issue_errors,
+    issues,
+    logs,
+    projects,
+    session_routes,
+    stats,
+    tokens,
+    users,
+)
 
 router = APIRouter(prefix="/api/v1")
-for _module in (logs, issues, stats, projects, users, tokens, session_routes):
+for _module in (logs, issues, issue_errors, stats, projects, users, tokens, session_routes):
     router.include_router(_module.router)
 
 __all__ = ["router"]
