@@ -3,14 +3,14 @@
     .venv/bin/python bench/bench_scrubbing.py [--requests 2000] [--rounds 7]
 
 The request bodies are ``bench_server.py``'s (SDK-like gzip batches of 50 entries, 10 %
-ERROR with tracebacks, ``extra`` with a few keys). Each round times, for every body, what
-the ingest request does with it on the CPU -- gunzip, parse and validate
-(``api.ingest._validate``), encode the queue message (``encode_entries``) -- once without and
-once with :class:`~tracehub_server.api.scrubbing.Scrubber` (the default rules) between the
-two, alternating every 20 bodies which goes first, in CPU time of the benchmark's thread. The slowdown of that path bounds the drop in ingest
-throughput (the rest of a request -- HTTP, auth, the broker -- only dilutes it). Also
-timed: bodies whose every entry carries a structured exception (the SDK's errors), where
-scrubbing walks frames and variables.
+ERROR with tracebacks, ``extra`` with a few keys). For every body it times what the ingest
+request does with it on the CPU -- gunzip, parse and validate (``api.ingest._validate``),
+encode the queue message (``encode_entries``) -- once without and once with
+:class:`~tracehub_server.api.scrubbing.Scrubber` (the default rules) in between, alternating
+every 20 bodies which goes first, in CPU time of the benchmark's thread. The slowdown of
+that path bounds the drop in ingest throughput from above (the rest of a request -- HTTP,
+auth, the broker -- and the worker's and PostgreSQL's share only dilute it). Also timed:
+bodies whose every entry carries a structured exception, where scrubbing looks at frames.
 """
 
 from __future__ import annotations
