@@ -35,18 +35,12 @@ import orjson
 
 from tracehub_server.queue.base import IngestQueue, QueueUnavailable
 from tracehub_server.queue.messages import ENTRY_KEYS, IngestBatch
-from tracehub_server.storage.scrubbing import ScrubSettings, get_scrub_settings
+from tracehub_server.storage.scrubbing import DEFAULT_KEYS, ScrubSettings, get_scrub_settings
 
 __all__ = ["DEFAULT_KEYS", "FILTERED", "ScrubRulesCache", "Scrubber", "ScrubbingQueue"]
 
 #: What a scrubbed value becomes.
 FILTERED = "[Filtered]"
-#: Sensitive key names scrubbed by default (see the module docstring for the matching).
-DEFAULT_KEYS = (
-    "password", "passwd", "secret", "api_key", "apikey", "token", "access_token",
-    "refresh_token", "auth", "authorization", "cookie", "set-cookie", "session", "csrf",
-    "credit_card", "card_number", "cvv", "ssn",
-)  # fmt: skip
 #: Distinct key names remembered per scrubber; beyond it the memo starts over.
 MAX_MEMO_KEYS = 10_000
 #: Nesting walked inside ``extra``; deeper values are left as they are (the SDK caps at 16).

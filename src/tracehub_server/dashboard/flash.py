@@ -22,7 +22,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "issues-merged": ("ok", "Issues merged. New events of every merged issue land here."),
     "merge-refused": ("error", "Not merged: choose open issues of this project not merged yet."),
     "issue-unmerged": ("ok", "Unmerged. New events of this issue's fingerprint land here again."),
-    "scrubbing-saved": ("ok", "Scrubbing settings saved. They apply to data received from now."),
+    "scrubbing-saved": ("ok", "Scrubbing rules saved. They apply to data received from now on."),
+    "scrubbing-too-many": ("error", "Not saved: at most 100 key names per list."),
 }
 
 

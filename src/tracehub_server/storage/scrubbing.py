@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 __all__ = [
+    "DEFAULT_KEYS",
     "MAX_KEYS",
     "ScrubChange",
     "ScrubSettings",
@@ -18,6 +19,12 @@ __all__ = [
     "save_scrub_settings",
 ]
 
+#: Sensitive key names scrubbed by default (``api/scrubbing.py`` says how names match).
+DEFAULT_KEYS = (
+    "password", "passwd", "secret", "api_key", "apikey", "token", "access_token",
+    "refresh_token", "auth", "authorization", "cookie", "set-cookie", "session", "csrf",
+    "credit_card", "card_number", "cvv", "ssn",
+)  # fmt: skip
 #: Key names per list (``extra_keys``, ``safe_keys``), and characters per name.
 MAX_KEYS = 100
 MAX_KEY_CHARS = 100

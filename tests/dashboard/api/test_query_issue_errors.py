@@ -72,3 +72,22 @@ async def test_merge_refuses_another_projects_issue(client, world: World) -> Non
         headers=world.admin.bearer,
     )
     assert r.status_code == 422
+
+
+async def test_scrubbing_rules_read_by_all_changed_by_members(client, world: World) -> None:
+    """Viewers read the rules, may not change them; a member's change is recorded with them."""
+    url = f"/api/v1/projects/{world.a}/scrubbing"
+    r = await client.get(url, headers=world.viewer.bearer)
+    assert r.status_code == 200
+    assert r.json()["rules"]["defaults_enabled"] is True
+    assert "password" in r.json()["default_keys"]
+    body = {"defaults_enabled": True, "extra_keys": ["iban", " iban "], "safe_keys": ["session"]}
+    assert (await client.put(url, json=body, headers=world.viewer.bearer)).status_code == 403
+    r = await client.put(url, json=body, headers=world.member.bearer)
+    assert r.status_code == 200, r.text
+    assert r.json()["rules"]["extra_keys"] == ["iban"]
+    [change] = r.json()["changes"]
+    assert change["changed_by_email"] == world.member.email
+    assert change["before"]["extra_keys"] == []
+    outsider = await client.get(url, headers=world.outsider.bearer)
+    assert outsider.status_code == 404

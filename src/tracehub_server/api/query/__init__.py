@@ -12,6 +12,7 @@ from tracehub_server.api.query import (
     issues,
     logs,
     projects,
+    scrubbing,
     session_routes,
     stats,
     tokens,
@@ -19,7 +20,17 @@ from tracehub_server.api.query import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for _module in (logs, issues, issue_errors, stats, projects, users, tokens, session_routes):
+for _module in (
+    logs,
+    issues,
+    issue_errors,
+    stats,
+    projects,
+    scrubbing,
+    users,
+    tokens,
+    session_routes,
+):
     router.include_router(_module.router)
 
 __all__ = ["router"]

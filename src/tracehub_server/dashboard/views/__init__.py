@@ -10,9 +10,10 @@ from tracehub_server.dashboard.views import (
     issues,
     logs,
     overview,
+    scrubbing,
     settings,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, account, admin, overview, logs, issues, issue_grouping, settings):
+for _module in (auth, account, admin, overview, logs, issues, issue_grouping, settings, scrubbing):
     router.include_router(_module.router)
