@@ -10,18 +10,18 @@ The fingerprint of an ERROR/FATAL event is SHA-256, per project, over:
 * with a custom fingerprint (the entry's ``fingerprint``, a list of strings): those strings,
   ``"{{ default }}"`` among them standing for the default parts above.
 
-The version (:data:`GROUPING_VERSION`) is hashed too. A new algorithm gets a new version
-and, listed in :data:`PREVIOUS_VERSIONS`, the digest also computes an event's fingerprint
-under the old ones: if one of those names an existing issue, the event goes there and the new
-fingerprint becomes an alias of that issue -- so a change of algorithm never splits an issue.
-
-Nearest-the-raise-site matters: frames far from it are the framework's request plumbing,
-shared by every bug, so hashing them merges distinct bugs.
+The version (:data:`GROUPING_VERSION`) is hashed too. A change of the algorithm gets a new
+version, and the function it replaces is kept in :data:`PREVIOUS_ALGORITHMS` under the old
+version: the digest then also computes a new event's fingerprint the old ways, and when one
+of those names an existing issue, the event goes there and its new fingerprint is recorded as
+an alias of that issue (see :func:`~tracehub_server.storage.issues.resolve_issue_ids`) -- so a
+change of the algorithm never splits an issue.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
 
 from tracehub_server.grouping.frames import Frame, parse_stack, python_head
@@ -32,11 +32,15 @@ TOP_FRAMES = 5
 #: Characters of an issue title.
 MAX_TITLE_CHARS = 200
 #: The grouping algorithm's version, hashed into every fingerprint. Bump it when the
-#: algorithm changes (old and new fingerprints then never collide by accident) and move the
-#: old one to :data:`PREVIOUS_VERSIONS`.
+#: algorithm changes (old and new fingerprints then never collide by accident) and keep the
+#: old function in :data:`PREVIOUS_ALGORITHMS`.
 GROUPING_VERSION = "th1"
-#: Versions whose fingerprints are still looked up, newest first (see the module docstring).
-PREVIOUS_VERSIONS: tuple[str, ...] = ()
+#: ``(project_id, error_type, error_message, stack_trace, custom) -> fingerprint``.
+FingerprintFn = Callable[
+    [int, "str | None", "str | None", "str | None", "tuple[str, ...] | None"], str
+]
+#: Replaced algorithms by version, still consulted for events of existing issues.
+PREVIOUS_ALGORITHMS: dict[str, FingerprintFn] = {}
 _VERSION = GROUPING_VERSION
 #: The placeholder of a custom fingerprint that stands for the default parts (Sentry's).
 DEFAULT_PLACEHOLDER = "{{ default }}"
@@ -63,6 +67,23 @@ def fingerprint_parts(
         ">".join(parsed.chain),
         *(f"{frame.module}:{frame.function}" for frame in frames),
     ]
+
+
+def previous_fingerprints(
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: tuple[str, ...] | None = None,
+) -> tuple[str, ...]:
+    """The event's fingerprints under :data:`PREVIOUS_ALGORITHMS` (none while it is empty)."""
+    if not PREVIOUS_ALGORITHMS:
+        return ()
+    found = (
+        fn(project_id, error_type, error_message, stack_trace, custom)
+        for fn in PREVIOUS_ALGORITHMS.values()
+    )
+    return tuple(dict.fromkeys(found))
 
 
 def is_default_placeholder(part: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from tracehub_server.grouping import fingerprint, title
+from tracehub_server.grouping.fingerprint import GROUPING_VERSION, previous_fingerprints
 from tracehub_server.queue.messages import IngestBatch, entry_dict, entry_values
 from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
 from tracehub_server.storage.logs import EPOCH, MICROSECOND
@@ -213,6 +214,10 @@ def group(
         prepared.candidates[key] = IssueCandidate(
             project_id=project_id,
             fingerprint=key[1],
+            fallbacks=previous_fingerprints(
+                project_id, row[_ERROR_TYPE], error_message, row[_STACK], custom
+            ),
+            grouping_version=GROUPING_VERSION,
             title=title(row[_ERROR_TYPE], row[_ERROR_MESSAGE], row[_MESSAGE]),
             level=row[LEVEL],
             error_type=row[_ERROR_TYPE],

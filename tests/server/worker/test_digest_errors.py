@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from typing import Any
 
 import asyncpg
 import orjson
+import pytest
 from test_digest import NOW, error
 
 from tracehub_server.queue.messages import ENTRY_KEYS, LEGACY_ENTRY_LENGTH, IngestBatch, decode
 from tracehub_server.storage import issue_merge
 from tracehub_server.storage.projects import create_project
 from tracehub_server.worker.digest import digest
+
+# The module (the package exports its ``fingerprint`` function under the same name).
+fingerprint_module = importlib.import_module("tracehub_server.grouping.fingerprint")
 
 STRUCTURE = {
     "values": [
@@ -109,3 +114,34 @@ async def test_version_3_messages_without_the_new_keys_still_digest(pool: asyncp
     [batch] = decode(message)
     result = await digest(pool, [batch], now=lambda: NOW)
     assert result.inserted == 1
+
+
+async def test_a_new_algorithm_never_splits_an_existing_issue(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event whose fingerprint under a replaced algorithm names an issue goes to it, and
+    its new fingerprint becomes an alias (later events resolve directly)."""
+    project = await _project(pool)
+
+    def old_algorithm(project_id: int, etype: Any, message: Any, trace: Any, custom: Any) -> str:
+        return f"old-{project_id}-{etype}"
+
+    async with pool.acquire() as conn:
+        existing = await conn.fetchval(
+            "INSERT INTO issues (project_id, fingerprint, title, level, first_seen, last_seen,"
+            " grouping_version) VALUES ($1, $2, 'old issue', 'ERROR', now(), now(), 'th0')"
+            " RETURNING id",
+            project,
+            f"old-{project}-ZeroDivisionError",
+        )
+    monkeypatch.setitem(fingerprint_module.PREVIOUS_ALGORITHMS, "th0", old_algorithm)
+    first = await _issues(pool, project, [error("pricing")])
+    monkeypatch.delitem(fingerprint_module.PREVIOUS_ALGORITHMS, "th0")
+    second = await _issues(pool, project, [error("pricing")])
+    assert first == second == [existing]
+    async with pool.acquire() as conn:
+        listed = await conn.fetchval(
+            "SELECT count(*) FROM issues WHERE project_id = $1 AND merged_into IS NULL", project
+        )
+        count = await conn.fetchval("SELECT event_count FROM issues WHERE id = $1", existing)
+    assert (listed, count) == (1, 2)
