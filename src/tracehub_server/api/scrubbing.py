@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import asyncpg
@@ -65,10 +65,11 @@ _LIST_PARTS = (
     itemgetter(_EXTRA),
     itemgetter(_EXCEPTION),
 )
+# Dicts through ``get``: a producer's entry may lack a key (it is then None, as validated).
 _DICT_PARTS = (
-    tuple(itemgetter(k) for k in _TEXT_KEYS),
-    itemgetter("extra"),
-    itemgetter("exception"),
+    tuple(methodcaller("get", k) for k in _TEXT_KEYS),
+    methodcaller("get", "extra"),
+    methodcaller("get", "exception"),
 )
 #: Digits become "0", capitals small letters, spaces and dashes go: a card number, however
 #: written, leaves a run of 13 zeros (so does any long number: a hint, not a verdict), and
@@ -203,7 +204,7 @@ class Scrubber:
         return {"values": values}
 
     def scrub(self, entries: list[Any]) -> None:
-        """Scrub validated entries (dicts, or value lists in ENTRY_KEYS order) in place.
+        """Scrub validated entries (dicts, or value lists of all ENTRY_KEYS) in place.
 
         Most batches hold nothing to scrub, and walking every entry in Python would cost
         more than validating it: each part of the batch (its texts, its ``extra`` objects,
@@ -250,19 +251,26 @@ class Scrubber:
         return any(stem in lower for stem in self._stems)
 
     def _texts(self, entry: Any) -> None:
-        for key in (_MESSAGE, _ERROR_MESSAGE, _STACK) if type(entry) is list else _TEXT_KEYS:
-            if entry[key]:
+        if type(entry) is list:
+            for index in (_MESSAGE, _ERROR_MESSAGE, _STACK):
+                if entry[index]:
+                    entry[index] = scrub_text(entry[index])
+            return
+        for key in _TEXT_KEYS:
+            if entry.get(key):
                 entry[key] = scrub_text(entry[key])
 
     def _extra(self, entry: Any) -> None:
         key = _EXTRA if type(entry) is list else "extra"
-        if entry[key]:
-            entry[key] = self._mapping(entry[key], 0)
+        value = entry[key] if type(entry) is list else entry.get(key)
+        if type(value) is dict and value:
+            entry[key] = self._mapping(value, 0)
 
     def _structure(self, entry: Any) -> None:
         key = _EXCEPTION if type(entry) is list else "exception"
-        if entry[key]:
-            entry[key] = self._exception(entry[key])
+        value = entry[key] if type(entry) is list else entry.get(key)
+        if type(value) is dict and value:
+            entry[key] = self._exception(value)
 
 
 class ScrubRulesCache:

@@ -168,3 +168,10 @@ async def test_ingest_scrubs_before_queueing_with_the_projects_rules(
     assert response.status_code == 202
     [batch] = await drain()
     assert batch.entries[0]["extra"] == {"password": "p", "iban": FILTERED}
+
+
+def test_entries_missing_keys_are_scrubbed() -> None:
+    """A producer's dict without the optional keys is scrubbed, not refused."""
+    entry = {"message": f"card {CARD}", "extra": {"token": "t"}}
+    DEFAULTS.scrub([entry])
+    assert entry == {"message": f"card {FILTERED}", "extra": {"token": FILTERED}}
