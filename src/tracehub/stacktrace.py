@@ -147,6 +147,8 @@ class StackCapture:
         seen.add(id(exc))
         linked, source = None, None
         cause, context = exc.__cause__, exc.__context__
+        if len(seen) > 2 * MAX_EXCEPTIONS_PER_CHAIN:
+            cause = context = None  # a chain that long is cut anyway: never recurse deeper
         if cause is not None and id(cause) not in seen:
             linked, source = self._walk(cause, values, text, seen), "__cause__"
             text.append(_CAUSE)

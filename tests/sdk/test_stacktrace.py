@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from tracehub import ErrorOptions, TraceHubLogger
-from tracehub.limits import MAX_FRAMES_PER_EXCEPTION, MAX_VAR_CHARS, SOURCE_CONTEXT_LINES
+from tracehub.limits import (
+    MAX_EXCEPTIONS_PER_CHAIN,
+    MAX_FRAMES_PER_EXCEPTION,
+    MAX_VAR_CHARS,
+    SOURCE_CONTEXT_LINES,
+)
 from tracehub.stacktrace import StackCapture
 from tracehub.testing import LocalReceiver
 
@@ -162,3 +167,16 @@ def test_custom_fingerprint_is_sent(
     assert first["fingerprint"] == ["payment-gateway", "timeout"]
     assert "exception" not in first
     assert second["fingerprint"] == ["{{ default }}", "42"]
+
+
+def test_a_very_long_chain_is_bounded() -> None:
+    """A thousand chained exceptions keep the last ones, and capturing never recurses deep."""
+    exc: BaseException = ValueError("root")
+    for n in range(1000):
+        nxt = RuntimeError(f"level {n}")
+        nxt.__cause__ = exc
+        exc = nxt
+    values, _ = StackCapture().capture(exc)
+    assert len(values) == MAX_EXCEPTIONS_PER_CHAIN
+    assert values[-1]["value"] == "level 999"
+    assert values[0]["mechanism"]["parent_id"] == 1
