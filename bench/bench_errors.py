@@ -9,7 +9,9 @@ one interpreter), alternating old/new, and the medians of all rounds are compare
 Measured, per call, on the caller's thread: ``logger.error("failed", exc_info=True)`` inside
 ``except`` for an exception raised 20 frames deep through 20 distinct functions of an
 application module (every frame in-app, so every frame gets source context). Also shown:
-the worker's cost to encode one such entry (not the caller's, for information).
+the worker's cost to encode one such entry (not the caller's, for information), and the
+ingest API's cost to validate (the fast path) and encode ``bench_server.py``'s bodies, which
+carry no structured exception, before and after the wire gained ``exception``/``fingerprint``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,33 @@ CHILD = textwrap.dedent(
 )
 
 
+VALIDATE = textwrap.dedent(
+    """
+    import gzip, json, sys, time
+    from datetime import datetime, timezone
+    import orjson
+    from bench_server import _entry
+    from tracehub_server.api.ingest import _validate
+    from tracehub_server.api.validation import EntryValidator
+    from tracehub_server.queue.messages import encode_entries
+
+    requests, rounds = int(sys.argv[1]), int(sys.argv[2])
+    bodies = [gzip.compress(orjson.dumps([_entry(i) for i in range(s, s + 50)]))
+              for s in range(0, requests * 50, 50)]
+    validator = EntryValidator(retention_days=30)
+    results = []
+    for r in range(rounds + 1):
+        start = time.thread_time()
+        for body in bodies:
+            accepted, _ = _validate(validator, gzip.decompress(body), datetime.now(timezone.utc))
+            encode_entries(accepted)
+        if r:
+            results.append((time.thread_time() - start) / len(bodies) * 1e6)
+    print(json.dumps({"call": results}))
+    """
+)
+
+
 def _baseline_src(into: Path) -> Path:
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", BASELINE_COMMIT, "src"],
@@ -91,10 +120,12 @@ def _baseline_src(into: Path) -> Path:
     return into / "src"
 
 
-def _run(src: Path, app_dir: Path, calls: int, rounds: int) -> dict[str, object]:
+def _run(
+    src: Path, app_dir: Path, calls: int, rounds: int, child: str = CHILD
+) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{app_dir}"}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(calls), str(rounds)],
+        [sys.executable, "-c", child, str(calls), str(rounds)],
         env=env,
         check=True,
         capture_output=True,
@@ -128,6 +159,13 @@ def main() -> None:
                 sink.extend(result["call"])  # type: ignore[arg-type]
                 encodes[name].append(result["encode"])  # type: ignore[arg-type]
                 sizes[name] = result["bytes"]
+        bench_dir = Path(__file__).resolve().parent
+        validated: dict[str, list[float]] = {"old": [], "new": []}
+        for i in range(pairs):
+            order = [("old", old_src), ("new", new_src)]
+            for name, src in order[:: -1 if i % 2 else 1]:
+                result = _run(src, bench_dir, calls // 10, rounds, VALIDATE)
+                validated[name].extend(result["call"])  # type: ignore[arg-type]
     base, ours = statistics.median(old), statistics.median(new)
     print(f"error(exc_info=True), {DEPTH} in-app frames, per call on the caller's thread")
     print(f"  baseline ({BASELINE_COMMIT}, text only)  {base:8.1f} us")
@@ -136,6 +174,9 @@ def main() -> None:
     print("worker-side encode per entry (information, not the caller's cost)")
     print(f"  baseline {eb:8.1f} us ({sizes['old']} bytes)   structured {en:8.1f} us "
           f"({sizes['new']} bytes)")  # fmt: skip
+    vb, vn = statistics.median(validated["old"]), statistics.median(validated["new"])
+    print("ingest: gunzip + validate + encode per 50-entry bench_server.py body (CPU time)")
+    print(f"  baseline {vb:8.1f} us   now {vn:8.1f} us   ratio {vn / vb:.2f}x")
 
 
 if __name__ == "__main__":
