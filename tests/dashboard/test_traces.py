@@ -19,7 +19,8 @@ def test_python_chain_in_print_order_with_sentences_and_folds() -> None:
     assert not view.structured
     first, last = view.exceptions
     assert first.type == "KeyError"
-    assert first.sentence_after and first.sentence_after.startswith("During handling")
+    assert first.sentence_after
+    assert first.sentence_after.startswith("During handling")
     assert last.sentence_after is None
     assert last.runs[0].frames[0].function == "fetch_order"
     library = [run for run in last.runs if not run.in_app]
