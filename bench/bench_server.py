@@ -2,7 +2,7 @@
 
 Usage: ``python bench/bench_server.py [--entries 300000] [--runs 3] [--concurrency 16]
 [--batch 50] [--api-workers 1] [--workers 1] [--set TRACEHUB_NAME=VALUE]
-[--profile DIR] [--alert-rules N]``
+[--profile DIR] [--alert-rules N] [--scrub-alternate]``
 (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` point at servers where a scratch
 database and vhost may be created; defaults are the local ones).
 
@@ -313,6 +313,9 @@ async def _run(
     project_id, key = await _setup(dsn, f"bench-{index}")
     if alerts is not None:
         await alert_rules.create_rules(dsn, project_id, args.alert_rules, alerts.url)
+    scrubbing = not (args.scrub_alternate and index % 2)
+    if not scrubbing:
+        await _scrubbing_off(dsn, project_id)
     print(f"run {index + 1}: building {args.entries} entries in gzip batches of {args.batch}...")
     requests = _requests(args.entries, key, port, args.batch)
     ceiling_rows = min(args.entries, 50_000)
@@ -358,6 +361,7 @@ async def _run(
         "ceiling": ceiling,
         "cpu": meter.used,
         "elapsed": committed_elapsed,
+        "scrubbing": scrubbing,
     }
     result["ratio"] = result["committed"] / ceiling
     cpu = "  ".join(f"{k} {v:.1f}s" for k, v in meter.used.items())
@@ -383,7 +387,28 @@ async def _setup(database_url: str, name: str) -> tuple[int, str]:
         await conn.close()
 
 
+async def _scrubbing_off(database_url: str, project_id: int) -> None:
+    """No scrubbing for this project (its scrubber returns at once): the A/B's "off" side."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO project_scrubbing (project_id, defaults_enabled) VALUES ($1, false)",
+            project_id,
+        )
+    finally:
+        await conn.close()
+
+
 def _summary(args: argparse.Namespace, results: list[dict]) -> None:
+    if args.scrub_alternate:
+        for scrubbing in (True, False):
+            print(f"\n--- PII scrubbing {'on' if scrubbing else 'off'}")
+            _summary_of(args, [r for r in results if r["scrubbing"] is scrubbing])
+        return
+    _summary_of(args, results)
+
+
+def _summary_of(args: argparse.Namespace, results: list[dict]) -> None:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in results)
 
@@ -464,6 +489,11 @@ async def main() -> None:
         default=0,
         metavar="N",
         help="also measure, interleaved, runs with N active alert rules of each kind",
+    )
+    parser.add_argument(
+        "--scrub-alternate",
+        action="store_true",
+        help="even runs scrub PII (the default), odd runs do not: medians of each side",
     )
     args = parser.parse_args()
     overrides = {}

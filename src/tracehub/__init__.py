@@ -16,9 +16,11 @@ from tracehub.client import TraceHubLogger, get_default_logger, set_default_logg
 from tracehub.config import DEFAULT_ENDPOINT
 from tracehub.exceptions import TraceHubConfigError, TraceHubError, TraceHubTransportError
 from tracehub.models import Stats
+from tracehub.stacktrace import ErrorOptions
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "ErrorOptions",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",

@@ -32,6 +32,7 @@ from tracehub.dlq import DeadLetterQueue
 from tracehub.enricher import THREAD, capture_error, current_trace_id
 from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
 from tracehub.serializer import _IMMUTABLE, EntryEncoder, safe_text, snapshot_extra
+from tracehub.stacktrace import ErrorOptions, StackCapture
 from tracehub.transport import HttpTransport, Transport
 
 __all__ = ["TraceHubLogger", "get_default_logger", "set_default_logger"]
@@ -78,6 +79,7 @@ class TraceHubLogger:
         retry_backoff: float = 0.5,
         max_backoff: float = 30.0,
         transport: Transport | None = None,
+        errors: ErrorOptions | None = None,
     ) -> None:
         self.config = ClientConfig.build(
             api_key=api_key,
@@ -97,6 +99,7 @@ class TraceHubLogger:
             max_backoff=max_backoff,
         )
         self._buffer = RingBuffer(self.config.max_buffer)
+        self._stacks = StackCapture(errors)  # in-app rules, locals, the per-frame cache
         self._worker = BatchWorker(
             self._buffer,
             EntryEncoder(service=service, environment=environment, sdk_version=__version__),
@@ -271,11 +274,17 @@ class TraceHubLogger:
         stack_trace: Any = None,
         module: Any = "",
         extra: Any = None,
+        fingerprint: Any = None,
     ) -> None:
-        """Log at ERROR, with error details captured the four documented ways."""
+        """Log at ERROR, with error details captured the four documented ways.
+
+        ``fingerprint`` (a list of strings) overrides the issue grouping; ``"{{ default }}"``
+        inside it stands for the default fingerprint.
+        """
         self._capture(
-            ERROR, message, exc_info, exception, error_message, stack_trace, module, extra, None
-        )
+            ERROR, message, exc_info, exception, error_message, stack_trace, module, extra, None,
+            fingerprint,
+        )  # fmt: skip
 
     def fatal(
         self,
@@ -287,11 +296,17 @@ class TraceHubLogger:
         stack_trace: Any = None,
         module: Any = "",
         extra: Any = None,
+        fingerprint: Any = None,
     ) -> None:
-        """Log at FATAL, with error details captured the four documented ways."""
+        """Log at FATAL, with error details captured the four documented ways.
+
+        ``fingerprint`` (a list of strings) overrides the issue grouping; ``"{{ default }}"``
+        inside it stands for the default fingerprint.
+        """
         self._capture(
-            FATAL, message, exc_info, exception, error_message, stack_trace, module, extra, None
-        )
+            FATAL, message, exc_info, exception, error_message, stack_trace, module, extra, None,
+            fingerprint,
+        )  # fmt: skip
 
     critical = fatal
 
@@ -307,6 +322,7 @@ class TraceHubLogger:
         module: Any = "",
         extra: Any = None,
         trace_id: Any = None,
+        fingerprint: Any = None,
     ) -> None:
         """Log at ``level`` (a wire level, a stdlib name such as WARNING, or a number).
 
@@ -319,7 +335,7 @@ class TraceHubLogger:
             wire_level = INFO
         self._capture(
             wire_level, message, exc_info, exception, error_message, stack_trace, module, extra,
-            trace_id,
+            trace_id, fingerprint,
         )  # fmt: skip
 
     def _capture(
@@ -333,12 +349,21 @@ class TraceHubLogger:
         module: Any,
         extra: Any,
         trace_id: Any,
+        fingerprint: Any = None,
     ) -> None:
         """The general path: error capture and an explicit trace id."""
         try:
             error = None
-            if exc_info or exception is not None or error_message is not None or stack_trace:
-                error = capture_error(exc_info, exception, error_message, stack_trace)
+            if (
+                exc_info
+                or exception is not None
+                or error_message is not None
+                or stack_trace
+                or fingerprint is not None
+            ):
+                error = capture_error(
+                    exc_info, exception, error_message, stack_trace, self._stacks, fingerprint
+                )
             if type(message) is not str:
                 message = safe_text(message)
             if trace_id is None:

@@ -24,6 +24,7 @@ from types import FrameType, TracebackType
 
 from tracehub.models import ErrorInfo
 from tracehub.serializer import safe_text
+from tracehub.stacktrace import StackCapture
 
 __all__ = [
     "THREAD",
@@ -88,20 +89,35 @@ def capture_error(
     exception: object,
     error_message: object,
     stack_trace: object,
+    stacks: StackCapture | None = None,
+    fingerprint: object = None,
 ) -> ErrorInfo | None:
-    """Build ``(error_type, error_message, stack_trace)`` the four documented ways.
+    """Build ``(error_type, error_message, stack_trace, exception, fingerprint)``.
+
+    The error details come the four documented ways:
 
     1. ``exception=e`` — from ``e`` and ``e.__traceback__`` (chains and groups included).
     2. ``exc_info=True`` inside ``except`` — from ``sys.exc_info()``.
     3. ``exc_info=True`` outside ``except`` — the caller's stack, SDK frames removed.
     4. explicit ``error_message`` / ``stack_trace`` override what was captured.
+
+    With ``stacks``, an exception's chain is also captured as data (the wire ``exception``
+    values, :mod:`tracehub.stacktrace`) and its text written from the same walk.
+    ``fingerprint`` (a list of strings) is kept as given, for the worker to check.
     """
     error_type = message = trace = None
+    values = None
     exc = _resolve_exception(exc_info, exception)
     if exc is not None:
         error_type = type(exc).__name__
         message = safe_text(exc)
-        trace = format_exception(exc)
+        if stacks is not None:
+            try:
+                values, trace = stacks.capture(exc)
+            except Exception:
+                trace = format_exception(exc)
+        else:
+            trace = format_exception(exc)
     elif exception is not None:
         error_type, message = type(exception).__name__, safe_text(exception)
     elif exc_info:
@@ -110,9 +126,20 @@ def capture_error(
         message = error_message if isinstance(error_message, str) else safe_text(error_message)
     if stack_trace is not None:
         trace = stack_trace if isinstance(stack_trace, str) else safe_text(stack_trace)
-    if error_type is None and message is None and trace is None:
+    if error_type is None and message is None and trace is None and fingerprint is None:
         return None
-    return (error_type, message, trace)
+    return (error_type, message, trace, values, _fingerprint(fingerprint))
+
+
+def _fingerprint(value: object) -> list[str] | None:
+    """A snapshot of a custom fingerprint: a list of strings (one string is a list of one)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [item if isinstance(item, str) else safe_text(item) for item in value]
+    return [safe_text(value)]
 
 
 def _resolve_exception(exc_info: object, exception: object) -> BaseException | None:

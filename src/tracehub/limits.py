@@ -52,3 +52,22 @@ def truncate_text(value: str, limit: int, *, keep_end: bool = False) -> str:
     if keep_end:
         return marker + value[len(value) - keep :]
     return value[:keep] + marker
+
+
+#: Structured exceptions (the ``exception`` key, see :mod:`tracehub.stacktrace`): exceptions
+#: kept per chain (the last ones: the raised exception is last), frames per exception (the
+#: first and last halves: the entry point and the raise site), lines of source context
+#: before and after the failing line, characters per source line, local variables per
+#: frame and characters per variable's ``repr``.
+MAX_EXCEPTIONS_PER_CHAIN = 20
+MAX_FRAMES_PER_EXCEPTION = 100
+SOURCE_CONTEXT_LINES = 5
+MAX_CONTEXT_LINE_CHARS = 300
+MAX_VARS_PER_FRAME = 50
+MAX_VAR_CHARS = 200
+#: Bytes of one entry's ``exception`` once serialised; over it the server drops source
+#: context and variables, then frames from the middle, until it fits.
+MAX_EXCEPTION_BYTES = 131_072
+#: Parts of a custom ``fingerprint``, and characters per part.
+MAX_FINGERPRINT_PARTS = 16
+MAX_FINGERPRINT_PART_CHARS = 256

@@ -41,8 +41,10 @@ _ALIASES = {
 }
 _NUMERIC = ((50, FATAL), (40, ERROR), (30, WARN), (20, INFO))
 
-#: ``(error_type, error_message, stack_trace)``; each part None when not captured.
-ErrorInfo = tuple["str | None", "str | None", "str | None"]
+#: ``(error_type, error_message, stack_trace, exception, fingerprint)``; each part None when
+#: not captured. ``exception`` is the structured chain's wire ``values``
+#: (:mod:`tracehub.stacktrace`), ``fingerprint`` the caller's custom grouping, unchecked.
+ErrorInfo = tuple["str | None", "str | None", "str | None", "list[dict[str, Any]] | None", Any]
 
 #: What the caller's thread buffers:
 #: ``(level, message, unix_time, module, extra, trace_id, thread_id, error_info)``.

@@ -27,6 +27,8 @@ import orjson
 from tracehub.limits import (
     MAX_ERROR_MESSAGE_CHARS,
     MAX_EXTRA_BYTES,
+    MAX_FINGERPRINT_PART_CHARS,
+    MAX_FINGERPRINT_PARTS,
     MAX_MESSAGE_CHARS,
     MAX_SHORT_FIELD_CHARS,
     MAX_STACK_TRACE_CHARS,
@@ -316,8 +318,8 @@ class EntryEncoder:
         return entry
 
     @staticmethod
-    def _add_error(entry: dict[str, Any], error: tuple[Any, Any, Any]) -> None:
-        error_type, error_message, stack_trace = error
+    def _add_error(entry: dict[str, Any], error: tuple[Any, ...]) -> None:
+        error_type, error_message, stack_trace = error[:3]
         if error_type:
             entry["error_type"] = truncate_text(safe_text(error_type), MAX_SHORT_FIELD_CHARS)
         if error_message is not None:
@@ -326,6 +328,15 @@ class EntryEncoder:
         if stack_trace:
             text = safe_text(stack_trace)
             entry["stack_trace"] = truncate_text(text, MAX_STACK_TRACE_CHARS, keep_end=True)
+        if len(error) > 3:
+            values, fingerprint = error[3:5]
+            if values:
+                entry["exception"] = {"values": values}
+            if fingerprint:
+                entry["fingerprint"] = [
+                    truncate_text(safe_text(p), MAX_FINGERPRINT_PART_CHARS)
+                    for p in fingerprint[:MAX_FINGERPRINT_PARTS]
+                ]
 
     def _fallback(self, record: object, event_id: str, exc: Exception) -> dict[str, Any]:
         service, environment, host, pid, sdk_version = self._constant

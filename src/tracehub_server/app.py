@@ -28,6 +28,7 @@ from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.protocols import view_for as protocol_view
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
+from tracehub_server.api.scrubbing import ScrubbingQueue, ScrubRulesCache
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.auth.purge import SessionPurger
 from tracehub_server.queue.base import IngestQueue
@@ -94,7 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
         pool = await create_pool(settings.database_url, max_size=20)
         async with pool.acquire() as conn:
             await migrate(conn)
-        queue = await _open_queue(settings, pool)
+        rules = ScrubRulesCache(pool, ttl=settings.api_key_cache_seconds)
+        queue = ScrubbingQueue(await _open_queue(settings, pool), rules)  # PII out first
         usage = KeyUsage(pool)
         app.state.pool = pool
         app.state.queue = queue

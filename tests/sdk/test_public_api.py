@@ -7,6 +7,7 @@ from tracehub import TraceHubConfigError, TraceHubError
 
 PUBLIC = {
     "DEFAULT_ENDPOINT",
+    "ErrorOptions",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",

@@ -129,6 +129,8 @@ class TraceHubHandler(logging.Handler):
         exc_info = record.exc_info
         exception = exc_info[1] if exc_info else None
         extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS}
+        # ``extra={"fingerprint": [...]}`` steers the grouping; it is not an attribute to store.
+        fingerprint = extra.pop("fingerprint", None)
         target.log(
             _LEVELS.get(record.levelno) or tracehub_level(record.levelno),
             _message(record),
@@ -136,6 +138,7 @@ class TraceHubHandler(logging.Handler):
             stack_trace=record.stack_info if exception is None else None,
             module=record.name,
             extra=extra or None,
+            fingerprint=fingerprint,
         )
 
     def flush(self) -> None:

@@ -36,6 +36,7 @@ from tracehub.limits import (
     MAX_TRACE_ID_CHARS,
 )
 from tracehub_server.api.event_ids import EventIdSource, random_event_id
+from tracehub_server.api.structured import StructureError, checked_exception, checked_fingerprint
 from tracehub_server.api.validation import (
     DEFAULT_ENVIRONMENT,
     DEFAULT_SERVICE,
@@ -72,6 +73,8 @@ class _CanonicalEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     error_message: Annotated[str, msgspec.Meta(max_length=MAX_ERROR_MESSAGE_CHARS)] | None = None
     stack_trace: Annotated[str, msgspec.Meta(max_length=MAX_STACK_TRACE_CHARS)] | None = None
     extra: dict[str, Any] | None = None
+    exception: dict[str, Any] | None = None
+    fingerprint: list[str] | None = None
 
 
 _decode = msgspec.json.Decoder(list[_CanonicalEntry]).decode
@@ -115,13 +118,19 @@ def canonical_rows(
             extra = entry.extra
             if extra:
                 extra = checked_extra(extra)
+            exception, fingerprint = entry.exception, entry.fingerprint
+            if exception is not None or fingerprint is not None:
+                exception = checked_exception(exception)
+                fingerprint = checked_fingerprint(fingerprint)
             append(
                 [entry.event_id or event_ids(index), timestamp, received, entry.level,
                  entry.service or DEFAULT_SERVICE, entry.environment or DEFAULT_ENVIRONMENT,
                  entry.message, entry.host, entry.pid, entry.thread_id, entry.sdk_version,
                  entry.module, entry.trace_id, entry.error_type, entry.error_message,
-                 entry.stack_trace, extra, original]
+                 entry.stack_trace, extra, original, exception, fingerprint]
             )  # fmt: skip
+    except StructureError:
+        return None  # the general path rejects the entry, saying why
     except (ValueError, orjson.JSONEncodeError):
         # An impossible date in canonical shape, or an ``extra`` that orjson (which parses
         # the general path and the queue message) reads differently: an integer beyond

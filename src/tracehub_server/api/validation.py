@@ -44,6 +44,11 @@ from tracehub.limits import (
     truncate_text,
 )
 from tracehub_server.api.event_ids import EventIdSource, random_event_id
+from tracehub_server.api.structured import (
+    StructureError,
+    checked_exception,
+    checked_fingerprint,
+)
 from tracehub_server.queue.messages import ENTRY_KEYS as ENTRY_KEYS  # re-exported
 
 LEVELS = {
@@ -334,6 +339,12 @@ def _fast_entry(
         if type(extra) is not dict:
             return None
         entry["extra"] = checked_extra(extra)
+    if entry["exception"] is not None or entry["fingerprint"] is not None:
+        try:
+            entry["exception"] = checked_exception(entry["exception"])
+            entry["fingerprint"] = checked_fingerprint(entry["fingerprint"])
+        except StructureError:
+            return None  # the general path says what is wrong
     sent = entry["timestamp"]
     if type(sent) is str and is_canonical_utc(sent):
         # What the SDK sends, checked inline: the general helper re-tests what the shape
@@ -356,6 +367,17 @@ def _fast_entry(
     if not entry["environment"]:
         entry["environment"] = DEFAULT_ENVIRONMENT
     return entry
+
+
+def _structured(item: dict[str, Any]) -> dict[str, Any]:
+    """The entry's ``exception`` and ``fingerprint``, bounded (:mod:`.structured`)."""
+    try:
+        return {
+            "exception": checked_exception(item.get("exception")),
+            "fingerprint": checked_fingerprint(item.get("fingerprint")),
+        }
+    except StructureError as exc:
+        raise EntryError(str(exc)) from None
 
 
 class EntryValidator:
@@ -451,6 +473,7 @@ class EntryValidator:
             "stack_trace": _text(item, "stack_trace", MAX_STACK_TRACE_CHARS, keep_end=True),
             "extra": checked_extra(item.get("extra")),
             "original_timestamp": original,
+            **_structured(item),
         }
 
     @staticmethod

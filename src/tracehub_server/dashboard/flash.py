@@ -33,6 +33,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "search-deleted": ("ok", "Saved search deleted."),
     "search-exists": ("error", "A saved search of that name exists; choose another name."),
     "search-invalid": ("error", "A saved search needs a name of 1 to 100 characters."),
+    "issues-merged": ("ok", "Issues merged. New events of every merged issue land here."),
+    "merge-refused": ("error", "Not merged: choose open issues of this project not merged yet."),
+    "issue-unmerged": ("ok", "Unmerged. New events of this issue's fingerprint land here again."),
+    "scrubbing-saved": ("ok", "Scrubbing rules saved. They apply to data received from now on."),
+    "scrubbing-too-many": ("error", "Not saved: at most 100 key names per list."),
 }
 
 

@@ -6,15 +6,22 @@ The fingerprint of an ERROR/FATAL event is SHA-256, per project, over:
   nearest the raise site (module/file and function, no line numbers), preferring the
   application's own frames over the standard library's and third-party packages' (all frames
   are used only when none is the application's);
-* otherwise: the error type and the normalised error message.
+* otherwise: the error type and the normalised error message;
+* with a custom fingerprint (the entry's ``fingerprint``, a list of strings): those strings,
+  ``"{{ default }}"`` among them standing for the default parts above.
 
-Nearest-the-raise-site matters: frames far from it are the framework's request plumbing,
-shared by every bug, so hashing them merges distinct bugs.
+The version (:data:`GROUPING_VERSION`) is hashed too. A change of the algorithm gets a new
+version, and the function it replaces is kept in :data:`PREVIOUS_ALGORITHMS` under the old
+version: the digest then also computes a new event's fingerprint the old ways, and when one
+of those names an existing issue, the event goes there and its new fingerprint is recorded as
+an alias of that issue (see :func:`~tracehub_server.storage.issues.resolve_issue_ids`) -- so a
+change of the algorithm never splits an issue.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
 
 from tracehub_server.grouping.frames import Frame, parse_stack, python_head
@@ -24,8 +31,19 @@ from tracehub_server.grouping.normalise import normalise
 TOP_FRAMES = 5
 #: Characters of an issue title.
 MAX_TITLE_CHARS = 200
-# Bump when the algorithm changes, so old and new fingerprints never collide by accident.
-_VERSION = "th1"
+#: The grouping algorithm's version, hashed into every fingerprint. Bump it when the
+#: algorithm changes (old and new fingerprints then never collide by accident) and keep the
+#: old function in :data:`PREVIOUS_ALGORITHMS`.
+GROUPING_VERSION = "th1"
+#: ``(project_id, error_type, error_message, stack_trace, custom) -> fingerprint``.
+FingerprintFn = Callable[
+    [int, "str | None", "str | None", "str | None", "tuple[str, ...] | None"], str
+]
+#: Replaced algorithms by version, still consulted for events of existing issues.
+PREVIOUS_ALGORITHMS: dict[str, FingerprintFn] = {}
+_VERSION = GROUPING_VERSION
+#: The placeholder of a custom fingerprint that stands for the default parts (Sentry's).
+DEFAULT_PLACEHOLDER = "{{ default }}"
 
 
 def grouping_frames(frames: tuple[Frame, ...]) -> list[Frame]:
@@ -51,8 +69,50 @@ def fingerprint_parts(
     ]
 
 
+def previous_fingerprints(
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: tuple[str, ...] | None = None,
+) -> tuple[str, ...]:
+    """The event's fingerprints under :data:`PREVIOUS_ALGORITHMS` (none while it is empty)."""
+    if not PREVIOUS_ALGORITHMS:
+        return ()
+    found = (
+        fn(project_id, error_type, error_message, stack_trace, custom)
+        for fn in PREVIOUS_ALGORITHMS.values()
+    )
+    return tuple(dict.fromkeys(found))
+
+
+def is_default_placeholder(part: str) -> bool:
+    """True for ``"{{ default }}"``, spaces inside the braces optional."""
+    return part.replace(" ", "") == "{{default}}"
+
+
+def custom_parts(
+    custom: tuple[str, ...],
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+) -> list[str]:
+    """The strings a custom fingerprint hashes, ``{{ default }}`` expanded."""
+    parts = ["custom"]
+    for part in custom:
+        if is_default_placeholder(part):
+            parts.extend(fingerprint_parts(error_type, error_message, stack_trace))
+        else:
+            parts.append(part)
+    return parts
+
+
 def fingerprint(
-    project_id: int, error_type: str | None, error_message: str | None, stack_trace: str | None
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: tuple[str, ...] | None = None,
 ) -> str:
     """Hex SHA-256 identifying the issue an error event belongs to in its project.
 
@@ -62,6 +122,8 @@ def fingerprint(
     events of one bug -- ids, amounts) cannot change the result (see
     :func:`~tracehub_server.grouping.frames.python_head`).
     """
+    if custom:
+        return _custom_fingerprint(project_id, custom, error_type, error_message, stack_trace)
     head = python_head(stack_trace)
     if head is not None:
         cached = _fingerprint_of_head(project_id, error_type, head)
@@ -87,11 +149,31 @@ def _fingerprint(
     return hashlib.sha256(data).hexdigest()
 
 
+@lru_cache(maxsize=1024)
+def _custom_fingerprint(
+    project_id: int,
+    custom: tuple[str, ...],
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+) -> str:
+    parts = [
+        _VERSION,
+        str(project_id),
+        *custom_parts(custom, error_type, error_message, stack_trace),
+    ]
+    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
 def title(error_type: str | None, error_message: str | None, message: str | None = None) -> str:
-    """A short, stable issue title: "Type: normalised first line of the message"."""
+    """An issue's title: "Type: first line of the real message", cut with an ellipsis.
+
+    Never the normalised message: placeholders (``<num>``) are for grouping only, and the
+    title shows what the issue's first event said.
+    """
     text = error_message or message or ""
-    first_line = text.strip().split("\n", 1)[0]
-    summary = normalise(first_line) or first_line.strip()
+    summary = text.strip().split("\n", 1)[0].strip()
     kind = (error_type or "").strip()
     result = f"{kind}: {summary}" if kind and summary else kind or summary or "(no message)"
     if len(result) > MAX_TITLE_CHARS:

@@ -48,7 +48,12 @@ ENTRY_KEYS = (
     "stack_trace",
     "extra",
     "original_timestamp",
+    "exception",
+    "fingerprint",
 )
+#: Values of an entry in a version-3 message written before ``exception`` and
+#: ``fingerprint`` joined :data:`ENTRY_KEYS`; read as if both were null.
+LEGACY_ENTRY_LENGTH = 18
 
 #: Version written by :func:`encode` (one batch).
 MESSAGE_VERSION = 1
@@ -84,6 +89,8 @@ def entry_dict(entry: Any) -> dict[str, Any] | None:
         return entry
     if type(entry) is list and len(entry) == len(ENTRY_KEYS):
         return dict(zip(ENTRY_KEYS, entry, strict=True))
+    if type(entry) is list and len(entry) == LEGACY_ENTRY_LENGTH:
+        return dict(zip(ENTRY_KEYS, [*entry, None, None], strict=True))
     return None
 
 

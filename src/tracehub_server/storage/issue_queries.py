@@ -49,7 +49,7 @@ _ISSUE_COLUMNS = (
     "i.id, i.project_id, i.fingerprint, i.title, i.error_type, i.error_message, i.level,"
     " i.status, i.is_regression, i.first_seen, i.last_seen, i.event_count,"
     " i.sample_stack_trace, i.sample_event_id, i.service, i.resolved_at, i.assignee_id,"
-    " u.email AS assignee_email, i.created_at, i.updated_at"
+    " u.email AS assignee_email, i.created_at, i.updated_at, i.grouping_version, i.merged_into"
 )
 _ISSUE_FROM = " FROM issues i LEFT JOIN users u ON u.id = i.assignee_id"
 #: Sentinel for "leave this field unchanged" in :func:`update_issue`.
@@ -80,6 +80,8 @@ class Issue:
     assignee_email: str | None
     created_at: datetime
     updated_at: datetime
+    grouping_version: str = "th1"
+    merged_into: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -160,6 +162,7 @@ async def list_issues(
         where.add(f"i.project_id = {where.arg(ids[0])}")
     else:
         where.add(f"i.project_id = ANY({where.arg(ids)}::bigint[])")
+    where.add("i.merged_into IS NULL")  # merged issues live on in their target
     where.any_of("i.status", flt.statuses)
     where.any_of("i.level", flt.levels)
     column = f"i.{flt.sort}"  # one of ISSUE_SORTS, checked by web_params.parse_issue_filter

@@ -38,6 +38,10 @@ class IssueCandidate:
     service: str | None
     first_seen: datetime
     last_seen: datetime
+    #: The fingerprints of the event under replaced grouping algorithms (see grouping).
+    fallbacks: tuple[str, ...] = ()
+    #: The grouping algorithm that made ``fingerprint``.
+    grouping_version: str = "th1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,9 @@ class IssueEvents:
     fatal: bool
 
 
+# A merged issue's events go to the issue it was merged into (see issue_merge.py).
 _SELECT_EXISTING = """
-SELECT i.id, i.project_id, i.fingerprint
+SELECT coalesce(i.merged_into, i.id) AS id, i.project_id, i.fingerprint
 FROM issues i
 JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, fingerprint)
   ON i.project_id = k.project_id AND i.fingerprint = k.fingerprint
@@ -62,10 +67,10 @@ JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, fingerprint)
 _CREATE = """
 INSERT INTO issues (project_id, fingerprint, title, level, error_type, error_message,
                     sample_stack_trace, sample_event_id, service, first_seen, last_seen,
-                    event_count)
+                    grouping_version, event_count)
 SELECT * , 0 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
                          $6::text[], $7::text[], $8::uuid[], $9::text[], $10::timestamptz[],
-                         $11::timestamptz[])
+                         $11::timestamptz[], $12::text[])
 ORDER BY 1, 2
 ON CONFLICT (project_id, fingerprint) DO NOTHING
 RETURNING id, project_id, fingerprint
@@ -124,6 +129,8 @@ async def resolve_issue_ids(
     for row in await conn.fetch(_SELECT_EXISTING, [k[0] for k in keys], [k[1] for k in keys]):
         ids[(row["project_id"], row["fingerprint"])] = row["id"]
     missing = [c for c in ordered if _key(c) not in ids]
+    if any(c.fallbacks for c in missing):
+        missing = await _resolve_by_fallbacks(conn, missing, ids)
     created: set[int] = set()
     if missing:
         rows = await conn.fetch(
@@ -139,6 +146,7 @@ async def resolve_issue_ids(
             [c.service for c in missing],
             [c.first_seen for c in missing],
             [c.last_seen for c in missing],
+            [c.grouping_version for c in missing],
         )
         for row in rows:
             ids[(row["project_id"], row["fingerprint"])] = row["id"]
@@ -152,6 +160,50 @@ async def resolve_issue_ids(
             ):
                 ids[(row["project_id"], row["fingerprint"])] = row["id"]
     return ids, created
+
+
+# An alias: the new fingerprint of an issue found under an older grouping algorithm, kept
+# (hidden, like a merged issue) so later events resolve without the fallback lookup.
+_CREATE_ALIASES = """
+INSERT INTO issues (project_id, fingerprint, title, level, first_seen, last_seen,
+                    event_count, merged_into, merged_at)
+SELECT k.project_id, k.fingerprint, i.title, i.level, i.first_seen, i.last_seen, 0, i.id, now()
+FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS k(project_id, fingerprint, target)
+JOIN issues i ON i.id = k.target
+ORDER BY 1, 2
+ON CONFLICT (project_id, fingerprint) DO NOTHING
+"""
+
+
+async def _resolve_by_fallbacks(
+    conn: asyncpg.Connection, missing: list[IssueCandidate], ids: dict[tuple[int, str], int]
+) -> list[IssueCandidate]:
+    """Route candidates whose older-algorithm fingerprint names an issue to it (recording
+    the new fingerprint as an alias); return the candidates still without an issue."""
+    keys = sorted({(c.project_id, f) for c in missing for f in c.fallbacks})
+    found: dict[tuple[int, str], int] = {}
+    for row in await conn.fetch(_SELECT_EXISTING, [k[0] for k in keys], [k[1] for k in keys]):
+        found[(row["project_id"], row["fingerprint"])] = row["id"]
+    aliases: list[tuple[int, str, int]] = []
+    still: list[IssueCandidate] = []
+    for candidate in missing:
+        target = next(
+            (found[k] for f in candidate.fallbacks if (k := (candidate.project_id, f)) in found),
+            None,
+        )
+        if target is None:
+            still.append(candidate)
+        else:
+            ids[_key(candidate)] = target
+            aliases.append((candidate.project_id, candidate.fingerprint, target))
+    if aliases:
+        await conn.execute(
+            _CREATE_ALIASES,
+            [a[0] for a in aliases],
+            [a[1] for a in aliases],
+            [a[2] for a in aliases],
+        )
+    return still
 
 
 async def add_issue_events(conn: asyncpg.Connection, events: Sequence[IssueEvents]) -> list[int]:

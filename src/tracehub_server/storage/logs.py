@@ -42,7 +42,11 @@ LOG_COLUMNS = (
     "extra",
     "original_timestamp",
     "issue_id",
+    "exception",
+    "fingerprint",
 )
+#: Columns given as JSON text (cast to jsonb by the insert).
+JSON_COLUMNS = frozenset({"extra", "exception", "fingerprint"})
 #: Index of ``issue_id`` in a row (the digest fills it in for grouped errors).
 ISSUE_ID = LOG_COLUMNS.index("issue_id")
 
@@ -65,15 +69,16 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
     project_id bigint, "timestamp" bigint, event_id uuid, received_at bigint,
     level text, service text, environment text, host text, pid integer, thread_id text,
     sdk_version text, message text, module text, trace_id text, error_type text,
-    error_message text, stack_trace text, extra text, original_timestamp text, issue_id bigint
+    error_message text, stack_trace text, extra text, original_timestamp text, issue_id bigint,
+    exception text, fingerprint text
 ) ON COMMIT DELETE ROWS
 """
 
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in LOG_COLUMNS)
 _FROM_MICROS = "timestamptz 'epoch' + {} * interval '1 microsecond'"
 _SELECT_LIST = ", ".join(
-    "extra::jsonb"
-    if c == "extra"
+    f"{c}::jsonb"
+    if c in JSON_COLUMNS
     else _FROM_MICROS.format(f'"{c}"')
     if c in ("timestamp", "received_at")
     else f'"{c}"'

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from tracehub_server.grouping import fingerprint, title
+from tracehub_server.grouping.fingerprint import GROUPING_VERSION, previous_fingerprints
 from tracehub_server.queue.messages import IngestBatch, entry_dict, entry_values
 from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
 from tracehub_server.storage.logs import EPOCH, MICROSECOND
@@ -116,6 +117,24 @@ def _extra(value: Any) -> str | None:
     return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
 
 
+def _json(value: Any, kind: type) -> str | None:
+    """``exception`` (a dict) or ``fingerprint`` (a list) as JSON text; None if not that."""
+    if type(value) is not kind or not value:
+        return None
+    try:
+        text = orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
+
+
+def _custom(value: Any) -> tuple[str, ...] | None:
+    """A custom fingerprint as the grouping takes it: a tuple of strings, or None."""
+    if type(value) is list and value and all(type(part) is str for part in value):
+        return tuple(value)
+    return None
+
+
 def _event_id(entry: dict[str, Any], project_id: int) -> str:
     value = entry.get("event_id")
     if type(value) is str and len(value) == 32 and _EVENT_ID.fullmatch(value):
@@ -168,6 +187,8 @@ def to_row(project_id: int, entry: dict[str, Any], now: datetime, times: Times) 
         _extra(get("extra")),
         _text(get("original_timestamp")),
         None,
+        _json(get("exception"), dict),
+        _json(get("fingerprint"), list),
     ]
 
 
@@ -176,19 +197,33 @@ TS, EID, LEVEL, _SERVICE, _MESSAGE = 1, 2, 4, 5, 11
 _ERROR_TYPE, _ERROR_MESSAGE, _STACK, ORIGINAL = 14, 15, 16, 18
 
 
-def group(prepared: Prepared, index: int, row: list[Any], moment: datetime | None = None) -> None:
+def group(
+    prepared: Prepared,
+    index: int,
+    row: list[Any],
+    moment: datetime | None = None,
+    custom: tuple[str, ...] | None = None,
+) -> None:
     """Fingerprint the error row at ``index`` and fold it into its issue candidate
-    (``moment``: the row's time when the row holds it in microseconds)."""
+    (``moment``: the row's time when the row holds it in microseconds; ``custom``: the
+    entry's own fingerprint)."""
     ts = row[TS] if moment is None else moment
     project_id = row[0]
     error_message = row[_ERROR_MESSAGE] or row[_MESSAGE]
-    key = (project_id, fingerprint(project_id, row[_ERROR_TYPE], error_message, row[_STACK]))
+    key = (
+        project_id,
+        fingerprint(project_id, row[_ERROR_TYPE], error_message, row[_STACK], custom),
+    )
     prepared.error_rows.append((index, key))
     seen = prepared.candidates.get(key)
     if seen is None:
         prepared.candidates[key] = IssueCandidate(
             project_id=project_id,
             fingerprint=key[1],
+            fallbacks=previous_fingerprints(
+                project_id, row[_ERROR_TYPE], error_message, row[_STACK], custom
+            ),
+            grouping_version=GROUPING_VERSION,
             title=title(row[_ERROR_TYPE], row[_ERROR_MESSAGE], row[_MESSAGE]),
             level=row[LEVEL],
             error_type=row[_ERROR_TYPE],
@@ -215,11 +250,11 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
         for item in batch.entries:
             entry = entry_dict(item)
             row = None if entry is None else to_row(batch.project_id, entry, now, times)
-            if row is None:
+            if entry is None or row is None:
                 prepared.invalid += 1
                 continue
             if row[LEVEL] in ERROR_LEVELS:
-                group(prepared, len(rows), row)
+                group(prepared, len(rows), row, None, _custom(entry.get("fingerprint")))
             rows.append(row)
     prepared.days = {day_of(row[TS]) for row in rows}
     return prepared
@@ -254,7 +289,7 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
             project_id = batch.project_id
             for entry in batch.entries:
                 (eid, ts, received, level, service, env, message, host, pid, tid, sdk, module,
-                 trace, etype, emsg, stack, extra, original) = (
+                 trace, etype, emsg, stack, extra, original, exception, custom) = (
                     entry if type(entry) is list else entry_values(entry)
                 )  # fmt: skip
                 timestamp = _from_iso(ts)
@@ -285,11 +320,13 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                     micros = received_micros[received] = (moment - EPOCH) // MICROSECOND
                 row = [project_id, (timestamp - EPOCH) // MICROSECOND, eid, micros, level,
                        service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
-                       module, trace, etype, emsg, stack, extra, original, None]  # fmt: skip
+                       module, trace, etype, emsg, stack, extra, original, None,
+                       None if exception is None else dumps(exception).decode(),
+                       None if custom is None else dumps(custom).decode()]  # fmt: skip
                 if level not in _QUIET_LEVELS:
                     if level not in ERROR_LEVELS:
                         return None
-                    group(prepared, len(rows), row, timestamp)
+                    group(prepared, len(rows), row, timestamp, _custom(custom))
                 rows.append(row)
     except (AttributeError, KeyError, TypeError, ValueError, orjson.JSONEncodeError):
         # Not the API's form: a key missing, not an object, a time, extra or error field

@@ -352,3 +352,13 @@ class logging_module_lock:
 
     def __exit__(self, *exc: object) -> None:
         logging._releaseLock()  # type: ignore[attr-defined]
+
+
+def test_fingerprint_through_extra_steers_grouping(
+    app_log: logging.Logger, delivered: Delivered
+) -> None:
+    """``extra={"fingerprint": [...]}`` becomes the wire fingerprint, not an extra key."""
+    app_log.error("gateway timeout", extra={"fingerprint": ["payment-gateway"], "order": 7})
+    entry = by_message(delivered())["gateway timeout"]
+    assert entry["fingerprint"] == ["payment-gateway"]
+    assert entry["extra"] == {"order": 7}

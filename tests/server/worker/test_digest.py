@@ -59,6 +59,8 @@ def entry(**fields: Any) -> dict[str, Any]:
         "stack_trace": None,
         "extra": {"k": 1},
         "original_timestamp": None,
+        "exception": None,
+        "fingerprint": None,
     }
     base.update(fields)
     return base

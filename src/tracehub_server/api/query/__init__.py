@@ -8,10 +8,12 @@ touches a project's data.
 from fastapi import APIRouter
 
 from tracehub_server.api.query import (
+    issue_errors,
     issues,
     logs,
     projects,
     saved_searches,
+    scrubbing,
     session_routes,
     stats,
     team,
@@ -21,7 +23,19 @@ from tracehub_server.api.query import (
 from tracehub_server.api.query.alerts import router as alerts_router
 
 router = APIRouter(prefix="/api/v1")
-for _module in (logs, issues, stats, projects, users, tokens, session_routes, saved_searches, team):
+for _module in (
+    logs,
+    issues,
+    issue_errors,
+    stats,
+    projects,
+    scrubbing,
+    users,
+    tokens,
+    session_routes,
+    saved_searches,
+    team,
+):
     router.include_router(_module.router)
 router.include_router(alerts_router)
 

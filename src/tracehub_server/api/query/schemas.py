@@ -102,6 +102,8 @@ class IssueOut(BaseModel):
     assignee_email: str | None
     created_at: IsoTime
     updated_at: IsoTime
+    grouping_version: str = Field(default="th1", description="The grouping algorithm's version")
+    merged_into: int | None = Field(default=None, description="The issue this was merged into")
 
 
 class IssueList(BaseModel):

@@ -7,10 +7,12 @@ from tracehub_server.dashboard.views import (
     account,
     admin,
     auth,
+    issue_grouping,
     issues,
     logs,
     overview,
     saved,
+    scrubbing,
     settings,
     signup,
     team,
@@ -29,7 +31,9 @@ for _module in (
     saved,
     logs,
     issues,
+    issue_grouping,
     settings,
+    scrubbing,
 ):
     router.include_router(_module.router)
 router.include_router(alerts_router)

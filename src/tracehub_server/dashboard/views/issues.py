@@ -14,7 +14,8 @@ from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.series import bucket_starts, fill, hourly_counts
 from tracehub_server.dashboard.templating import query_string, render
-from tracehub_server.storage import issue_queries, log_queries
+from tracehub_server.dashboard.traces import error_detail
+from tracehub_server.storage import issue_events, issue_queries, log_queries, preferences
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.issue_queries import ISSUE_STATUSES, UNCHANGED, Issue
 from tracehub_server.storage.log_filters import FilterError
@@ -28,6 +29,8 @@ TABS = (("Open", "OPEN"), ("In progress", "IN_PROGRESS"), ("Resolved", "RESOLVED
         ("Ignored", "IGNORED"), ("All", ""))  # fmt: skip
 SPARK_HOURS = 24
 DETAIL_HOURS = 24 * 7
+#: Issues offered on an issue's page to merge into it.
+MERGE_CANDIDATES = 50
 #: The status buttons offered from each status (the issue's workflow).
 NEXT_STATUSES = {
     "OPEN": ("IN_PROGRESS", "RESOLVED", "IGNORED"),
@@ -110,30 +113,70 @@ async def _load_issue(conn: asyncpg.Connection, page: PageContext, issue_id: int
 async def issue_detail(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> HTMLResponse:
-    """Title, error, sample stack trace, 7-day chart, recent events, status and assignee."""
+    """Title, one event's exception chain (``?event=``, default the newest) with older/newer
+    navigation, why it was grouped, the 7-day chart, recent events, triage and merging."""
+    assert page.project is not None
     page.nav = "issues"
     now = datetime.now(timezone.utc)
     starts = bucket_starts(now - timedelta(hours=DETAIL_HOURS - 1), now, "hour")
+    wanted = request.query_params.get("event")
+    event_id = log_queries.parse_event_id(wanted) if wanted else None
+    if wanted and event_id is None:
+        raise not_found()
+    retention = settings.retention_days
     async with pool.acquire() as conn:
         issue = await _load_issue(conn, page, issue_id)
-        events = await log_queries.issue_events(
-            conn, issue, limit=20, retention_days=settings.retention_days
-        )
+        event = await issue_events.issue_event(conn, issue, event_id, retention_days=retention)
+        if wanted and event is None:
+            raise not_found()
+        older = newer = None
+        if event is not None:
+            older, newer = await issue_events.event_neighbours(
+                conn, issue, event, retention_days=retention
+            )
+        events = await log_queries.issue_events(conn, issue, limit=20, retention_days=retention)
         series = await issue_queries.issue_hourly_series(conn, issue.id, since=starts[0])
         assignees = await _assignees(conn, page) if page.can_write else []
+        order = await preferences.get_frame_order(conn, page.user.id)
+        merge_candidates = await _merge_candidates(conn, page, issue) if page.can_write else []
+        target = await issue_queries.get_issue(
+            conn, issue.merged_into, [page.project.id]
+        ) if issue.merged_into else None  # fmt: skip
+    detail = error_detail(issue, event, newest_first=order == "newest")
     return render(
         request,
         "issue_detail.html",
         {
             "flashes": flashes(request),
             "issue": issue,
+            "event": event,
+            "older": older,
+            "newer": newer,
+            "frame_order": order,
+            "trace_since": f"{retention}d",
+            "trace": detail.trace,
+            "grouping": detail.grouping,
             "events": events,
             "buckets": fill(((hour, {issue.level: n}) for hour, n in series), starts),
             "next_statuses": NEXT_STATUSES.get(issue.status, ISSUE_STATUSES),
             "status_buttons": STATUS_BUTTONS,
             "assignees": assignees,
+            "merge_candidates": merge_candidates,
+            "merged_target": target,
         },
     )
+
+
+async def _merge_candidates(
+    conn: asyncpg.Connection, page: PageContext, issue: Issue
+) -> list[Issue]:
+    """Other unresolved issues of the project, offered to merge into this one."""
+    assert page.project is not None
+    if issue.merged_into is not None:
+        return []
+    flt = issue_queries.IssueFilter(statuses=("OPEN", "IN_PROGRESS"), limit=MERGE_CANDIDATES)
+    found = await issue_queries.list_issues(conn, [page.project.id], flt)
+    return [other for other in found.issues if other.id != issue.id]
 
 
 @router.post("/projects/{project_id}/issues/{issue_id}/status")

@@ -1,0 +1,207 @@
+"""The issue page's view of an event's exception chain and of why it was grouped.
+
+The chain is the event's structured ``exception`` (what the SDK sent) or, for a client that
+sent only text, its ``stack_trace`` parsed (:mod:`tracehub_server.grouping.structure`).
+Exceptions keep the order Python prints them (the first cause first) whatever the frame
+order; frames are shown newest-first or oldest-first, in-app frames with their source,
+consecutive library frames folded into one "n library frames" group. The frames the
+fingerprint hashed are marked, so the page can say why two events are one issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracehub_server.grouping.explain import GroupingView, grouping_view
+from tracehub_server.grouping.frames import _python_frame
+from tracehub_server.grouping.structure import parse_exception
+from tracehub_server.storage.preferences import FRAME_ORDERS
+
+__all__ = ["FRAME_ORDERS", "GroupingView", "TraceView", "grouping_view", "trace_view"]
+
+
+_SENTENCES = {
+    "__cause__": "The above exception was the direct cause of the following exception:",
+    "__context__": "During handling of the above exception, another exception occurred:",
+}
+
+
+@dataclass(slots=True)
+class FrameView:
+    """One frame as shown."""
+
+    filename: str
+    function: str
+    lineno: int | None
+    in_app: bool
+    module: str | None
+    context: list[tuple[int | None, str, bool]]  # (line number, text, is the failing line)
+    vars: dict[str, str]
+    used: bool = False  # hashed into the fingerprint
+
+
+@dataclass(slots=True)
+class FrameRun:
+    """Consecutive frames shown together: one in-app frame, or a fold of library frames."""
+
+    in_app: bool
+    frames: list[FrameView]
+
+
+@dataclass(slots=True)
+class ExceptionView:
+    """One exception of the chain, and the sentence Python prints after it."""
+
+    type: str
+    module: str | None
+    value: str
+    runs: list[FrameRun]
+    frame_count: int
+    sentence_after: str | None = None
+    member_of: int | None = None  # position (1-based) in its exception group
+    is_group: bool = False
+
+
+@dataclass(slots=True)
+class TraceView:
+    """The whole chain as shown, and where it came from."""
+
+    exceptions: list[ExceptionView]
+    structured: bool  # sent as structure (else parsed from the text)
+
+
+def _context(frame: dict[str, Any]) -> list[tuple[int | None, str, bool]]:
+    line = frame.get("context_line")
+    if line is None:
+        return []
+    lineno = frame.get("lineno")
+    before = frame.get("pre_context") or []
+    after = frame.get("post_context") or []
+    first = None if lineno is None else lineno - len(before)
+    rows: list[tuple[int | None, str, bool]] = []
+    for offset, text in enumerate([*before, line, *after]):
+        number = None if first is None else first + offset
+        rows.append((number, text, offset == len(before)))
+    return rows
+
+
+def _frame(frame: dict[str, Any]) -> FrameView:
+    return FrameView(
+        filename=frame.get("filename") or frame.get("module") or "?",
+        function=frame.get("function") or "?",
+        lineno=frame.get("lineno"),
+        in_app=bool(frame.get("in_app")),
+        module=frame.get("module"),
+        context=_context(frame) if frame.get("in_app") else [],
+        vars=dict(frame.get("vars") or {}),
+    )
+
+
+def frame_key(frame: FrameView) -> str:
+    """The ``module:function`` the fingerprint names this frame by (see grouping.frames)."""
+    if frame.filename.endswith(".py") or frame.filename.startswith("<"):
+        return f"{_python_frame(frame.filename, frame.function).module}:{frame.function}"
+    return f"{frame.module}:{frame.function}"
+
+
+def _runs(frames: list[FrameView]) -> list[FrameRun]:
+    runs: list[FrameRun] = []
+    for frame in frames:
+        if frame.in_app or not runs or runs[-1].in_app:
+            runs.append(FrameRun(in_app=frame.in_app, frames=[frame]))
+        else:
+            runs[-1].frames.append(frame)
+    return runs
+
+
+def _mark_used(frames: list[FrameView], used: list[str]) -> None:
+    """Mark, from the raise site back, the frames whose key the fingerprint hashed."""
+    wanted = list(used)
+    for frame in reversed(frames):
+        key = frame_key(frame)
+        if key in wanted:
+            frame.used = True
+            wanted.remove(key)
+
+
+def trace_view(
+    exception: dict[str, Any] | None,
+    stack_trace: str | None,
+    *,
+    newest_first: bool,
+    used_frames: list[str] | None = None,
+) -> TraceView | None:
+    """The chain to show: ``exception`` as sent, else ``stack_trace`` parsed; None if neither."""
+    structured = bool(exception and exception.get("values"))
+    data = exception if structured else parse_exception(stack_trace)
+    if not data:
+        return None
+    values = data["values"]
+    views: list[ExceptionView] = []
+    for index, value in enumerate(values):
+        frames = [_frame(f) for f in value["stacktrace"]["frames"]]
+        if used_frames and index == len(values) - 1:
+            _mark_used(frames, used_frames)
+        if newest_first:
+            frames.reverse()
+        mechanism = value.get("mechanism") or {}
+        source = mechanism.get("source") or ""
+        views.append(
+            ExceptionView(
+                type=value.get("type") or "Error",
+                module=value.get("module"),
+                value=value.get("value") or "",
+                runs=_runs(frames),
+                frame_count=len(frames),
+                sentence_after=_SENTENCES.get(source),
+                member_of=_member(source),
+                is_group=bool(mechanism.get("is_exception_group")),
+            )
+        )
+    return TraceView(exceptions=views, structured=structured)
+
+
+def _member(source: str) -> int | None:
+    if source.startswith("exceptions[") and source.endswith("]"):
+        digits = source[len("exceptions[") : -1]
+        return int(digits) + 1 if digits.isascii() and digits.isdigit() else None
+    return None
+
+
+@dataclass(slots=True)
+class ErrorDetail:
+    """What the issue page shows of one event: its chain and why it is in the issue."""
+
+    trace: TraceView | None
+    grouping: GroupingView | None
+
+
+def error_detail(issue: Any, event: Any, *, newest_first: bool) -> ErrorDetail:
+    """The trace and grouping of ``event`` (an IssueEvent), or of the issue's sample."""
+    if event is None:
+        grouping = grouping_view(
+            issue.error_type, issue.error_message, issue.sample_stack_trace, None,
+            issue.grouping_version,
+        )  # fmt: skip
+        trace = trace_view(None, issue.sample_stack_trace, newest_first=newest_first,
+                           used_frames=_used(grouping))  # fmt: skip
+        return ErrorDetail(trace=trace, grouping=grouping)
+    grouping = grouping_view(
+        event.error_type,
+        event.error_message or event.message,
+        event.stack_trace,
+        event.fingerprint,
+        issue.grouping_version,
+    )
+    trace = trace_view(
+        event.exception, event.stack_trace, newest_first=newest_first, used_frames=_used(grouping)
+    )
+    return ErrorDetail(trace=trace, grouping=grouping)
+
+
+def _used(grouping: GroupingView) -> list[str]:
+    """The frames to mark: those hashed, unless a custom fingerprint left them out."""
+    if grouping.kind == "custom" and not grouping.uses_default:
+        return []
+    return grouping.frames

@@ -1,0 +1,67 @@
+"""Why an event is in its issue: the inputs of its fingerprint, for people to read.
+
+The issue page and the JSON API show these, so a user can see why two events are one issue
+and steer it (a custom fingerprint, a merge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tracehub_server.grouping.fingerprint import (
+    GROUPING_VERSION,
+    fingerprint_parts,
+    grouping_frames,
+    is_default_placeholder,
+)
+from tracehub_server.grouping.frames import parse_stack
+from tracehub_server.grouping.normalise import normalise
+
+__all__ = ["GroupingView", "grouping_view"]
+
+
+@dataclass(slots=True)
+class GroupingView:
+    """What the fingerprint of an event was computed from."""
+
+    kind: str  # "frames", "message" or "custom"
+    version: str
+    error_type: str
+    chain: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+    message: str = ""
+    custom: list[str] = field(default_factory=list)
+    uses_default: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+def grouping_view(
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: list[str] | None,
+    version: str = GROUPING_VERSION,
+) -> GroupingView:
+    """The inputs of an event's fingerprint, as :mod:`~tracehub_server.grouping.fingerprint`
+    hashes them."""
+    kind = (error_type or "").strip()
+    view = GroupingView(kind="frames", version=version, error_type=kind)
+    parts = fingerprint_parts(error_type, error_message, stack_trace)
+    if parts[0] == "frames":
+        parsed = parse_stack(stack_trace)
+        view.chain = list(parsed.chain) if parsed else []
+        view.frames = (
+            [f"{f.module}:{f.function}" for f in grouping_frames(parsed.frames)] if parsed else []
+        )
+    else:
+        view.kind = "message"
+        view.message = normalise(error_message)
+    if custom:
+        view.custom = list(custom)
+        view.uses_default = any(is_default_placeholder(part) for part in custom)
+        view.kind = "custom"
+    return view
