@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tracehub_server.auth import sessions
-from tracehub_server.auth.passwords import verify_password
+from tracehub_server.auth.passwords import verify_password_off_loop
 from tracehub_server.auth.throttle import client_ip, get_throttle
 from tracehub_server.dashboard.context import Page, forbidden
 from tracehub_server.dashboard.forms import read_csrf_form, read_form
@@ -97,7 +97,8 @@ async def login(request: Request, pool: PoolDep) -> Response:
     email, password = form.get("email")[:300], form.raw("password")[:2000]
     next_url = safe_next(form.get("next"))
     throttle, client = get_throttle(request), client_ip(request)
-    wait = throttle.attempt(email, client)
+    async with pool.acquire() as conn:
+        wait = await throttle.attempt(conn, email, client)
     if wait > 0:
         response = _login_page(
             request,
@@ -110,7 +111,7 @@ async def login(request: Request, pool: PoolDep) -> Response:
         return response
     async with pool.acquire() as conn:
         found = await user_store.get_credentials(conn, email)
-        ok = found is not None and verify_password(found[1], password)
+        ok = await verify_password_off_loop(found[1] if found else None, password)
         if not ok or found is None:
             return _login_page(
                 request,
@@ -121,7 +122,7 @@ async def login(request: Request, pool: PoolDep) -> Response:
                 first_run=found is None and not await user_store.has_users(conn),
             )
         user = found[0]
-        throttle.succeeded(email, client)
+        await throttle.succeeded(conn, email, client)
         token, _csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)
     redirect = see_other(next_url)
