@@ -22,8 +22,10 @@ from starlette.types import Receive, Scope, Send
 from tracehub_server import dashboard
 from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
+from tracehub_server.api.body import BodyGate
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
+from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
@@ -99,6 +101,8 @@ def create_app(settings: Settings) -> FastAPI:
             validator=EntryValidator(retention_days=settings.retention_days),
             queue=queue,
             max_queue_depth=settings.max_queue_depth,
+            bodies=BodyGate.from_settings(settings),
+            parser=BodyParser.from_settings(settings),
         )
         usage.start()
         purger = SessionPurger(pool)

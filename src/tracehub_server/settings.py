@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     #: Seconds the API waits for the broker's confirm before answering 503.
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds an ingest request may take to send its whole body (else 408).
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Bytes per second an ingest body must average after its first 5 s (else 408); 0: none.
+    body_min_rate: float = Field(default=4096.0, ge=0)
+    #: Ingest bodies an API process reads at once; more answer 503 with Retry-After.
+    max_concurrent_bodies: int = Field(default=64, ge=1, le=100_000)
+    #: MiB that the ingest bodies being read may hold together per API process (else 503).
+    body_memory_mb: int = Field(default=256, ge=1, le=1_000_000)
+    #: Child processes per API process that parse large ingest bodies off the event loop;
+    #: 0 parses every body in the event loop (a huge body then stalls other requests).
+    parse_processes: int = Field(default=1, ge=0, le=64)
+    #: Decompressed ingest bodies of at least this many bytes are parsed in those processes.
+    parse_offload_bytes: int = Field(default=256 * 1024, ge=1)
     #: Messages an API process has awaiting the broker's confirm at once; requests arriving
     #: meanwhile are grouped into the next message (fewer, larger messages under load).
     publish_in_flight: int = Field(default=1, ge=1, le=64)
