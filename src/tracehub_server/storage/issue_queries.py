@@ -26,6 +26,7 @@ from tracehub_server.storage.log_filters import (
     FilterError,
     Params,
     clean_value,
+    cursor_time,
     param_items,
     parse_limit,
     split_values,
@@ -141,9 +142,7 @@ def decode_issue_cursor(sort: str, text: str) -> tuple[Any, int]:
         kind, value, issue_id = raw.split("|")
         if kind != sort:
             raise ValueError(kind)
-        parsed: Any = int(value) if sort == "event_count" else datetime.fromisoformat(value)
-        if isinstance(parsed, datetime) and parsed.tzinfo is None:
-            raise ValueError(value)
+        parsed: Any = int(value) if sort == "event_count" else cursor_time(value)
         if isinstance(parsed, int) and not 0 <= parsed < 2**63:
             raise ValueError(value)
         ident = int(issue_id)

@@ -82,12 +82,27 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             stamp, _, event = raw.partition("|")
-            when = datetime.fromisoformat(stamp)
-            if when.tzinfo is None:
-                raise ValueError("naive")
-            return cls(timestamp=when, event_id=uuid.UUID(event))
+            return cls(timestamp=cursor_time(stamp), event_id=uuid.UUID(event))
         except (ValueError, UnicodeDecodeError, binascii.Error):
             raise FilterError("cursor", "is not a cursor returned by this API") from None
+
+
+def cursor_time(text: str) -> datetime:
+    """A cursor's time in UTC; ValueError when naive or outside the years 1970-9000.
+
+    Cursors are opaque but not signed, so a client can forge one: an extreme date such as
+    ``0001-01-01T00:00:00+23:59`` must be refused here, not overflow in the database driver.
+    """
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("naive")
+    try:
+        when = when.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not 1970 <= when.year <= 9000:
+        raise ValueError("out of range")
+    return when
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +217,7 @@ def parse_time(param: str, value: str, now: datetime) -> datetime:
 def parse_limit(value: str) -> int:
     """A page size from 1 to MAX_LIMIT."""
     value = clean_value("limit", value, 10)
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise FilterError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     limit = int(value)
     if not 1 <= limit <= MAX_LIMIT:
