@@ -29,6 +29,7 @@ from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
+from tracehub_server.auth.origin import SameOriginWrites
 from tracehub_server.auth.purge import SessionPurger
 from tracehub_server.queue.base import IngestQueue
 from tracehub_server.settings import Settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = TraceHubApp(title="TraceHub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(SameOriginWrites, public_url=settings.public_url)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(query_router)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     #: Secret for session and CSRF tokens; generated and kept under data_dir when unset.
     secret_key: str | None = None
+    #: Reverse proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses
+    #: or networks (``10.0.0.0/8,127.0.0.1``). Empty: none, the peer address is the client.
+    trusted_proxies: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: HTTP worker processes of ``tracehub server`` (uvicorn ``--workers``).
     workers: int = Field(default=1, ge=1, le=64)
