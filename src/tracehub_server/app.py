@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
 from tracehub_server import dashboard
@@ -29,6 +30,7 @@ from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
+from tracehub_server.api.validation_errors import validation_error
 from tracehub_server.auth.origin import SameOriginWrites
 from tracehub_server.auth.purge import SessionPurger
 from tracehub_server.queue.base import IngestQueue
@@ -123,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = TraceHubApp(title="TraceHub", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(SameOriginWrites, public_url=settings.public_url)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(query_router)
