@@ -127,7 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SameOriginWrites, public_url=settings.public_url)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    if settings.metrics_public:
+        app.include_router(metrics.router)
     app.include_router(query_router)
     dashboard.mount(app)
     return app

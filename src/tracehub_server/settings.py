@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     #: digests cost PostgreSQL less per row (``bench/bench_server.py``: 0.05 s -> 0.15 s
     #: gave ~8 % more entries/s committed); it is also the delay before a lone entry is stored.
     worker_batch_seconds: float = Field(default=0.15, ge=0, le=60)
+    #: Serve the API processes' Prometheus metrics at ``/metrics`` on the public port. Off by
+    #: default: they describe traffic and errors; allow only your scraper to reach them.
+    metrics_public: bool = False
     #: Port of the worker's Prometheus endpoint; unset means none.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: Base URL at which users and clients reach this server (``https://tracehub.example.com``):
