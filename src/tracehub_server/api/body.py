@@ -11,6 +11,10 @@ a short grace period (408 when missed), and :class:`BodyGate` bounds, per proces
 bodies are read at once and how many bytes they hold together (503 with ``Retry-After``
 beyond either, before or while reading). Responses that give up on a body close the
 connection, so the unread rest cannot be sent as another request.
+
+Time limits cost the hot path almost nothing: rather than a timer per request, the gate runs
+one sweep every :data:`SWEEP_SECONDS` while bodies are being read, and cancels the reading
+of those past their due time (so a limit is enforced up to that much late).
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ class BodyError(Exception):
 
 #: Seconds a client is asked to wait when the process is reading too many bodies.
 BUSY_RETRY_AFTER = 2
+#: Seconds between two checks of the bodies being read against their due time.
+SWEEP_SECONDS = 0.5
+#: Bytes inflated per step of the event loop (about a millisecond of zlib): a chunk that
+#: inflates to megabytes is inflated in slices, other requests served in between.
+INFLATE_SLICE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +96,9 @@ class BodyGate:
         self.limits = limits or BodyLimits()
         self.active = 0
         self.held = 0
+        self._timed: set[Admission] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyGate:
@@ -104,15 +116,41 @@ class BodyGate:
         self.active += 1
         return Admission(self)
 
+    def _watch(self, admission: Admission) -> None:
+        loop = asyncio.get_running_loop()
+        admission.task = asyncio.current_task()
+        admission.started = loop.time()
+        self._timed.add(admission)
+        if self._sweep is None or self._sweep_loop is not loop:
+            self._sweep_loop = loop
+            self._sweep = loop.call_later(SWEEP_SECONDS, self._sweep_once)
+
+    def _sweep_once(self) -> None:
+        loop, limits = self._sweep_loop, self.limits
+        assert loop is not None
+        now = loop.time()
+        for admission in list(self._timed):
+            if now >= due_time(limits, admission.started, admission.received):
+                self._timed.discard(admission)
+                admission.expired = True
+                if admission.task is not None:
+                    admission.task.cancel()
+        self._sweep = loop.call_later(SWEEP_SECONDS, self._sweep_once) if self._timed else None
+
 
 class Admission:
     """One body's slot in a :class:`BodyGate`; :meth:`release` it when the request is done."""
 
-    __slots__ = ("_gate", "held")
+    __slots__ = ("_gate", "expired", "held", "received", "started", "task")
 
     def __init__(self, gate: BodyGate) -> None:
         self._gate = gate
         self.held = 0
+        #: Bytes received as sent (compressed), for the rate.
+        self.received = 0
+        self.started = 0.0
+        self.expired = False
+        self.task: asyncio.Task[Any] | None = None
 
     def charge(self, size: int) -> None:
         """Count ``size`` more bytes held by this body; 503 when the process budget is spent."""
@@ -133,6 +171,7 @@ class Admission:
         if gate is not None:
             gate.active -= 1
             gate.held -= self.held
+            gate._timed.discard(self)
             self.held = 0
 
 
@@ -168,32 +207,37 @@ async def read_body(
     gzip: bool,
     max_bytes: int = MAX_BODY_BYTES,
     max_decompressed: int = MAX_DECOMPRESSED_BYTES,
-    limits: BodyLimits | None = None,
     admission: Admission | None = None,
 ) -> bytes:
     """The (decompressed) body, or :class:`BodyError` with the status to answer.
 
-    With ``limits``, a body not received in time is a 408; with ``admission``, the bytes
-    held are charged to its gate.
+    With an ``admission``, the bytes held are charged to its gate and the body must arrive
+    within the gate's time limits (else 408).
     """
-    if limits is None:
-        return await _read(chunks, gzip, max_bytes, max_decompressed, None, None)
-    started = asyncio.get_running_loop().time()
+    if admission is None:
+        return await _read(chunks, gzip, max_bytes, max_decompressed, None)
+    gate = admission._gate
+    gate._watch(admission)
     try:
-        return await _read(chunks, gzip, max_bytes, max_decompressed, admission, (limits, started))
-    except TimeoutError:
-        waited = asyncio.get_running_loop().time() - started
+        return await _read(chunks, gzip, max_bytes, max_decompressed, admission)
+    except asyncio.CancelledError:
+        if not admission.expired:
+            raise
+        if admission.task is not None and hasattr(admission.task, "uncancel"):
+            admission.task.uncancel()  # the sweep's cancel is answered here, not propagated
+        limits = gate.limits
         raise BodyError(
             408,
-            f"the body was not received in time ({waited:.0f} s; at least "
-            f"{limits.min_rate:.0f} bytes/s after {limits.grace:.0f} s, all within "
-            f"{limits.deadline:.0f} s)",
+            f"the body was not received in time (at least {limits.min_rate:.0f} bytes/s after "
+            f"{limits.grace:.0f} s, all within {limits.deadline:.0f} s)",
             close=True,
         ) from None
+    finally:
+        gate._timed.discard(admission)
 
 
-def _due(limits: BodyLimits, started: float, received: int) -> float:
-    """When the next bytes must have arrived: the rate's due time, capped by the deadline."""
+def due_time(limits: BodyLimits, started: float, received: int) -> float:
+    """When a body that started at ``started`` and has ``received`` bytes is overdue."""
     rate_due = started + limits.grace + received / limits.min_rate if limits.min_rate else math.inf
     return min(started + limits.deadline, rate_due)
 
@@ -204,31 +248,32 @@ async def _read(
     max_bytes: int,
     max_decompressed: int,
     admission: Admission | None,
-    timing: tuple[BodyLimits, float] | None,
 ) -> bytes:
     inflater = zlib.decompressobj(_GZIP_WBITS) if gzip else None
     parts: list[bytes] = []
     received = 0
     produced = 0
-    async with _timeout(timing) as timer:
-        async for chunk in chunks:
-            if not chunk:
-                continue
-            received += len(chunk)
-            if received > max_bytes:
-                raise BodyError(413, f"body exceeds the limit of {max_bytes} bytes", close=True)
-            if timer is not None and timing is not None:
-                timer.reschedule(_due(timing[0], timing[1], received))
-            if inflater is None:
-                if admission is not None:
-                    admission.charge(len(chunk))
-                parts.append(chunk)
-                continue
-            if inflater.eof:
-                raise BodyError(400, "unexpected data after the end of the gzip stream")
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        received += len(chunk)
+        if received > max_bytes:
+            raise BodyError(413, f"body exceeds the limit of {max_bytes} bytes", close=True)
+        if inflater is None:
+            if admission is not None:
+                admission.received = received
+                admission.charge(len(chunk))
+            parts.append(chunk)
+            continue
+        if inflater.eof:
+            raise BodyError(400, "unexpected data after the end of the gzip stream")
+        if admission is not None:
+            admission.received = received
+        pending = chunk
+        while pending:
             budget = max_decompressed - produced
             try:
-                out = inflater.decompress(chunk, budget + 1)
+                out = inflater.decompress(pending, min(budget + 1, INFLATE_SLICE_BYTES))
             except zlib.error as exc:
                 raise BodyError(400, f"body is not valid gzip: {exc}") from None
             produced += len(out)
@@ -239,6 +284,9 @@ async def _read(
             if admission is not None:
                 admission.charge(len(out))
             parts.append(out)
+            pending = inflater.unconsumed_tail
+            if pending:
+                await asyncio.sleep(0)  # a slice at a time: other requests run in between
     if inflater is not None:
         if received == 0:
             raise BodyError(400, "body is empty; send a JSON array of log entries")
@@ -247,23 +295,3 @@ async def _read(
         if inflater.unused_data:
             raise BodyError(400, "unexpected data after the end of the gzip stream")
     return b"".join(parts)
-
-
-class _NoTimeout:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-def _timeout(timing: tuple[BodyLimits, float] | None) -> Any:
-    """``asyncio.timeout_at`` the first due time, in loop time.
-
-    Python 3.10 (past its end of life) has no ``asyncio.timeout``: there, time limits are
-    not enforced and only the gate's count and byte budget bound stalled bodies.
-    """
-    if timing is None or not hasattr(asyncio, "timeout_at"):
-        return _NoTimeout()
-    limits, started = timing
-    return asyncio.timeout_at(_due(limits, started, 0))

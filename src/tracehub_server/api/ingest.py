@@ -209,9 +209,7 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
         gzip = encoding_is_gzip(encoding)
         admission = service.bodies.admit()
         try:
-            body = await read_body(
-                _chunks(receive), gzip=gzip, limits=service.bodies.limits, admission=admission
-            )
+            body = await read_body(_chunks(receive), gzip=gzip, admission=admission)
             now = datetime.now(timezone.utc)
             accepted, rejected = await service.parser.run(
                 len(body), _validate, service.validator, body, now

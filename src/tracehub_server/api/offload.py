@@ -36,7 +36,7 @@ OFFLOAD_BYTES = 256 * 1024
 
 #: ``nice`` increment of the parser processes: on a busy host the scheduler runs the event
 #: loop (health checks, small batches, queries) before another slice of a huge parse.
-PARSER_NICENESS = 10
+PARSER_NICENESS = 19
 
 _executor: ProcessPoolExecutor | None = None
 

@@ -25,18 +25,20 @@ async def _trickle(count: int, every: float) -> AsyncIterator[bytes]:
 
 async def test_a_stalled_body_is_408_at_the_deadline() -> None:
     """Headers and one byte, then silence: 408 (and close) once the deadline passes."""
-    limits = BodyLimits(deadline=0.2, min_rate=0, grace=0)
+    gate = BodyGate(BodyLimits(deadline=0.2, min_rate=0, grace=0))
     with pytest.raises(BodyError) as caught:
-        await asyncio.wait_for(read_body(_stall_after(b"["), gzip=False, limits=limits), 5)
+        await asyncio.wait_for(read_body(_stall_after(b"["), gzip=False, admission=gate.admit()), 5)
     assert caught.value.status == 408
     assert caught.value.close
 
 
 async def test_a_trickle_below_the_minimum_rate_is_408() -> None:
     """One byte every 20 ms is refused once the grace is over, long before the deadline."""
-    limits = BodyLimits(deadline=60, min_rate=1000, grace=0.1)
+    gate = BodyGate(BodyLimits(deadline=60, min_rate=1000, grace=0.1))
     with pytest.raises(BodyError) as caught:
-        await asyncio.wait_for(read_body(_trickle(500, 0.02), gzip=False, limits=limits), 5)
+        await asyncio.wait_for(
+            read_body(_trickle(500, 0.02), gzip=False, admission=gate.admit()), 5
+        )
     assert caught.value.status == 408
 
 
@@ -49,9 +51,7 @@ async def test_a_body_in_time_passes_the_limits() -> None:
 
     gate = BodyGate(BodyLimits(deadline=1, min_rate=1))
     admission = gate.admit()
-    assert (
-        await read_body(one(), gzip=True, limits=gate.limits, admission=admission) == b"[1, 2, 3]"
-    )
+    assert await read_body(one(), gzip=True, admission=admission) == b"[1, 2, 3]"
     assert gate.held == len(b"[1, 2, 3]")
     admission.release()
     assert (gate.active, gate.held) == (0, 0)
@@ -84,7 +84,18 @@ async def test_the_gate_refuses_bodies_beyond_its_memory() -> None:
 
     admission = gate.admit()
     with pytest.raises(BodyError) as caught:
-        await read_body(chunks(), gzip=True, limits=gate.limits, admission=admission)
+        await read_body(chunks(), gzip=True, admission=admission)
     assert caught.value.status == 503
     admission.release()
     assert gate.held == 100 * 1024
+
+
+async def test_a_timed_out_body_leaves_its_task_usable() -> None:
+    """After a 408 the request's task is not left cancelled: it can still await (answer)."""
+    gate = BodyGate(BodyLimits(deadline=0.1, min_rate=0, grace=0))
+    with pytest.raises(BodyError):
+        await read_body(_stall_after(b"["), gzip=False, admission=gate.admit())
+    await asyncio.sleep(0.01)  # would raise CancelledError if the cancel leaked
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
