@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
-import threading
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
-import httpx
 import psutil
 
 #: Small bounds so that a test reaches them quickly; the defaults are in ``Settings``.
@@ -70,40 +71,55 @@ def read_until_closed(sock: socket.socket, *, timeout: float) -> bytes:
     raise AssertionError(f"the server kept the connection open; it sent {data[:200]!r}")
 
 
+#: The prober, run in a process of its own so that the test's threads (senders holding the
+#: GIL) cannot delay it: it polls until its stdin closes, then prints what it measured.
+_PROBE = """
+import json, sys, threading, time, httpx
+url, every = sys.argv[1], float(sys.argv[2])
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+latencies, failures = [], 0
+with httpx.Client(base_url=url, timeout=10) as client:
+    for _ in range(100_000):  # bounded; stopped long before
+        if stop.is_set():
+            break
+        started = time.perf_counter()
+        try:
+            ok = client.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        latencies.append(time.perf_counter() - started)
+        failures += not ok
+        stop.wait(every)
+print(json.dumps({"latencies": latencies, "failures": failures}))
+"""
+
+
 @dataclass
 class HealthProbe:
-    """Polls /healthz from its own thread every ``every`` seconds, recording each latency."""
+    """Polls /healthz every ``every`` seconds from another process, recording each latency."""
 
     server: Server
     every: float = 0.02
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> HealthProbe:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _PROBE, self.server.url, str(self.every)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(0.5)  # the prober's interpreter starts before the load does
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.server.url, timeout=10) as client:
-            for _ in range(10_000):  # bounded; stopped long before
-                if self._stop.is_set():
-                    return
-                started = time.perf_counter()
-                try:
-                    ok = client.get("/healthz").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.latencies.append(time.perf_counter() - started)
-                self.failures += not ok
-                self._stop.wait(self.every)
+        assert self._process is not None
+        out, _ = self._process.communicate("", timeout=60)
+        measured = json.loads(out)
+        self.latencies, self.failures = measured["latencies"], measured["failures"]
 
     def p99(self) -> float:
         ordered = sorted(self.latencies)
