@@ -127,7 +127,7 @@ async def login(request: Request, pool: PoolDep) -> Response:
                 email=email,
                 error=_BAD_LOGIN,
                 status=400,
-                first_run=found is None and not await user_store.has_users(conn),
+                first_run=not await user_store.has_users(conn),  # same work either way
             )
         user = found[0]
         await throttle.succeeded(conn, email, client)
