@@ -50,6 +50,14 @@ class BodyError(Exception):
         self.retry_after = retry_after
         self.close = close
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in the parser child (api.offload) and re-raised here: it must pickle whole.
+        return _body_error, (self.status, self.message, self.retry_after, self.close)
+
+
+def _body_error(status: int, message: str, retry_after: float | None, close: bool) -> BodyError:
+    return BodyError(status, message, retry_after=retry_after, close=close)
+
 
 #: Seconds a client is asked to wait when the process is reading too many bodies.
 BUSY_RETRY_AFTER = 2
