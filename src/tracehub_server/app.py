@@ -17,19 +17,24 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
 from tracehub_server import dashboard
 from tracehub_server.alerts.service import start_alerts
 from tracehub_server.api import health, metrics
 from tracehub_server.api import ingest as ingest_view
+from tracehub_server.api.body import BodyGate
 from tracehub_server.api.ingest import IngestService
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
+from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.protocols import view_for as protocol_view
 from tracehub_server.api.query import router as query_router
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.scrubbing import ScrubbingQueue, ScrubRulesCache
 from tracehub_server.api.validation import EntryValidator
+from tracehub_server.api.validation_errors import validation_error
+from tracehub_server.auth.origin import SameOriginWrites
 from tracehub_server.auth.purge import SessionPurger
 from tracehub_server.queue.base import IngestQueue
 from tracehub_server.settings import Settings
@@ -107,6 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
             validator=EntryValidator(retention_days=settings.retention_days),
             queue=queue,
             max_queue_depth=settings.max_queue_depth,
+            bodies=BodyGate.from_settings(settings),
+            parser=BodyParser.from_settings(settings),
         )
         usage.start()
         purger = SessionPurger(pool)
@@ -130,8 +137,11 @@ def create_app(settings: Settings) -> FastAPI:
         title="TraceHub", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )  # /docs and /redoc are the dashboard's (dashboard.apidocs), served without a CDN
     app.state.settings = settings
+    app.add_middleware(SameOriginWrites, public_url=settings.public_url)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health.router)
-    app.include_router(metrics.router)
+    if settings.metrics_public:
+        app.include_router(metrics.router)
     app.include_router(query_router)
     dashboard.mount(app)
     return app

@@ -48,12 +48,28 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     #: Secret for session and CSRF tokens; generated and kept under data_dir when unset.
     secret_key: str | None = None
+    #: Reverse proxies whose X-Forwarded-For/-Proto are believed: comma-separated addresses
+    #: or networks (``10.0.0.0/8,127.0.0.1``). Empty: none, the peer address is the client.
+    trusted_proxies: str = ""
     #: Level of the server's own log on stderr.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: HTTP worker processes of ``tracehub server`` (uvicorn ``--workers``).
     workers: int = Field(default=1, ge=1, le=64)
     #: Seconds the API waits for the broker's confirm before answering 503.
     publish_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds an ingest request may take to send its whole body (else 408).
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Bytes per second an ingest body must average after its first 5 s (else 408); 0: none.
+    body_min_rate: float = Field(default=4096.0, ge=0)
+    #: Ingest bodies an API process reads at once; more answer 503 with Retry-After.
+    max_concurrent_bodies: int = Field(default=64, ge=1, le=100_000)
+    #: MiB that the ingest bodies being read may hold together per API process (else 503).
+    body_memory_mb: int = Field(default=256, ge=1, le=1_000_000)
+    #: Child processes per API process that parse large ingest bodies off the event loop;
+    #: 0 parses every body in the event loop (a huge body then stalls other requests).
+    parse_processes: int = Field(default=1, ge=0, le=64)
+    #: Decompressed ingest bodies of at least this many bytes are parsed in those processes.
+    parse_offload_bytes: int = Field(default=256 * 1024, ge=1)
     #: Messages an API process has awaiting the broker's confirm at once; requests arriving
     #: meanwhile are grouped into the next message (fewer, larger messages under load).
     publish_in_flight: int = Field(default=1, ge=1, le=64)
@@ -67,6 +83,9 @@ class Settings(BaseSettings):
     #: digests cost PostgreSQL less per row (``bench/bench_server.py``: 0.05 s -> 0.15 s
     #: gave ~8 % more entries/s committed); it is also the delay before a lone entry is stored.
     worker_batch_seconds: float = Field(default=0.15, ge=0, le=60)
+    #: Serve the API processes' Prometheus metrics at ``/metrics`` on the public port. Off by
+    #: default: they describe traffic and errors; allow only your scraper to reach them.
+    metrics_public: bool = False
     #: Port of the worker's Prometheus endpoint; unset means none.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: Base URL at which users and clients reach this server (``https://tracehub.example.com``):

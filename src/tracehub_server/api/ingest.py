@@ -27,7 +27,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,10 +36,17 @@ import orjson
 
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api import metrics
-from tracehub_server.api.body import BodyError, check_content_length, encoding_is_gzip, read_body
+from tracehub_server.api.body import (
+    BodyError,
+    BodyGate,
+    check_content_length,
+    encoding_is_gzip,
+    read_body,
+)
 from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.event_ids import EventIdSource, RequestEventIds
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
+from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.base import IngestQueue, QueueUnavailable
@@ -78,6 +85,10 @@ class IngestService:
     validator: EntryValidator
     queue: IngestQueue
     max_queue_depth: int
+    #: Time, count and memory bounds on the bodies being read (``api.body``).
+    bodies: BodyGate = field(default_factory=BodyGate)
+    #: Where large bodies are parsed (``api.offload``).
+    parser: BodyParser = field(default_factory=BodyParser)
 
 
 class _Disconnected(Exception):
@@ -95,10 +106,14 @@ async def _respond(send: Send, reply: _Reply) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _error(status: int, message: str, *, retry_after: float | None = None) -> _Reply:
+def _error(
+    status: int, message: str, *, retry_after: float | None = None, close: bool = False
+) -> _Reply:
     extra = []
     if retry_after is not None:
         extra.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))
+    if close:  # the body was not read to its end: its rest must not be taken as a request
+        extra.append((b"connection", b"close"))
     return status, orjson.dumps({"error": message}), extra
 
 
@@ -221,12 +236,18 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
     try:
         check_content_length(length)
         gzip = encoding_is_gzip(encoding)
-        body = await read_body(_chunks(receive), gzip=gzip)
-        now = datetime.now(timezone.utc)
-        ids = RequestEventIds(project_id, body)
-        accepted, rejected = _validate(service.validator, body, now, ids)
+        admission = service.bodies.admit()
+        try:
+            body = await read_body(_chunks(receive), gzip=gzip, admission=admission)
+            now = datetime.now(timezone.utc)
+            ids = RequestEventIds(project_id, body)
+            accepted, rejected = await service.parser.run(
+                len(body), _validate, service.validator, body, now, ids
+            )
+        finally:
+            admission.release()
     except BodyError as exc:
-        return _error(exc.status, exc.message)
+        return _error(exc.status, exc.message, retry_after=exc.retry_after, close=exc.close)
     service.usage.record(auth.key_id, now)
     if accepted:
         wait = service.limiter.take(project_id, len(accepted))

@@ -1,4 +1,4 @@
-"""Periodic removal of expired sessions.
+"""Periodic removal of expired sessions and of quiet login-throttle counts.
 
 An expired session is refused at once (``load_session`` checks ``expires_at``), so purging
 is housekeeping: without it the ``sessions`` table only grows. Each server process runs one
@@ -13,6 +13,7 @@ import logging
 
 import asyncpg
 
+from tracehub_server.auth.throttle import LoginThrottle
 from tracehub_server.periodic import PeriodicTask
 from tracehub_server.storage import sessions as rows
 
@@ -38,8 +39,9 @@ class SessionPurger(PeriodicTask):
         self.completed = 0
 
     async def purge_once(self) -> int:
-        """Delete every expired session now; returns how many."""
+        """Delete every expired session (and quiet throttle counts) now; returns the sessions."""
         async with self._pool.acquire() as conn:
+            await LoginThrottle().purge(conn)
             return await rows.delete_expired_sessions(conn)
 
     async def tick(self) -> None:

@@ -27,6 +27,10 @@ from tracehub_server.storage import sessions as rows
 from tracehub_server.storage.users import User
 
 COOKIE_NAME = "tracehub_session"
+#: Over https the cookie is ``__Host-`` prefixed: browsers then accept it only when set by a
+#: secure page of this exact host, without ``Domain`` and for path ``/``, so a sibling
+#: subdomain cannot plant one (cookie tossing).
+SECURE_PREFIX = "__Host-"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 #: How long a login lasts.
@@ -102,9 +106,14 @@ def csrf_matches(session: Session, presented: str | None) -> bool:
     return hmac.compare_digest(session.csrf_token.encode(), presented.encode())
 
 
+def cookie_name(request: Request, name: str = COOKIE_NAME) -> str:
+    """``name``, ``__Host-`` prefixed when the request came over https."""
+    return SECURE_PREFIX + name if request.url.scheme == "https" else name
+
+
 def session_token(request: Request) -> str | None:
     """The session cookie's value, if the request has one."""
-    return request.cookies.get(COOKIE_NAME)
+    return request.cookies.get(cookie_name(request))
 
 
 def set_session_cookie(
@@ -112,7 +121,7 @@ def set_session_cookie(
 ) -> None:
     """Attach the session cookie: HttpOnly, SameSite=Lax, Secure when served over https."""
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(request),
         token,
         max_age=int(lifetime.total_seconds()),
         path="/",
@@ -125,7 +134,7 @@ def set_session_cookie(
 def clear_session_cookie(response: Response, request: Request) -> None:
     """Tell the browser to forget the session cookie."""
     response.delete_cookie(
-        COOKIE_NAME,
+        cookie_name(request),
         path="/",
         httponly=True,
         samesite="lax",

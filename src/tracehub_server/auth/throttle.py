@@ -1,4 +1,4 @@
-"""Failed-login slow-down per (email, client IP).
+"""Failed-login slow-down per (email, client address), shared by every server process.
 
 The first :data:`FREE_ATTEMPTS` failures cost nothing; after that each further attempt for
 the same email from the same address must wait ``2 ** (failures - FREE_ATTEMPTS)`` seconds
@@ -6,34 +6,38 @@ the same email from the same address must wait ``2 ** (failures - FREE_ATTEMPTS)
 ``Retry-After`` until then. A success resets the count; a quiet :data:`WINDOW` forgets it.
 
 An attempt is counted *before* the password is checked, so many concurrent guesses cannot
-all slip through while argon2 runs. State is in memory, per process, and bounded
-(:data:`MAX_KEYS`, oldest forgotten first), so a flood of invented emails cannot exhaust
-memory; with several server processes each slows down its own share.
+all slip through while argon2 runs. The counts live in PostgreSQL (``login_throttle``), one
+row per (email, address), counted by one atomic statement: every API process
+(``--workers N``) sees the same schedule, and no number of invented emails can push an
+attacked account's row out, as an in-memory table with a size bound could. The table stays
+small because rows quiet for a :data:`WINDOW` are purged (``auth.purge``).
+
+The same throttle guards the current-password check of password changes (key
+:func:`password_change_key`), so a stolen session cannot guess the password unhindered.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
+import asyncpg
 from starlette.requests import Request
+
+from tracehub_server.storage import login_throttle as rows
 
 FREE_ATTEMPTS = 5
 MAX_DELAY = 900.0
 WINDOW = 900.0
-MAX_KEYS = 10_000
 
 
-@dataclass(slots=True)
-class _Record:
-    failures: int
-    last: float
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class LoginThrottle:
-    """Counts login attempts per key and says how long the next one must wait."""
+    """Counts login attempts per (email, address) in the database; says how long to wait."""
 
     def __init__(
         self,
@@ -41,50 +45,63 @@ class LoginThrottle:
         free_attempts: int = FREE_ATTEMPTS,
         max_delay: float = MAX_DELAY,
         window: float = WINDOW,
-        max_keys: int = MAX_KEYS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._free = free_attempts
         self._max_delay = max_delay
         self._window = window
-        self._max_keys = max_keys
         self._clock = clock
-        self._records: OrderedDict[tuple[str, str], _Record] = OrderedDict()
 
     @staticmethod
     def key(email: str, client_ip: str) -> tuple[str, str]:
-        return (str(email).strip().lower()[:320], str(client_ip)[:64])
+        """The stored key: a digest of the folded email (whatever bytes were typed, and no
+        plaintext list of the addresses people tried) and the address."""
+        folded = str(email).strip().lower()[:320].encode("utf-8", "surrogatepass")
+        return hashlib.sha256(folded).hexdigest(), str(client_ip)[:64].replace("\0", "")
 
     def _delay(self, failures: int) -> float:
         if failures < self._free:
             return 0.0
-        return min(2.0 ** (failures - self._free), self._max_delay)
+        return min(2.0 ** min(failures - self._free, 30), self._max_delay)
 
-    def attempt(self, email: str, client_ip: str) -> float:
+    async def attempt(self, conn: asyncpg.Connection, email: str, client_ip: str) -> float:
         """Register an attempt; returns 0 when it may proceed, else seconds to wait."""
+        email, client = self.key(email, client_ip)
         now = self._clock()
-        key = self.key(email, client_ip)
-        record = self._records.get(key)
-        if record is not None and now - record.last > self._window:
-            record = None
-        if record is not None:
-            wait = record.last + self._delay(record.failures) - now
-            if wait > 0:
-                return wait
-        record = _Record(failures=(record.failures if record else 0) + 1, last=now)
-        self._records[key] = record
-        self._records.move_to_end(key)
-        while len(self._records) > self._max_keys:
-            self._records.popitem(last=False)
-        return 0.0
+        counted, failures, last = await rows.count_attempt(
+            conn,
+            email=email,
+            client=client,
+            now=now,
+            free_attempts=self._free,
+            max_delay=self._max_delay,
+            window=self._window,
+        )
+        if counted:
+            return 0.0
+        return max((last - now).total_seconds() + self._delay(failures), 0.001)
 
-    def succeeded(self, email: str, client_ip: str) -> None:
+    async def succeeded(self, conn: asyncpg.Connection, email: str, client_ip: str) -> None:
         """Forget the key's failures after a correct password."""
-        self._records.pop(self.key(email, client_ip), None)
+        email, client = self.key(email, client_ip)
+        await rows.forget(conn, email=email, client=client)
+
+    async def purge(self, conn: asyncpg.Connection) -> int:
+        """Delete the counts of keys quiet for longer than the window; returns how many."""
+        return await rows.delete_quiet(conn, before=self._clock() - timedelta(seconds=self._window))
+
+
+def password_change_key(user_id: int) -> str:
+    """The throttle's "email" for a user's current-password checks (cannot clash with one)."""
+    return f"#password-change:{user_id}"
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (put a proxy's ``--forwarded-allow-ips`` on uvicorn to trust it)."""
+    """The peer address: a proxy's ``X-Forwarded-For`` only when the proxy is trusted.
+
+    uvicorn rewrites ``request.client`` from forwarded headers only for the addresses in
+    ``TRACEHUB_TRUSTED_PROXIES`` (see ``cli/serve.py``), so a client cannot pick its own.
+    """
     return request.client.host if request.client else "unknown"
 
 

@@ -4,13 +4,18 @@ A token is 256 random bits; the database keeps its SHA-256 digest only, so a loo
 unique-index probe and a leaked table holds nothing usable. The plaintext is returned once,
 by :func:`create_token`. A token acts as its user (same roles); revoking it or passing its
 ``expires_at`` stops it at once (no cache).
+
+Every token expires (:data:`DEFAULT_LIFETIME` unless the creator chooses up to
+:data:`MAX_LIFETIME`), so a forgotten one does not work forever. The JSON API creates tokens
+only for a logged-in session, never for another token: a leaked token cannot mint
+successors that outlive its revocation. Reset passwords revoke every token of the user.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
@@ -23,6 +28,10 @@ TOKEN_PREFIX = "thp_"  # noqa: S105 - a public marker, not a secret
 SHOWN_PREFIX_CHARS = 12
 MAX_TOKEN_CHARS = 128
 MAX_NAME_CHARS = 200
+#: Lifetime of a token whose creator did not choose one.
+DEFAULT_LIFETIME = timedelta(days=90)
+#: The longest lifetime a creator may choose.
+MAX_LIFETIME = timedelta(days=3650)
 
 
 def hash_token(plaintext: str) -> bytes:
@@ -45,8 +54,13 @@ def check_name(name: str) -> str:
 async def create_token(
     conn: asyncpg.Connection, user_id: int, *, name: str = "", expires_at: datetime | None = None
 ) -> tuple[AccessToken, str]:
-    """Create a token for the user; returns it and its plaintext (shown once, never stored)."""
+    """Create a token for the user; returns it and its plaintext (shown once, never stored).
+
+    ``expires_at`` defaults to :data:`DEFAULT_LIFETIME` from now.
+    """
     name = check_name(name)
+    if expires_at is None:
+        expires_at = datetime.now(timezone.utc) + DEFAULT_LIFETIME
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = await rows.insert_token(
         conn,

@@ -1,4 +1,8 @@
-"""``tracehub user create`` (used until the dashboard's ``cli/users.py`` provides it)."""
+"""``tracehub user create`` and ``tracehub user set-password`` (the administrator's reset).
+
+A reset (someone else sets the password) ends every session of the user and revokes every
+personal access token: whoever knew the old password may have minted one.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +37,13 @@ def user() -> None:
 @one_line_errors
 def user_create(ctx: click.Context, email: str, admin: bool) -> None:
     """Create user EMAIL; the password is read from a prompt, or stdin when piped."""
-    from tracehub_server.auth.passwords import hash_password
+    from tracehub_server.auth.passwords import check_new_password, hash_password
     from tracehub_server.storage.users import create_user
 
     try:
-        password_hash = hash_password(_read_password())
+        password = _read_password()
+        check_new_password(password, email=email)
+        password_hash = hash_password(password)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 
@@ -49,3 +55,33 @@ def user_create(ctx: click.Context, email: str, admin: bool) -> None:
 
     user_id = with_connection(settings_from(ctx), create)
     click.echo(f"user id: {user_id}")
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.pass_context
+@one_line_errors
+def user_set_password(ctx: click.Context, email: str) -> None:
+    """Reset EMAIL's password (prompt, or stdin when piped); ends their sessions and tokens."""
+    from tracehub_server.auth.passwords import check_new_password, hash_password
+    from tracehub_server.storage import sessions, tokens
+    from tracehub_server.storage.users import get_user_by_email, set_password
+
+    try:
+        password = _read_password()
+        check_new_password(password, email=email)
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+    async def reset(conn: asyncpg.Connection) -> int:
+        found = await get_user_by_email(conn, email)
+        if found is None:
+            raise CommandError(f"no user with email {email!r}")
+        async with conn.transaction():
+            await set_password(conn, found.id, password_hash)
+            await sessions.delete_user_sessions(conn, found.id, keep_token_hash=None)
+            return await tokens.revoke_user_tokens(conn, found.id)
+
+    revoked = with_connection(settings_from(ctx), reset)
+    click.echo(f"password set; sessions ended; {revoked} access token(s) revoked")

@@ -15,7 +15,7 @@ from tracehub_server.storage import projects as store
 
 
 def _parse_id(value: str, what: str) -> int:
-    if not value.isdigit() or len(value) > 19 or int(value) == 0:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) == 0:
         raise CommandError(f"{what} must be a positive integer, got {value[:40]!r}")
     return int(value)
 
@@ -23,7 +23,7 @@ def _parse_id(value: str, what: str) -> int:
 async def _find_project(conn: asyncpg.Connection, ref: str) -> store.Project:
     """A project by id (digits) or name."""
     project = None
-    if ref.isdigit() and len(ref) <= 19:
+    if ref.isascii() and ref.isdigit() and len(ref) <= 19:
         project = await store.get_project(conn, int(ref))
     if project is None:
         project = await store.get_project_by_name(conn, ref)

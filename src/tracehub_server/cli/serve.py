@@ -90,6 +90,9 @@ def server(ctx: click.Context, host: str | None, port: int | None, workers: int 
         # One line per request is thousands of lines a second under ingest load; requests
         # are counted in /metrics instead.
         "access_log": False,
+        # uvicorn trusts 127.0.0.1's X-Forwarded-For by default; only the listed proxies here.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
     }
     _exit_cleanly_after_sigterm()
     if settings.workers == 1:

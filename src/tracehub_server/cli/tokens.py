@@ -31,7 +31,7 @@ def token() -> None:
     "--expires-in-days",
     type=click.IntRange(1, 3650),
     default=None,
-    help="Expire the token after this many days (default: never).",
+    help="Expire the token after this many days (default: 90).",
 )
 @click.pass_context
 @one_line_errors

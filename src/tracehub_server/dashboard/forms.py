@@ -51,7 +51,7 @@ async def read_form(request: Request) -> Form:
     if content_type != FORM_CONTENT_TYPE:
         raise PageError(415, "Unsupported form", "Forms must be sent as " + FORM_CONTENT_TYPE + ".")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise PageError(413, "Form too large", f"Forms are limited to {MAX_FORM_BYTES} bytes.")
     body = bytearray()
     async for chunk in request.stream():

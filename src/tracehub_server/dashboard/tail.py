@@ -34,13 +34,20 @@ WINDOW = timedelta(minutes=2)
 BATCH = 100
 #: Open streams per process; more get 503 so tails cannot exhaust the server.
 MAX_STREAMS = 50
+#: Open streams per user and process, so one viewer (many tabs, a script) cannot take every
+#: slot of :data:`MAX_STREAMS` from the others.
+MAX_STREAMS_PER_USER = 5
 RETRY_MS = 1500
 RESUME_OVERLAP = timedelta(seconds=5)
 
 _open_streams = 0
+_open_by_user: dict[int, int] = {}
 
 
-def can_open() -> bool:
+def can_open(user_id: int | None = None) -> bool:
+    """True when the process, and the user, may open one more stream."""
+    if user_id is not None and _open_by_user.get(user_id, 0) >= MAX_STREAMS_PER_USER:
+        return False
     return _open_streams < MAX_STREAMS
 
 
@@ -69,10 +76,17 @@ async def stream(
     *,
     start: datetime,
     render_rows: Callable[[list[LogEntry]], str],
+    user_id: int | None = None,
 ) -> AsyncIterator[bytes]:
-    """Yield SSE messages (``rows`` events with rendered HTML) for entries after ``start``."""
+    """Yield SSE messages (``rows`` events with rendered HTML) for entries after ``start``.
+
+    The stream counts against the process's and ``user_id``'s limits from its first message
+    until it ends (:func:`can_open`).
+    """
     global _open_streams
     _open_streams += 1
+    if user_id is not None:
+        _open_by_user[user_id] = _open_by_user.get(user_id, 0) + 1
     try:
         sent: dict[object, datetime] = {}
         watermark = start
@@ -104,3 +118,7 @@ async def stream(
             await asyncio.sleep(POLL_SECONDS)
     finally:
         _open_streams -= 1
+        if user_id is not None:
+            left = _open_by_user.pop(user_id, 1) - 1
+            if left:
+                _open_by_user[user_id] = left

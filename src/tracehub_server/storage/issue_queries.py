@@ -23,6 +23,7 @@ from tracehub_server.storage.log_filters import (
     DEFAULT_LIMIT,
     MAX_CURSOR_CHARS,
     FilterError,
+    cursor_time,
 )
 from tracehub_server.storage.sql import Where, fetch_bounded
 from tracehub_server.storage.users import valid_id
@@ -136,9 +137,7 @@ def decode_issue_cursor(sort: str, text: str) -> tuple[Any, int]:
         kind, value, issue_id = raw.split("|")
         if kind != sort:
             raise ValueError(kind)
-        parsed: Any = int(value) if sort == "event_count" else datetime.fromisoformat(value)
-        if isinstance(parsed, datetime) and parsed.tzinfo is None:
-            raise ValueError(value)
+        parsed: Any = int(value) if sort == "event_count" else cursor_time(value)
         if isinstance(parsed, int) and not 0 <= parsed < 2**63:
             raise ValueError(value)
         ident = int(issue_id)

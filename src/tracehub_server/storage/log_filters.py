@@ -11,7 +11,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -62,12 +62,27 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             stamp, _, event = raw.partition("|")
-            when = datetime.fromisoformat(stamp)
-            if when.tzinfo is None:
-                raise ValueError("naive")
-            return cls(timestamp=when, event_id=uuid.UUID(event))
+            return cls(timestamp=cursor_time(stamp), event_id=uuid.UUID(event))
         except (ValueError, UnicodeDecodeError, binascii.Error):
             raise FilterError("cursor", "is not a cursor returned by this API") from None
+
+
+def cursor_time(text: str) -> datetime:
+    """A cursor's time in UTC; ValueError when naive or outside the years 1970-9000.
+
+    Cursors are opaque but not signed, so a client can forge one: an extreme date such as
+    ``0001-01-01T00:00:00+23:59`` must be refused here, not overflow in the database driver.
+    """
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("naive")
+    try:
+        when = when.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not 1970 <= when.year <= 9000:
+        raise ValueError("out of range")
+    return when
 
 
 @dataclass(frozen=True, slots=True)

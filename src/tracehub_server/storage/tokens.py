@@ -99,6 +99,15 @@ async def revoke_token(conn: asyncpg.Connection, token_id: int, *, user_id: int)
     return row is not None
 
 
+async def revoke_user_tokens(conn: asyncpg.Connection, user_id: int) -> int:
+    """Revoke every live token of the user (after a password reset); returns how many."""
+    status = await conn.execute(
+        "UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id,
+    )
+    return int(status.split()[-1])
+
+
 async def find_token(conn: asyncpg.Connection, token_hash: bytes) -> TokenOwner | None:
     """The token with this hash and its user; None when unknown."""
     row = await conn.fetchrow(

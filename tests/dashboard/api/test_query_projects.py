@@ -127,7 +127,11 @@ async def test_users_are_admin_only(client, world: World) -> None:
 
 async def test_tokens_lifecycle_and_revocation(client, world: World) -> None:
     """A token created via the API works, is listed by prefix, and stops working once revoked."""
-    r = await client.post("/api/v1/tokens", json={"name": "cli"}, headers=world.viewer.bearer)
+    session = {
+        "Cookie": f"tracehub_session={world.viewer.session}",
+        "X-CSRF-Token": world.viewer.csrf,
+    }
+    r = await client.post("/api/v1/tokens", json={"name": "cli"}, headers=session)
     assert r.status_code == 201
     token = r.json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
@@ -145,7 +149,11 @@ async def test_tokens_lifecycle_and_revocation(client, world: World) -> None:
 @pytest.mark.parametrize("body", [{"name": "x" * 300}, {"expires_in_days": 0}, {"name": "a\x00"}])
 async def test_bad_token_requests_are_422(client, world: World, body) -> None:
     """Over-long or control-character names and bad expiries give 422."""
-    r = await client.post("/api/v1/tokens", json=body, headers=world.member.bearer)
+    session = {
+        "Cookie": f"tracehub_session={world.member.session}",
+        "X-CSRF-Token": world.member.csrf,
+    }
+    r = await client.post("/api/v1/tokens", json=body, headers=session)
     assert r.status_code == 422
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -191,3 +192,72 @@ async def test_password_change_ends_other_sessions(client, world: World) -> None
     assert (await client.get("/api/v1/auth/me")).status_code == 200
     assert (await client.get("/api/v1/logs", headers=_cookie(world.member))).status_code == 401
     assert (await _login(client, world.member.email, "a new long one")).status_code == 200
+
+
+async def test_only_a_session_creates_tokens_and_they_expire(client, world: World) -> None:
+    """A token cannot mint another (403); a session's new token expires in 90 days by default."""
+    r = await client.post("/api/v1/tokens", json={"name": "x"}, headers=world.member.bearer)
+    assert r.status_code == 403
+    r = await client.post(
+        "/api/v1/tokens",
+        json={"name": "y"},
+        headers={**_cookie(world.member), "X-CSRF-Token": world.member.csrf},
+    )
+    assert r.status_code == 201
+    expires = datetime.fromisoformat(r.json()["expires_at"])
+    assert timedelta(days=89) < expires - datetime.now(timezone.utc) <= timedelta(days=90)
+
+
+async def test_password_change_can_revoke_tokens_and_refuses_weak_passwords(
+    client, world: World
+) -> None:
+    """A common password or the email is 422 without echoing it; revoke_tokens ends tokens."""
+    headers = {**_cookie(world.viewer), "X-CSRF-Token": world.viewer.csrf}
+    for weak in ("password123", world.viewer.email.upper()):
+        r = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": PASSWORD, "new_password": weak},
+            headers=headers,
+        )
+        assert r.status_code == 422
+        assert weak not in r.text
+        assert weak.lower() not in r.text
+    r = await client.post(
+        "/api/v1/auth/password",
+        json={
+            "current_password": PASSWORD,
+            "new_password": "a fresh long phrase",
+            "revoke_tokens": True,
+        },
+        headers=headers,
+    )
+    assert r.status_code == 204
+    assert (await client.get("/api/v1/projects", headers=world.viewer.bearer)).status_code == 401
+
+
+async def test_wrong_current_passwords_are_throttled(client, world: World) -> None:
+    """After five wrong current passwords, even the right one waits (429, Retry-After)."""
+    headers = {**_cookie(world.outsider), "X-CSRF-Token": world.outsider.csrf}
+    body = {"current_password": "wrong!", "new_password": "another long phrase"}
+    codes = [
+        (await client.post("/api/v1/auth/password", json=body, headers=headers)).status_code
+        for _ in range(6)
+    ]
+    assert codes[:5] == [422] * 5
+    assert codes[5] == 429
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "a@example.com", "password": "s3cr3t-" + "x" * 5000},
+        {"email": "a@example.com", "password": "s3cr3t-pw", "token": "thp_s3cr3t"},
+        {"email": "a@example.com", "password": ["s3cr3t-pw"]},
+    ],
+)
+async def test_422_never_echoes_submitted_values(client, body) -> None:
+    """A malformed login is 422 naming the field, without the submitted secret."""
+    r = await client.post("/api/v1/auth/login", json=body)
+    assert r.status_code == 422
+    assert "s3cr3t" not in r.text
+    assert r.json()["detail"][0]["loc"]

@@ -303,8 +303,18 @@ async def test_key_use_is_recorded_in_batches(client, api_key, pool) -> None:
     assert used is not None
 
 
-async def test_health_and_metrics(client, api_key) -> None:
-    """/healthz, /readyz and /metrics answer, the metrics naming the ingest counters."""
+async def test_health_and_metrics(make_settings, api_key) -> None:
+    """/healthz, /readyz and /metrics (when public) answer, the metrics naming the counters."""
+    async for client in open_client(make_settings(metrics_public=True)):
+        await _health_and_metrics(client, api_key)
+
+
+async def test_metrics_are_off_the_public_port_by_default(client) -> None:
+    """Without TRACEHUB_METRICS_PUBLIC, /metrics is a 404."""
+    assert (await client.get("/metrics")).status_code == 404
+
+
+async def _health_and_metrics(client, api_key) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200

@@ -130,7 +130,7 @@ async def resolve_projects(
     ids = []
     for value in given:
         project = None
-        if value.isdigit() and len(value) <= 19:
+        if value.isascii() and value.isdigit() and len(value) <= 19:
             project = await project_store.get_project(conn, int(value))
         if project is None:
             project = await project_store.get_project_by_name(conn, value)

@@ -32,7 +32,9 @@ class LimitedBodyRoute(APIRoute):
 
 async def _read_capped(request: Request) -> None:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_JSON_BODY_BYTES):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_JSON_BODY_BYTES
+    ):
         raise HTTPException(413, detail=f"request body over {MAX_JSON_BODY_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():

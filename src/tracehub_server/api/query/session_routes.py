@@ -9,7 +9,6 @@ cannot send that without a CORS preflight, which closes login CSRF.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Any
 
@@ -23,19 +22,19 @@ from tracehub_server.api.query.users import user_dict
 from tracehub_server.auth import sessions
 from tracehub_server.auth.passwords import (
     MAX_PASSWORD_LENGTH,
-    hash_password,
+    check_new_password,
+    hash_password_off_loop,
     rehash_if_needed,
-    verify_password,
+    verify_password_off_loop,
 )
-from tracehub_server.auth.throttle import client_ip, get_throttle
+from tracehub_server.auth.throttle import client_ip, get_throttle, password_change_key
+from tracehub_server.storage import tokens as token_store
 from tracehub_server.storage import users as user_store
 from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=LimitedBodyRoute)
 
 _BAD_LOGIN = "wrong email or password"
-# Verified against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = hash_password("not-a-real-password-only-for-timing")
 
 
 class Login(BaseModel):
@@ -48,6 +47,8 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     current_password: str = Field(max_length=MAX_PASSWORD_LENGTH * 4)
     new_password: str = Field(max_length=MAX_PASSWORD_LENGTH * 4)
+    #: Also revoke every personal access token (a password change alone leaves them valid).
+    revoke_tokens: bool = False
 
 
 def _me(principal: Any) -> dict[str, Any]:
@@ -73,22 +74,21 @@ async def login(request: Request, body: Login, pool: PoolDep, response: Response
     if not request.headers.get("content-type", "").lower().startswith("application/json"):
         raise HTTPException(415, detail="send the login as application/json")
     throttle, client = get_throttle(request), client_ip(request)
-    wait = throttle.attempt(body.email, client)
-    if wait > 0:
-        raise HTTPException(
-            429,
-            detail=f"too many failed logins; try again in {math.ceil(wait)} s",
-            headers={"Retry-After": str(math.ceil(wait))},
-        )
     async with pool.acquire() as conn:
+        wait = await throttle.attempt(conn, body.email, client)
+        if wait > 0:
+            raise HTTPException(
+                429,
+                detail=f"too many failed logins; try again in {math.ceil(wait)} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         found = await user_store.get_credentials(conn, body.email)
-        stored = found[1] if found else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_password, stored, body.password)
+        ok = await verify_password_off_loop(found[1] if found else None, body.password)
         if not ok or found is None:
             raise HTTPException(401, detail=_BAD_LOGIN)
         user = found[0]
-        await rehash_if_needed(conn, user.id, stored, body.password)
-        throttle.succeeded(body.email, client)
+        await rehash_if_needed(conn, user.id, found[1], body.password)
+        await throttle.succeeded(conn, body.email, client)
         token, csrf = await sessions.create_session(conn, user.id)
         await user_store.record_login(conn, user.id)
     sessions.set_session_cookie(response, request, token)
@@ -115,20 +115,33 @@ async def me(principal: CurrentUser) -> dict[str, Any]:
 @router.post(
     "/password", status_code=204, summary="Change your password; ends your other sessions."
 )
-async def change_password(body: PasswordChange, principal: CurrentUser, pool: PoolDep) -> Response:
+async def change_password(
+    request: Request, body: PasswordChange, principal: CurrentUser, pool: PoolDep
+) -> Response:
+    throttle, client = get_throttle(request), client_ip(request)
+    key = password_change_key(principal.user.id)
+    try:
+        check_new_password(body.new_password, email=principal.user.email)
+    except ValueError as error:
+        raise unprocessable("new_password", str(error), where="body") from None
     async with pool.acquire() as conn:
+        wait = await throttle.attempt(conn, key, client)
+        if wait > 0:
+            raise HTTPException(
+                429,
+                detail=f"too many wrong current passwords; try again in {math.ceil(wait)} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         stored = await user_store.get_password_hash(conn, principal.user.id)
-        if stored is None or not await asyncio.to_thread(
-            verify_password, stored, body.current_password
-        ):
+        if not await verify_password_off_loop(stored, body.current_password):
             raise unprocessable("current_password", "is not your current password", where="body")
-        try:
-            new_hash = await asyncio.to_thread(hash_password, body.new_password)
-        except ValueError as error:
-            raise unprocessable("new_password", str(error), where="body") from None
+        await throttle.succeeded(conn, key, client)
+        new_hash = await hash_password_off_loop(body.new_password)
         async with conn.transaction():
             await user_store.set_password(conn, principal.user.id, new_hash)
             await sessions.revoke_other_sessions(
                 conn, principal.user.id, keep_token=principal.session_token
             )
+            if body.revoke_tokens:
+                await token_store.revoke_user_tokens(conn, principal.user.id)
     return Response(status_code=204)

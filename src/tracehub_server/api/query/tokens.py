@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracehub_server.api.query.deps import CurrentUser, not_found, unprocessable
+from tracehub_server.api.query.deps import CurrentUser, forbidden, not_found, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, NewTokenOut, TokenOut
 from tracehub_server.auth import tokens
@@ -24,7 +24,7 @@ router = APIRouter(
 class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="", max_length=800)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int = Field(default=tokens.DEFAULT_LIFETIME.days, ge=1, le=3650)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -53,14 +53,12 @@ async def list_tokens(principal: CurrentUser, pool: PoolDep) -> list[dict[str, A
     "",
     response_model=NewTokenOut,
     status_code=201,
-    summary="Create a token; its value is shown only now.",
+    summary="Create a token (session only; 90 days by default); its value is shown only now.",
 )
 async def create_token(body: NewToken, principal: CurrentUser, pool: PoolDep) -> dict[str, Any]:
-    expires_at = (
-        datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
-        if body.expires_in_days
-        else None
-    )
+    if principal.session is None:
+        raise forbidden("create tokens from a logged-in session, not with another token")
+    expires_at = datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
     async with pool.acquire() as conn:
         try:
             token, plaintext = await tokens.create_token(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -11,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from tracehub_server.api.query.deps import AdminUser, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, UserOut
-from tracehub_server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password
+from tracehub_server.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    check_new_password,
+    hash_password_off_loop,
+)
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.users import User
 from tracehub_server.web_deps import PoolDep
@@ -57,8 +60,8 @@ async def create_user(body: NewUser, principal: AdminUser, pool: PoolDep) -> dic
     except ValueError as error:
         raise unprocessable("email", str(error), where="body") from None
     try:
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-        password_hash = await asyncio.to_thread(hash_password, body.password)
+        check_new_password(body.password, email=email)
+        password_hash = await hash_password_off_loop(body.password)
     except ValueError as error:
         raise unprocessable("password", str(error), where="body") from None
     async with pool.acquire() as conn:

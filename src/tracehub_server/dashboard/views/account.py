@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -9,9 +11,11 @@ from tracehub_server.auth import sessions, tokens
 from tracehub_server.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
-    hash_password,
-    verify_password,
+    check_new_password,
+    hash_password_off_loop,
+    verify_password_off_loop,
 )
+from tracehub_server.auth.throttle import client_ip, get_throttle, password_change_key
 from tracehub_server.dashboard.context import Page, PageContext
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
@@ -59,26 +63,49 @@ async def account(request: Request, page: Page, pool: PoolDep) -> HTMLResponse:
 
 @router.post("/account/password")
 async def change_password(request: Request, page: Page, pool: PoolDep) -> Response:
-    """Check the current password, store the new one, end every other session."""
+    """Check the current password (throttled like logins), store the new one, end every other
+    session, and revoke the user's tokens when asked."""
     form = await read_csrf_form(request, page)
     current, new, confirm = form.raw("current"), form.raw("new"), form.raw("confirm")
     error = ""
     if new != confirm:
         error = "The new password and its confirmation differ."
-    elif not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
-        error = (
-            f"The new password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters."
-        )
+    else:
+        try:
+            check_new_password(new, email=page.user.email)
+        except ValueError as exc:
+            error = f"The new {exc}."
     if error:
         return await _account_page(request, page, pool, error=error, status=400)
+    throttle, client, key = (
+        get_throttle(request),
+        client_ip(request),
+        password_change_key(page.user.id),
+    )
     async with pool.acquire() as conn:
+        wait = await throttle.attempt(conn, key, client)
+        if wait > 0:
+            response = await _account_page(
+                request,
+                page,
+                pool,
+                error=f"Too many wrong passwords. Try again in {math.ceil(wait)} seconds.",
+                status=429,
+            )
+            response.headers["Retry-After"] = str(math.ceil(wait))
+            return response
         stored = await user_store.get_password_hash(conn, page.user.id)
-        if stored is None or not verify_password(stored, current[:MAX_PASSWORD_LENGTH]):
+        if not await verify_password_off_loop(stored, current):
             return await _account_page(
                 request, page, pool, error="The current password is wrong.", status=400
             )
-        await user_store.set_password(conn, page.user.id, hash_password(new))
-        await sessions.revoke_other_sessions(conn, page.user.id, keep_token=page.session_token)
+        await throttle.succeeded(conn, key, client)
+        new_hash = await hash_password_off_loop(new)
+        async with conn.transaction():
+            await user_store.set_password(conn, page.user.id, new_hash)
+            await sessions.revoke_other_sessions(conn, page.user.id, keep_token=page.session_token)
+            if form.get("revoke_tokens") == "on":
+                await token_store.revoke_user_tokens(conn, page.user.id)
     return see_other("/account?done=password-changed")
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tracehub_server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from tracehub_server.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    check_new_password,
+    hash_password_off_loop,
+)
 from tracehub_server.dashboard.context import Page, PageContext, require_admin
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
@@ -58,7 +62,8 @@ async def create_user(request: Request, page: Page, pool: PoolDep) -> Response:
     require_admin(page)
     form = await read_csrf_form(request, page)
     try:
-        password_hash = hash_password(form.raw("password"))
+        check_new_password(form.raw("password"), email=form.get("email"))
+        password_hash = await hash_password_off_loop(form.raw("password"))
         async with pool.acquire() as conn:
             await user_store.create_user(
                 conn, form.get("email"), password_hash, is_admin=form.get("is_admin") == "on"

@@ -210,7 +210,7 @@ async def set_assignee(
         assignee: int | None = UNCHANGED
         if raw == "":
             assignee = None
-        elif raw.isdigit() and int(raw) in dict(await _assignees(conn, page)):
+        elif raw.isascii() and raw.isdigit() and int(raw) in dict(await _assignees(conn, page)):
             assignee = int(raw)
         else:
             raise not_found()

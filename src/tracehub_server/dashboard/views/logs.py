@@ -110,7 +110,7 @@ async def live_tail(
     query = parse_explorer_query(items, retention_days=settings.retention_days)
     if query.filter is None:
         raise PageError(422, "Bad filter", str(query.error))
-    if not tail.can_open():
+    if not tail.can_open(page.user.id):
         raise PageError(503, "Too many live tails", "Close other live tails and retry.")
     now = datetime.now(timezone.utc)
     start = (
@@ -126,6 +126,7 @@ async def live_tail(
             query.filter,
             start=start,
             render_rows=lambda entries: _rows_html(project_id, entries),
+            user_id=page.user.id,
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -72,7 +72,7 @@ async def create_project(request: Request, page: Page, pool: PoolDep) -> Respons
 @router.get("/go")
 async def go(page: Page, project: str = "") -> RedirectResponse:
     """Target of the project switcher (works without JavaScript)."""
-    if project.isdigit() and any(p.id == int(project) for p in page.projects):
+    if project.isascii() and project.isdigit() and any(p.id == int(project) for p in page.projects):
         return see_other(f"/projects/{int(project)}")
     return see_other("/")
 

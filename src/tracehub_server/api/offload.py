@@ -1,0 +1,90 @@
+"""Parsing and validating large ingest bodies in a child process, off the event loop.
+
+orjson and msgspec hold the GIL for a whole decode: a 20 MiB body whose ``extra`` has a
+million keys takes ~0.5 s, and a worker *thread* would still stop the event loop for all of
+it. Bodies of at least ``threshold`` bytes are therefore parsed and validated in a small
+process pool (``spawn``ed, so no locks of this process are inherited); smaller ones, the
+common case, stay inline where they cost less than the trip to another process. What comes
+back is bounded: each stored ``extra`` is at most ``MAX_EXTRA_BYTES`` (larger ones become a
+three-key summary in the child), so no single value of a million keys is ever rebuilt here.
+
+The pool is per process and shared by every app in it (created on first use, joined at
+interpreter exit). A child that dies (killed, out of memory) breaks the pool: the request
+answers 503 with ``Retry-After`` and the next large body starts a fresh pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tracehub_server.api.body import BUSY_RETRY_AFTER, BodyError
+
+if TYPE_CHECKING:
+    from tracehub_server.settings import Settings
+
+T = TypeVar("T")
+
+#: Bodies (decompressed) at least this large are parsed in the pool by default.
+OFFLOAD_BYTES = 256 * 1024
+
+#: ``nice`` increment of the parser processes: on a busy host the scheduler runs the event
+#: loop (health checks, small batches, queries) before another slice of a huge parse.
+PARSER_NICENESS = 19
+
+_executor: ProcessPoolExecutor | None = None
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(PARSER_NICENESS)
+
+
+def _pool(processes: int) -> ProcessPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
+        )
+    return _executor
+
+
+def _discard_broken(broken: ProcessPoolExecutor) -> None:
+    global _executor
+    if _executor is broken:
+        _executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+
+class BodyParser:
+    """Runs a parse function inline for small bodies and in the process pool for large ones."""
+
+    def __init__(self, *, processes: int = 1, threshold: int = OFFLOAD_BYTES) -> None:
+        #: 0 processes: always inline (the loop stalls on huge bodies; for tests and tiny hosts).
+        self.processes = processes
+        self.threshold = threshold
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BodyParser:
+        return cls(processes=settings.parse_processes, threshold=settings.parse_offload_bytes)
+
+    async def run(self, size: int, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``: here when ``size`` is small, else in a child process."""
+        if not self.processes or size < self.threshold:
+            return fn(*args)
+        executor = _pool(self.processes)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            _discard_broken(executor)
+            raise BodyError(
+                503, "the body parser restarted; retry", retry_after=BUSY_RETRY_AFTER
+            ) from None

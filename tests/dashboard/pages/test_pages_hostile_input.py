@@ -1,0 +1,49 @@
+"""Hostile page input: Unicode digits and forged cursors are 4xx or a redirect, never 500."""
+
+from __future__ import annotations
+
+import base64
+
+import asyncpg
+import httpx
+import pytest
+from pages_support import Seed, insert_issue
+
+Client = tuple[httpx.AsyncClient, str]
+
+
+async def test_go_with_unicode_digits_goes_home(as_member: Client) -> None:
+    """``/go?project=²`` redirects home instead of crashing int()."""
+    client, _ = as_member
+    r = await client.get("/go", params={"project": "²"})
+    assert r.status_code == 303
+
+
+async def test_assignee_with_unicode_digits_is_refused(
+    as_member: Client, pool: asyncpg.Pool, seed: Seed
+) -> None:
+    """An assignee of ``²`` is a 404 like any unknown user, never a 500."""
+    client, csrf = as_member
+    async with pool.acquire() as conn:
+        issue_id = await insert_issue(conn, seed.project_id, title="ZeroDivisionError")
+    url = f"/projects/{seed.project_id}/issues/{issue_id}/assignee"
+    r = await client.post(url, data={"csrf_token": csrf, "assignee": "²"})
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("page", ["logs", "issues"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "²"},
+        {"cursor": base64.urlsafe_b64encode(b"0001-01-01T00:00:00+23:59|x").decode()},
+        {"cursor": base64.urlsafe_b64encode(b"last_seen|9999-12-31T23:59:59+00:00|1").decode()},
+    ],
+)
+async def test_list_pages_refuse_bad_limits_and_forged_cursors(
+    as_member: Client, seed: Seed, page: str, params: dict[str, str]
+) -> None:
+    """A Unicode-digit limit or a forged cursor on a list page answers 4xx, never 500."""
+    client, _ = as_member
+    r = await client.get(f"/projects/{seed.project_id}/{page}", params=params)
+    assert r.status_code < 500
