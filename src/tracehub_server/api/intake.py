@@ -99,13 +99,20 @@ async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-async def read_request(receive: Receive, *, length: str | None, coding: str | None) -> bytes:
-    """The decompressed body within the native size limits (413), else 400 when broken."""
+async def read_request(
+    service: IngestService, receive: Receive, *, length: str | None, coding: str | None
+) -> bytes:
+    """The decompressed body within native ingest's limits: size (413), time (408) and the
+    process's bodies-in-flight gate (503 with Retry-After); 400 when it is broken."""
     try:
         check_content_length(length)
-        return await read_body(_chunks(receive), encoding=coding)
+        admission = service.bodies.admit()
+        try:
+            return await read_body(_chunks(receive), encoding=coding, admission=admission)
+        finally:
+            admission.release()
     except BodyError as exc:
-        raise Refusal(exc.status, exc.message) from None
+        raise Refusal(exc.status, exc.message, retry_after=exc.retry_after) from None
 
 
 def check_count(count: int, *, what: str) -> None:

@@ -83,45 +83,79 @@ class EmailSender:
         message = build_message(
             payload, sender=self._sender, to=to, notification_id=notification_id
         )
-        try:
-            await asyncio.to_thread(self._deliver, message, to)
-        except SmtpConfigError as exc:
-            return Outcome(ok=False, answer=str(exc))
-        except smtplib.SMTPResponseException as exc:
-            text = (
-                exc.smtp_error.decode(errors="replace")
-                if isinstance(exc.smtp_error, bytes)
-                else str(exc.smtp_error)
-            )
-            answer = f"SMTP {exc.smtp_code}: {text}"[:MAX_ANSWER_CHARS]
-            return Outcome(ok=False, answer=answer, retry=exc.smtp_code < 500)
-        except smtplib.SMTPRecipientsRefused as exc:
-            return Outcome(ok=False, answer=f"recipients refused: {sorted(exc.recipients)}")
-        except (smtplib.SMTPException, OSError) as exc:
-            return error_outcome(exc)
-        return Outcome(ok=True, answer=f"250 accepted for {', '.join(to)}")
+        return await send_message(
+            self._url, message, to, sender=self._sender, context=self._context
+        )
 
-    def _deliver(self, message: EmailMessage, to: list[str]) -> None:
-        url = urlsplit(self._url or "")
-        host = url.hostname or "localhost"
-        context = self._context or tls_context()
-        smtp: smtplib.SMTP
-        if url.scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(
-                host, url.port or 465, timeout=SEND_TIMEOUT_SECONDS, context=context
-            )
-        else:
-            smtp = smtplib.SMTP(host, url.port or 587, timeout=SEND_TIMEOUT_SECONDS)
-        with smtp:
+
+def plain_message(*, sender: str, to: list[str], subject: str, text: str) -> EmailMessage:
+    """A message of the server's own (an invitation): plain text, and HTML with its links."""
+    message = EmailMessage()
+    message["Subject"] = subject[:200]
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = make_msgid()
+    message.set_content(text)
+    paragraphs = "".join(f"<p>{html.escape(part)}</p>" for part in text.split("\n\n") if part)
+    message.add_alternative(f"<html><body>{paragraphs}</body></html>", subtype="html")
+    return message
+
+
+async def send_message(
+    smtp_url: str,
+    message: EmailMessage,
+    to: list[str],
+    *,
+    sender: str,
+    context: ssl.SSLContext | None = None,
+) -> Outcome:
+    """Deliver ``message`` through the SMTP server of ``smtp_url``; the outcome, never raising."""
+    try:
+        await asyncio.to_thread(_deliver, smtp_url, sender, context, message, to)
+    except SmtpConfigError as exc:
+        return Outcome(ok=False, answer=str(exc))
+    except smtplib.SMTPResponseException as exc:
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        answer = f"SMTP {exc.smtp_code}: {text}"[:MAX_ANSWER_CHARS]
+        return Outcome(ok=False, answer=answer, retry=exc.smtp_code < 500)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return Outcome(ok=False, answer=f"recipients refused: {sorted(exc.recipients)}")
+    except (smtplib.SMTPException, OSError) as exc:
+        return error_outcome(exc)
+    return Outcome(ok=True, answer=f"250 accepted for {', '.join(to)}")
+
+
+def _deliver(
+    smtp_url: str,
+    sender: str,
+    context: ssl.SSLContext | None,
+    message: EmailMessage,
+    to: list[str],
+) -> None:
+    url = urlsplit(smtp_url)
+    host = url.hostname or "localhost"
+    context = context or tls_context()
+    smtp: smtplib.SMTP
+    if url.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(
+            host, url.port or 465, timeout=SEND_TIMEOUT_SECONDS, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(host, url.port or 587, timeout=SEND_TIMEOUT_SECONDS)
+    with smtp:
+        smtp.ehlo()
+        if url.scheme == "smtp" and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
             smtp.ehlo()
-            if url.scheme == "smtp" and smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            elif url.scheme == "smtp" and url.username:
-                raise SmtpConfigError(
-                    "the SMTP server does not offer STARTTLS; refusing to send the password"
-                    " in clear (use smtps:// or a server with STARTTLS)"
-                )
-            if url.username:
-                smtp.login(unquote(url.username), unquote(url.password or ""))
-            smtp.send_message(message, from_addr=self._sender, to_addrs=to)
+        elif url.scheme == "smtp" and url.username:
+            raise SmtpConfigError(
+                "the SMTP server does not offer STARTTLS; refusing to send the password"
+                " in clear (use smtps:// or a server with STARTTLS)"
+            )
+        if url.username:
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(message, from_addr=sender, to_addrs=to)

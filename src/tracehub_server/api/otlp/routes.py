@@ -152,7 +152,9 @@ async def _export(
         coding = content_coding(headers.get(b"content-encoding"), _CODINGS)
     except BodyError as exc:
         raise Refusal(exc.status, exc.message) from None
-    body = await read_request(receive, length=headers.get(b"content-length"), coding=coding)
+    body = await read_request(
+        service, receive, length=headers.get(b"content-length"), coding=coding
+    )
     try:
         decoded = (from_protobuf if protobuf else from_json)(body, auth.project_id)
     except Undecodable as exc:

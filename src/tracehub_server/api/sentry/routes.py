@@ -120,7 +120,9 @@ async def _ingest(
         coding = content_coding(headers.get(b"content-encoding"), _CODINGS)
     except BodyError as exc:
         raise Refusal(exc.status, exc.message) from None
-    body = await read_request(receive, length=headers.get(b"content-length"), coding=coding)
+    body = await read_request(
+        service, receive, length=headers.get(b"content-length"), coding=coding
+    )
     if endpoint == "store":
         items, event_id = _store_items(body, project_id)
     else:

@@ -11,6 +11,7 @@ from tracehub_server.dashboard import onboarding
 from tracehub_server.dashboard.context import (
     Page,
     PageContext,
+    PageError,
     ProjectPage,
     not_found,
     require_write,
@@ -71,10 +72,17 @@ async def create_project(request: Request, page: Page, pool: PoolDep) -> Respons
 
 @router.get("/go")
 async def go(page: Page, project: str = "") -> RedirectResponse:
-    """Target of the project switcher (works without JavaScript)."""
-    if project.isascii() and project.isdigit() and any(p.id == int(project) for p in page.projects):
+    """Target of the project switcher (works without JavaScript).
+
+    No project chosen goes home; anything but a project id is a 400, never int()'s crash.
+    """
+    if not project:
+        return see_other("/")
+    if not (project.isascii() and project.isdigit()):
+        raise PageError(400, "Bad request", "project must be a project id (digits 0-9).")
+    if any(p.id == int(project) for p in page.projects):
         return see_other(f"/projects/{int(project)}")
-    return see_other("/")
+    raise not_found()
 
 
 def _onboarding(

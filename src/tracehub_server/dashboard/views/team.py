@@ -7,6 +7,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tracehub_server.alerts.mail import send_invitation
 from tracehub_server.auth import sessions
 from tracehub_server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from tracehub_server.dashboard.context import (
@@ -96,10 +97,13 @@ async def invite(
         return render(request, "error.html", {"title": "Invitation not made",
                                               "message": str(exc)}, status_code=400)  # fmt: skip
     base = (settings.public_url or str(request.base_url)).rstrip("/")
+    link = f"{base}/invite/{token}"
+    sent = await send_invitation(
+        settings, to=invitation.email, project=page.project.name, role=invitation.role,
+        link=link, expires_at=invitation.expires_at,
+    )  # fmt: skip
     return render(
-        request,
-        "invitation_created.html",
-        {"invitation": invitation, "link": f"{base}/invite/{token}"},
+        request, "invitation_created.html", {"invitation": invitation, "link": link, "sent": sent}
     )
 
 
