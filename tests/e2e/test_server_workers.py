@@ -28,6 +28,7 @@ def test_metrics_sum_every_process(tmp_path: Path, pipeline_env: dict[str, str])
     """Whichever process answers the scrape, /metrics counts the requests of all of them."""
     env = {**pipeline_env}
     env.pop("TRACEHUB_AMQP_URL")  # in-process digest: no broker needed for this
+    env["TRACEHUB_METRICS_PUBLIC"] = "true"  # /metrics on the API port, off by default
     _, key = create_project(tmp_path, env, f"workers-{secrets.token_hex(4)}")
     port = free_port()
     log = tmp_path / "server.log"

@@ -141,7 +141,9 @@ def test_public_names_of_1_2_0_exist() -> None:
 def test_every_documented_call_sends_its_wire_fields(
     rx: LocalReceiver, positional: Callable
 ) -> None:
-    """The README's calls arrive with 1.2.0's fields, empty optionals left out."""
+    """The README's calls arrive with 1.2.0's fields, empty optionals left out; the one
+    addition is ``exception``, the structured chain beside the text trace (servers that do
+    not know it ignore it)."""
     logger = positional()
     logger.debug("Verbose diagnostic info", module="db")
     logger.info("User logged in", module="auth", extra={"user_id": "usr_42", "ip": "10.0.0.1"})
@@ -165,7 +167,7 @@ def test_every_documented_call_sends_its_wire_fields(
     for entry in entries.values():
         assert set(entry) - ALWAYS <= {
             "event_id", "trace_id", "module", "stack_trace", "error_type", "error_message",
-            "extra",
+            "extra", "exception",
         }  # fmt: skip
         assert set(entry) >= ALWAYS
         assert TIMESTAMP.match(entry["timestamp"])

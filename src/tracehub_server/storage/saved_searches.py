@@ -41,10 +41,13 @@ def _search(row: asyncpg.Record) -> SavedSearch:
 
 
 def check_name(name: str) -> str:
-    """The name stripped; ValueError when empty or longer than :data:`MAX_NAME`."""
+    """The name stripped; ValueError when empty, longer than :data:`MAX_NAME` or holding NUL
+    (PostgreSQL text cannot store it)."""
     name = " ".join(name.split())
     if not 1 <= len(name) <= MAX_NAME:
         raise ValueError(f"name must be 1 to {MAX_NAME} characters, got {len(name)}")
+    if "\x00" in name:
+        raise ValueError("name must not contain NUL characters")
     return name
 
 
@@ -55,6 +58,8 @@ async def create_saved_search(
     name = check_name(name)
     if len(query) > MAX_QUERY:
         raise ValueError(f"query must be at most {MAX_QUERY} characters")
+    if "\x00" in query:
+        raise ValueError("query must not contain NUL characters")
     try:
         new_id = await conn.fetchval(
             "INSERT INTO saved_searches (project_id, name, query, created_by, created_by_email)"
