@@ -23,12 +23,7 @@ from tracehub import _diagnostics
 from tracehub._version import __version__
 from tracehub.batcher import BatchWorker
 from tracehub.buffer import RingBuffer
-from tracehub.config import (
-    DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_DLQ_MAX_BYTES,
-    DEFAULT_DLQ_PATH,
-    ClientConfig,
-)
+from tracehub.config import ClientConfig, DeadLetter, Delivery, Retry, group_from
 from tracehub.dlq import DeadLetterQueue
 from tracehub.enricher import THREAD, ExcInfoArg, Fingerprint, capture_error, current_trace_id
 from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
@@ -125,9 +120,13 @@ def _level_method(level: str) -> _LevelMethod:
 class TraceHubLogger:
     """Ships log entries and errors to a TraceHub server without blocking the caller.
 
-    See the README's "Python SDK" section for every option; the advanced keyword-only knobs
-    (``dlq_max_bytes``, ``close_timeout``, ``retry_backoff``, ``max_backoff``,
-    ``transport``) exist for tuning and tests.
+    The options are documented on the docs site's SDK pages (``docs/sdk/configuration.md``,
+    generated from :mod:`tracehub.config`). They come in three groups, each a small object
+    as httpx's ``Timeout`` and ``Limits`` are: ``delivery=Delivery(...)``,
+    ``retry=Retry(...)`` and ``dead_letter=DeadLetter(...)``. Each option also stays a flat
+    keyword (``batch_size=...``), as ``tracehub-logger`` 1.2.0 took it; setting one both
+    ways raises :class:`~tracehub.TraceHubConfigError`. ``transport`` and ``errors`` exist
+    for tests and for error capture (:class:`~tracehub.ErrorOptions`).
 
     ``api_key, service, environment, endpoint`` may be given by position, as
     ``tracehub-logger`` 1.2.0 allowed; every other option is keyword-only, so a call can
@@ -142,48 +141,47 @@ class TraceHubLogger:
         environment: str,
         endpoint: str | None = None,
         *,
-        batch_size: int = 50,
-        flush_interval: float = 5.0,
-        max_buffer: int = 10_000,
-        max_retries: int = 3,
-        timeout: float = 10.0,
-        compress: bool = True,
-        dlq_path: str | os.PathLike[str] | None = DEFAULT_DLQ_PATH,
-        dlq_max_bytes: int = DEFAULT_DLQ_MAX_BYTES,
-        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
-        retry_backoff: float = 0.5,
-        max_backoff: float = 30.0,
+        delivery: Delivery | None = None,
+        retry: Retry | None = None,
+        dead_letter: DeadLetter | None = None,
+        batch_size: int = Delivery.batch_size,
+        flush_interval: float = Delivery.flush_interval,
+        max_buffer: int = Delivery.max_buffer,
+        max_retries: int = Retry.max_retries,
+        timeout: float = Delivery.timeout,
+        compress: bool = Delivery.compress,
+        dlq_path: str | os.PathLike[str] | None = DeadLetter.dlq_path,
+        dlq_max_bytes: int = DeadLetter.dlq_max_bytes,
+        close_timeout: float = Delivery.close_timeout,
+        retry_backoff: float = Retry.retry_backoff,
+        max_backoff: float = Retry.max_backoff,
         transport: Transport | None = None,
         errors: ErrorOptions | None = None,
     ) -> None:
+        # The flat keywords, by name: each group takes its fields from here (defined once,
+        # in tracehub.config), so no option is listed again below.
+        flat = locals()
         self.config = ClientConfig.build(
             api_key=api_key,
             service=service,
             environment=environment,
             endpoint=endpoint,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            max_buffer=max_buffer,
-            max_retries=max_retries,
-            timeout=timeout,
-            compress=compress,
-            dlq_path=dlq_path,
-            dlq_max_bytes=dlq_max_bytes,
-            close_timeout=close_timeout,
-            retry_backoff=retry_backoff,
-            max_backoff=max_backoff,
+            delivery=group_from("delivery", delivery, flat),
+            retry=group_from("retry", retry, flat),
+            dead_letter=group_from("dead_letter", dead_letter, flat),
         )
-        self._buffer = RingBuffer(self.config.max_buffer)
+        delivery, retry = self.config.delivery, self.config.retry
+        self._buffer = RingBuffer(delivery.max_buffer)
         self._stacks = StackCapture(errors)  # in-app rules, locals, the per-frame cache
         self._worker = BatchWorker(
             self._buffer,
             EntryEncoder(service=service, environment=environment, sdk_version=__version__),
             transport if transport is not None else self._http_transport(),
-            self._make_dlq(self.config.dlq_path),
-            flush_interval=self.config.flush_interval,
-            retry_backoff=self.config.retry_backoff,
-            max_backoff=self.config.max_backoff,
-            batch_timeout=self.config.timeout,
+            self._make_dlq(self.config.dead_letter),
+            flush_interval=delivery.flush_interval,
+            retry_backoff=retry.retry_backoff,
+            max_backoff=retry.max_backoff,
+            batch_timeout=delivery.timeout,
         )
         self._close_lock = threading.Lock()
         self._closed = False
@@ -197,15 +195,18 @@ class TraceHubLogger:
         return HttpTransport(
             cfg.ingest_url,
             cfg.api_key,
-            timeout=cfg.timeout,
-            max_retries=cfg.max_retries,
-            compress=cfg.compress,
-            retry_backoff=cfg.retry_backoff,
-            max_backoff=cfg.max_backoff,
+            timeout=cfg.delivery.timeout,
+            max_retries=cfg.retry.max_retries,
+            compress=cfg.delivery.compress,
+            retry_backoff=cfg.retry.retry_backoff,
+            max_backoff=cfg.retry.max_backoff,
         )
 
-    def _make_dlq(self, path: Path | None) -> DeadLetterQueue | None:
-        return None if path is None else DeadLetterQueue(path, max_bytes=self.config.dlq_max_bytes)
+    @staticmethod
+    def _make_dlq(options: DeadLetter) -> DeadLetterQueue | None:
+        if options.dlq_path is None:
+            return None
+        return DeadLetterQueue(Path(options.dlq_path), max_bytes=options.dlq_max_bytes)
 
     def _arm(self) -> None:
         """Bind the hot path to the current buffer; the next call starts the worker."""
@@ -213,8 +214,9 @@ class TraceHubLogger:
         self._append = self._buffer.append
         self._wake = self._worker.wake
         # Below the batch size when flush_interval is 0: send whenever anything waits.
-        batch = self.config.batch_size if self.config.flush_interval > 0 else 1
-        self._batch_threshold = min(batch, self.config.max_buffer)
+        delivery = self.config.delivery
+        batch = delivery.batch_size if delivery.flush_interval > 0 else 1
+        self._batch_threshold = min(batch, delivery.max_buffer)
         self._threshold = _FIRST_USE
 
     # -- the hot path ----------------------------------------------------------------
@@ -381,7 +383,11 @@ class TraceHubLogger:
             self._threshold = _NEVER
         try:
             with _diagnostics.sdk_internal():
-                limit = self.config.close_timeout if timeout is None else max(float(timeout), 0.0)
+                limit = (
+                    self.config.delivery.close_timeout
+                    if timeout is None
+                    else max(float(timeout), 0.0)
+                )
                 self._worker.close(limit)
                 _diagnostics.flush_pending()
         except Exception as exc:
@@ -409,9 +415,9 @@ class TraceHubLogger:
     def _bound(self, timeout: float | None) -> float:
         if timeout is not None:
             return max(float(timeout), 0.0)
-        cfg = self.config
-        per_batch = (cfg.max_retries + 1) * (cfg.timeout + cfg.max_backoff)
-        return per_batch * 2 + cfg.flush_interval + 5.0
+        delivery, retry = self.config.delivery, self.config.retry
+        per_batch = (retry.max_retries + 1) * (delivery.timeout + retry.max_backoff)
+        return per_batch * 2 + delivery.flush_interval + 5.0
 
     def _after_fork_in_child(self) -> None:
         """Fresh buffer, locks, worker state and connection; nothing of the parent's."""
