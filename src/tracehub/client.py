@@ -239,6 +239,8 @@ class TraceHubLogger:
     warn = _level_method(WARN)
     warning = warn
 
+    # error/fatal share _capture, the one general path; generating them as well would trade
+    # their second signature for a Protocol restating it (mypy needs one), so they stay.
     def error(
         self,
         message: str,
