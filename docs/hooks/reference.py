@@ -1,14 +1,15 @@
 """MkDocs hook: the configuration, CLI and metrics references, generated from the code.
 
-A page holds a marker line (``<!-- reference: settings -->``, ``cli`` or ``metrics``) that
-:func:`on_page_markdown` replaces with tables built from :class:`Settings`, the click commands
-and the Prometheus metrics, so the reference cannot drift from what the server reads, accepts
-and exports. ``tests/test_docs.py`` uses the same functions to check every name the prose uses.
-"""
+A page holds a marker line (``<!-- reference: settings -->``, ``cli``, ``metrics`` or
+``sdk-options``) that :func:`on_page_markdown` replaces with tables built from :class:`Settings`,
+the click commands, the Prometheus metrics and the SDK's option groups, so the reference cannot
+drift from what the server reads, accepts and exports. ``tests/test_docs.py`` uses the same
+functions to check every name the prose uses."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -21,10 +22,11 @@ import click
 from prometheus_client.metrics import MetricWrapperBase
 
 import tracehub_server
+from tracehub.config import GROUPS
 from tracehub_server import settings as settings_module
 from tracehub_server.cli import cli
 
-MARKER = re.compile(r"^<!-- reference: (\w+) -->$", re.MULTILINE)
+MARKER = re.compile(r"^<!-- reference: ([\w-]+) -->$", re.MULTILINE)
 
 
 def setting_comments() -> dict[str, str]:
@@ -127,7 +129,26 @@ def metrics_table() -> str:
     return "\n".join(rows)
 
 
-GENERATORS = {"settings": settings_table, "cli": cli_reference, "metrics": metrics_table}
+def sdk_options_table() -> str:
+    """The SDK's option reference: one row per option of each group in ``tracehub.config``."""
+    rows = ["| Option | Group | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for keyword, group in GROUPS.items():
+        for item in dataclasses.fields(group):
+            value = item.default
+            shown = f"{value // 2**20} MiB" if isinstance(value, int) and value >= 2**20 else value
+            meaning = item.metadata["doc"].replace("|", "\\|")
+            rows.append(
+                f"| `{item.name}` | `{keyword}={group.__name__}(...)` | `{shown!s}` | {meaning} |"
+            )
+    return "\n".join(rows)
+
+
+GENERATORS = {
+    "settings": settings_table,
+    "cli": cli_reference,
+    "metrics": metrics_table,
+    "sdk-options": sdk_options_table,
+}
 
 
 def render(markdown: str) -> str:

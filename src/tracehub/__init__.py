@@ -13,14 +13,17 @@ name ``tracehub-logger`` 1.2.0 exported, so code written for it imports unchange
 
 from tracehub._version import __version__
 from tracehub.client import TraceHubLogger, get_default_logger, set_default_logger
-from tracehub.config import DEFAULT_ENDPOINT
+from tracehub.config import DEFAULT_ENDPOINT, DeadLetter, Delivery, Retry
 from tracehub.exceptions import TraceHubConfigError, TraceHubError, TraceHubTransportError
 from tracehub.models import Stats
 from tracehub.stacktrace import ErrorOptions
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "DeadLetter",
+    "Delivery",
     "ErrorOptions",
+    "Retry",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",

@@ -14,26 +14,25 @@ import contextlib
 import os
 import threading
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from time import time
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, cast
 
 from tracehub import _diagnostics
 from tracehub._version import __version__
 from tracehub.batcher import BatchWorker
 from tracehub.buffer import RingBuffer
-from tracehub.config import (
-    DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_DLQ_MAX_BYTES,
-    DEFAULT_DLQ_PATH,
-    ClientConfig,
-)
+from tracehub.config import ClientConfig, DeadLetter, Delivery, Retry, group_from
 from tracehub.dlq import DeadLetterQueue
-from tracehub.enricher import THREAD, capture_error, current_trace_id
+from tracehub.enricher import THREAD, ExcInfoArg, Fingerprint, capture_error, current_trace_id
 from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
 from tracehub.serializer import _IMMUTABLE, EntryEncoder, safe_text, snapshot_extra
 from tracehub.stacktrace import ErrorOptions, StackCapture
 from tracehub.transport import HttpTransport, Transport
+
+if TYPE_CHECKING:
+    from tracehub.integrations.unhandled import UnhandledHooks
 
 __all__ = ["TraceHubLogger", "get_default_logger", "set_default_logger"]
 
@@ -47,12 +46,87 @@ def _discard(_record: object) -> None:
     """Stands in for the buffer's append after close(): logging becomes a no-op."""
 
 
+class _LevelMethod(Protocol):
+    """The signature ``debug``, ``info`` and ``warn`` share, as called on a logger.
+
+    ``message`` is typed ``str``; anything else is still logged as ``str(message)``.
+    """
+
+    def __call__(
+        self,
+        message: str,
+        *,
+        module: str = "",
+        extra: Mapping[str, object] | None = None,
+        exc_info: ExcInfoArg = False,
+    ) -> None: ...
+
+
+def _level_method(level: str) -> _LevelMethod:
+    """Build ``debug``/``info``/``warn``: one body, the level bound in a closure.
+
+    The body is the caller's whole cost, so it stays inline: the level is a closure cell
+    (as structlog's ``_native.py`` binds it), not an argument of a shared helper, which
+    would add a Python call. bench/micro_sdk.py measured the generated methods against
+    the written-out copies in one run (docs/performance.md).
+    """
+
+    def method(
+        self: TraceHubLogger,
+        message: str,
+        *,
+        module: str = "",
+        extra: Mapping[str, object] | None = None,
+        exc_info: ExcInfoArg = False,
+    ) -> None:
+        if exc_info:
+            return self._capture(level, message, exc_info, None, None, None, module, extra, None)
+        try:
+            if extra is not None:  # snapshot_extra's common case, inlined (no call)
+                if type(extra) is dict:
+                    extra = extra.copy()
+                    for value in extra.values():
+                        if type(value) not in _IMMUTABLE:
+                            extra = snapshot_extra(extra)  # nested or mutable values
+                            break
+                else:
+                    extra = snapshot_extra(extra)
+            self._append(
+                (
+                    level,
+                    message if type(message) is str else safe_text(message),
+                    time(),
+                    module,
+                    extra,
+                    current_trace_id(),
+                    THREAD.name,
+                    None,
+                )
+            )
+            if len(self._queue) >= self._threshold:
+                self._kick()
+        except Exception as exc:
+            _caller_failure(exc)
+        return None
+
+    method.__name__ = level.lower()
+    method.__qualname__ = f"TraceHubLogger.{method.__name__}"
+    method.__doc__ = f"Log at {level}. Never raises, never blocks."
+    # A class attribute: Python binds ``self`` on access, which a callback protocol cannot
+    # say; _LevelMethod is the signature a caller of ``logger.info`` sees.
+    return cast("_LevelMethod", method)
+
+
 class TraceHubLogger:
     """Ships log entries and errors to a TraceHub server without blocking the caller.
 
-    See the README's "Python SDK" section for every option; the advanced keyword-only knobs
-    (``dlq_max_bytes``, ``close_timeout``, ``retry_backoff``, ``max_backoff``,
-    ``transport``) exist for tuning and tests.
+    The options are documented on the docs site's SDK pages (``docs/sdk/configuration.md``,
+    generated from :mod:`tracehub.config`). They come in three groups, each a small object
+    as httpx's ``Timeout`` and ``Limits`` are: ``delivery=Delivery(...)``,
+    ``retry=Retry(...)`` and ``dead_letter=DeadLetter(...)``. Each option also stays a flat
+    keyword (``batch_size=...``), as ``tracehub-logger`` 1.2.0 took it; setting one both
+    ways raises :class:`~tracehub.TraceHubConfigError`. ``transport`` and ``errors`` exist
+    for tests and for error capture (:class:`~tracehub.ErrorOptions`).
 
     ``api_key, service, environment, endpoint`` may be given by position, as
     ``tracehub-logger`` 1.2.0 allowed; every other option is keyword-only, so a call can
@@ -67,48 +141,47 @@ class TraceHubLogger:
         environment: str,
         endpoint: str | None = None,
         *,
-        batch_size: int = 50,
-        flush_interval: float = 5.0,
-        max_buffer: int = 10_000,
-        max_retries: int = 3,
-        timeout: float = 10.0,
-        compress: bool = True,
-        dlq_path: str | os.PathLike[str] | None = DEFAULT_DLQ_PATH,
-        dlq_max_bytes: int = DEFAULT_DLQ_MAX_BYTES,
-        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
-        retry_backoff: float = 0.5,
-        max_backoff: float = 30.0,
+        delivery: Delivery | None = None,
+        retry: Retry | None = None,
+        dead_letter: DeadLetter | None = None,
+        batch_size: int = Delivery.batch_size,
+        flush_interval: float = Delivery.flush_interval,
+        max_buffer: int = Delivery.max_buffer,
+        max_retries: int = Retry.max_retries,
+        timeout: float = Delivery.timeout,
+        compress: bool = Delivery.compress,
+        dlq_path: str | os.PathLike[str] | None = DeadLetter.dlq_path,
+        dlq_max_bytes: int = DeadLetter.dlq_max_bytes,
+        close_timeout: float = Delivery.close_timeout,
+        retry_backoff: float = Retry.retry_backoff,
+        max_backoff: float = Retry.max_backoff,
         transport: Transport | None = None,
         errors: ErrorOptions | None = None,
     ) -> None:
+        # The flat keywords, by name: each group takes its fields from here (defined once,
+        # in tracehub.config), so no option is listed again below.
+        flat = locals()
         self.config = ClientConfig.build(
             api_key=api_key,
             service=service,
             environment=environment,
             endpoint=endpoint,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            max_buffer=max_buffer,
-            max_retries=max_retries,
-            timeout=timeout,
-            compress=compress,
-            dlq_path=dlq_path,
-            dlq_max_bytes=dlq_max_bytes,
-            close_timeout=close_timeout,
-            retry_backoff=retry_backoff,
-            max_backoff=max_backoff,
+            delivery=group_from("delivery", delivery, flat),
+            retry=group_from("retry", retry, flat),
+            dead_letter=group_from("dead_letter", dead_letter, flat),
         )
-        self._buffer = RingBuffer(self.config.max_buffer)
+        delivery, retry = self.config.delivery, self.config.retry
+        self._buffer = RingBuffer(delivery.max_buffer)
         self._stacks = StackCapture(errors)  # in-app rules, locals, the per-frame cache
         self._worker = BatchWorker(
             self._buffer,
             EntryEncoder(service=service, environment=environment, sdk_version=__version__),
             transport if transport is not None else self._http_transport(),
-            self._make_dlq(self.config.dlq_path),
-            flush_interval=self.config.flush_interval,
-            retry_backoff=self.config.retry_backoff,
-            max_backoff=self.config.max_backoff,
-            batch_timeout=self.config.timeout,
+            self._make_dlq(self.config.dead_letter),
+            flush_interval=delivery.flush_interval,
+            retry_backoff=retry.retry_backoff,
+            max_backoff=retry.max_backoff,
+            batch_timeout=delivery.timeout,
         )
         self._close_lock = threading.Lock()
         self._closed = False
@@ -122,15 +195,18 @@ class TraceHubLogger:
         return HttpTransport(
             cfg.ingest_url,
             cfg.api_key,
-            timeout=cfg.timeout,
-            max_retries=cfg.max_retries,
-            compress=cfg.compress,
-            retry_backoff=cfg.retry_backoff,
-            max_backoff=cfg.max_backoff,
+            timeout=cfg.delivery.timeout,
+            max_retries=cfg.retry.max_retries,
+            compress=cfg.delivery.compress,
+            retry_backoff=cfg.retry.retry_backoff,
+            max_backoff=cfg.retry.max_backoff,
         )
 
-    def _make_dlq(self, path: Path | None) -> DeadLetterQueue | None:
-        return None if path is None else DeadLetterQueue(path, max_bytes=self.config.dlq_max_bytes)
+    @staticmethod
+    def _make_dlq(options: DeadLetter) -> DeadLetterQueue | None:
+        if options.dlq_path is None:
+            return None
+        return DeadLetterQueue(Path(options.dlq_path), max_bytes=options.dlq_max_bytes)
 
     def _arm(self) -> None:
         """Bind the hot path to the current buffer; the next call starts the worker."""
@@ -138,8 +214,9 @@ class TraceHubLogger:
         self._append = self._buffer.append
         self._wake = self._worker.wake
         # Below the batch size when flush_interval is 0: send whenever anything waits.
-        batch = self.config.batch_size if self.config.flush_interval > 0 else 1
-        self._batch_threshold = min(batch, self.config.max_buffer)
+        delivery = self.config.delivery
+        batch = delivery.batch_size if delivery.flush_interval > 0 else 1
+        self._batch_threshold = min(batch, delivery.max_buffer)
         self._threshold = _FIRST_USE
 
     # -- the hot path ----------------------------------------------------------------
@@ -157,124 +234,24 @@ class TraceHubLogger:
         except Exception as exc:
             _diagnostics.report("kick", f"could not wake the delivery thread: {exc!r}")
 
-    # debug/info/warn repeat one body on purpose: it is the caller's whole cost (~0.6 us), and
-    # routing the three through a shared helper adds a Python call, measured at ~8 % of it
-    # (606 -> 657 ns). Change the three together.
-    def debug(
-        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
-    ) -> None:
-        """Log at DEBUG. Never raises, never blocks."""
-        if exc_info:
-            return self._capture(DEBUG, message, exc_info, None, None, None, module, extra, None)
-        try:
-            if extra is not None:  # snapshot_extra's common case, inlined (no call)
-                if type(extra) is dict:
-                    extra = extra.copy()
-                    for value in extra.values():
-                        if type(value) not in _IMMUTABLE:
-                            extra = snapshot_extra(extra)  # nested or mutable values
-                            break
-                else:
-                    extra = snapshot_extra(extra)
-            self._append(
-                (
-                    DEBUG,
-                    message if type(message) is str else safe_text(message),
-                    time(),
-                    module,
-                    extra,
-                    current_trace_id(),
-                    THREAD.name,
-                    None,
-                )
-            )
-            if len(self._queue) >= self._threshold:
-                self._kick()
-        except Exception as exc:
-            _caller_failure(exc)
-        return None
-
-    def info(
-        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
-    ) -> None:
-        """Log at INFO. Never raises, never blocks."""
-        if exc_info:
-            return self._capture(INFO, message, exc_info, None, None, None, module, extra, None)
-        try:
-            if extra is not None:  # snapshot_extra's common case, inlined (no call)
-                if type(extra) is dict:
-                    extra = extra.copy()
-                    for value in extra.values():
-                        if type(value) not in _IMMUTABLE:
-                            extra = snapshot_extra(extra)  # nested or mutable values
-                            break
-                else:
-                    extra = snapshot_extra(extra)
-            self._append(
-                (
-                    INFO,
-                    message if type(message) is str else safe_text(message),
-                    time(),
-                    module,
-                    extra,
-                    current_trace_id(),
-                    THREAD.name,
-                    None,
-                )
-            )
-            if len(self._queue) >= self._threshold:
-                self._kick()
-        except Exception as exc:
-            _caller_failure(exc)
-        return None
-
-    def warn(
-        self, message: Any, *, module: Any = "", extra: Any = None, exc_info: Any = False
-    ) -> None:
-        """Log at WARN. Never raises, never blocks."""
-        if exc_info:
-            return self._capture(WARN, message, exc_info, None, None, None, module, extra, None)
-        try:
-            if extra is not None:  # snapshot_extra's common case, inlined (no call)
-                if type(extra) is dict:
-                    extra = extra.copy()
-                    for value in extra.values():
-                        if type(value) not in _IMMUTABLE:
-                            extra = snapshot_extra(extra)  # nested or mutable values
-                            break
-                else:
-                    extra = snapshot_extra(extra)
-            self._append(
-                (
-                    WARN,
-                    message if type(message) is str else safe_text(message),
-                    time(),
-                    module,
-                    extra,
-                    current_trace_id(),
-                    THREAD.name,
-                    None,
-                )
-            )
-            if len(self._queue) >= self._threshold:
-                self._kick()
-        except Exception as exc:
-            _caller_failure(exc)
-        return None
-
+    debug = _level_method(DEBUG)
+    info = _level_method(INFO)
+    warn = _level_method(WARN)
     warning = warn
 
+    # error/fatal share _capture, the one general path; generating them as well would trade
+    # their second signature for a Protocol restating it (mypy needs one), so they stay.
     def error(
         self,
-        message: Any,
+        message: str,
         *,
-        exc_info: Any = False,
-        exception: Any = None,
-        error_message: Any = None,
-        stack_trace: Any = None,
-        module: Any = "",
-        extra: Any = None,
-        fingerprint: Any = None,
+        exc_info: ExcInfoArg = False,
+        exception: BaseException | None = None,
+        error_message: str | None = None,
+        stack_trace: str | None = None,
+        module: str = "",
+        extra: Mapping[str, object] | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> None:
         """Log at ERROR, with error details captured the four documented ways.
 
@@ -288,15 +265,15 @@ class TraceHubLogger:
 
     def fatal(
         self,
-        message: Any,
+        message: str,
         *,
-        exc_info: Any = False,
-        exception: Any = None,
-        error_message: Any = None,
-        stack_trace: Any = None,
-        module: Any = "",
-        extra: Any = None,
-        fingerprint: Any = None,
+        exc_info: ExcInfoArg = False,
+        exception: BaseException | None = None,
+        error_message: str | None = None,
+        stack_trace: str | None = None,
+        module: str = "",
+        extra: Mapping[str, object] | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> None:
         """Log at FATAL, with error details captured the four documented ways.
 
@@ -312,17 +289,17 @@ class TraceHubLogger:
 
     def log(
         self,
-        level: Any,
-        message: Any,
+        level: str | int,
+        message: str,
         *,
-        exc_info: Any = False,
-        exception: Any = None,
-        error_message: Any = None,
-        stack_trace: Any = None,
-        module: Any = "",
-        extra: Any = None,
-        trace_id: Any = None,
-        fingerprint: Any = None,
+        exc_info: ExcInfoArg = False,
+        exception: BaseException | None = None,
+        error_message: str | None = None,
+        stack_trace: str | None = None,
+        module: str = "",
+        extra: Mapping[str, object] | None = None,
+        trace_id: str | None = None,
+        fingerprint: Fingerprint | None = None,
     ) -> None:
         """Log at ``level`` (a wire level, a stdlib name such as WARNING, or a number).
 
@@ -341,15 +318,15 @@ class TraceHubLogger:
     def _capture(
         self,
         level: str,
-        message: Any,
-        exc_info: Any,
-        exception: Any,
-        error_message: Any,
-        stack_trace: Any,
-        module: Any,
-        extra: Any,
-        trace_id: Any,
-        fingerprint: Any = None,
+        message: object,
+        exc_info: object,
+        exception: object,
+        error_message: object,
+        stack_trace: object,
+        module: object,
+        extra: object,
+        trace_id: object,
+        fingerprint: object = None,
     ) -> None:
         """The general path: error capture and an explicit trace id."""
         try:
@@ -408,7 +385,11 @@ class TraceHubLogger:
             self._threshold = _NEVER
         try:
             with _diagnostics.sdk_internal():
-                limit = self.config.close_timeout if timeout is None else max(float(timeout), 0.0)
+                limit = (
+                    self.config.delivery.close_timeout
+                    if timeout is None
+                    else max(float(timeout), 0.0)
+                )
                 self._worker.close(limit)
                 _diagnostics.flush_pending()
         except Exception as exc:
@@ -427,7 +408,7 @@ class TraceHubLogger:
             self._worker.ensure_running()
         return self._worker.stats()
 
-    def capture_unhandled(self) -> Any:
+    def capture_unhandled(self) -> UnhandledHooks:
         """Report uncaught exceptions (threads, asyncio, the main thread) through this logger."""
         from tracehub.integrations.unhandled import install
 
@@ -436,9 +417,9 @@ class TraceHubLogger:
     def _bound(self, timeout: float | None) -> float:
         if timeout is not None:
             return max(float(timeout), 0.0)
-        cfg = self.config
-        per_batch = (cfg.max_retries + 1) * (cfg.timeout + cfg.max_backoff)
-        return per_batch * 2 + cfg.flush_interval + 5.0
+        delivery, retry = self.config.delivery, self.config.retry
+        per_batch = (retry.max_retries + 1) * (delivery.timeout + retry.max_backoff)
+        return per_batch * 2 + delivery.flush_interval + 5.0
 
     def _after_fork_in_child(self) -> None:
         """Fresh buffer, locks, worker state and connection; nothing of the parent's."""

@@ -9,14 +9,27 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tracehub.exceptions import TraceHubConfigError
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 
-__all__ = ["DEFAULT_DLQ_PATH", "DEFAULT_ENDPOINT", "ClientConfig"]
+__all__ = [
+    "DEFAULT_DLQ_PATH",
+    "DEFAULT_ENDPOINT",
+    "GROUPS",
+    "ClientConfig",
+    "DeadLetter",
+    "Delivery",
+    "Retry",
+]
+
+T = TypeVar("T")
+_OptionsT = TypeVar("_OptionsT", bound="_Options")
 
 #: Where ``tracehub server`` listens by default; the SDK has no built-in remote address.
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
@@ -29,6 +42,127 @@ DEFAULT_DLQ_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_CLOSE_TIMEOUT = 5.0
 
 
+#: Validates one raw option value, given its name for the message; returns it normalised.
+Check = Callable[[str, Any], Any]
+
+
+def _option(default: T, check: Check, doc: str) -> T:
+    """Declare an option once: its default, its check and the line the docs show."""
+    result: T = field(default=default, metadata={"check": check, "doc": doc})
+    return result
+
+
+class _Options:
+    """Base of the option groups: each field is checked and normalised at construction."""
+
+    def __post_init__(self) -> None:
+        for item in fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses
+            value = item.metadata["check"](item.name, getattr(self, item.name))
+            object.__setattr__(self, item.name, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(_Options):
+    """When batches leave and how each request is made (``delivery=Delivery(...)``)."""
+
+    batch_size: int = _option(
+        50,
+        lambda name, value: _int(name, value, low=1, high=MAX_ENTRIES_PER_BATCH),
+        "Entries waiting that wake the worker at once (1 to 1000). A request carries everything "
+        "waiting, up to 1000 entries / 4 MiB.",
+    )
+    flush_interval: float = _option(
+        5.0,
+        lambda name, value: _number(name, value, allow_zero=True),
+        "Seconds between sends when fewer than `batch_size` wait. `0` sends whenever "
+        "anything waits.",
+    )
+    max_buffer: int = _option(
+        10_000,
+        lambda name, value: _int(name, value, low=1),
+        "Entries held in memory; when full the **oldest** are dropped and counted.",
+    )
+    timeout: float = _option(
+        10.0,
+        lambda name, value: _number(name, value, allow_zero=False),
+        "Seconds bounding each HTTP request.",
+    )
+    compress: bool = _option(
+        True,
+        lambda _name, value: bool(value),
+        "gzip request bodies (`Content-Encoding: gzip`).",
+    )
+    close_timeout: float = _option(
+        DEFAULT_CLOSE_TIMEOUT,
+        lambda name, value: _number(name, value, allow_zero=True),
+        "Default deadline (seconds) of `close()` and of the exit hook.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry(_Options):
+    """How a failed request is retried (``retry=Retry(...)``)."""
+
+    max_retries: int = _option(
+        3,
+        lambda name, value: _int(name, value, low=0),
+        "Retries per request for 5xx, 408, 429, timeouts and connection errors.",
+    )
+    retry_backoff: float = _option(
+        0.5,
+        lambda name, value: _number(name, value, allow_zero=True),
+        "Base of the exponential backoff between retries (seconds), with jitter.",
+    )
+    max_backoff: float = _option(
+        30.0,
+        lambda name, value: _number(name, value, allow_zero=True),
+        "Cap of that backoff (seconds).",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter(_Options):
+    """Where undeliverable batches are kept on disk (``dead_letter=DeadLetter(...)``)."""
+
+    dlq_path: str | os.PathLike[str] | None = _option(  # noqa: RUF009 - returns a dataclasses.field
+        DEFAULT_DLQ_PATH,
+        lambda _name, value: _dlq_path(value),
+        "Dead-letter directory; `None` disables it (undeliverable entries are then counted "
+        "as lost).",
+    )
+    dlq_max_bytes: int = _option(
+        DEFAULT_DLQ_MAX_BYTES,
+        lambda name, value: _int(name, value, low=1),
+        "Size bound of the dead-letter directory (oldest files dropped, with a warning).",
+    )
+
+
+#: The option groups, in the order the docs list them; each also exists as a flat keyword.
+GROUPS: dict[str, type[_Options]] = {
+    "delivery": Delivery,
+    "retry": Retry,
+    "dead_letter": DeadLetter,
+}
+
+
+def group_from(keyword: str, given: _OptionsT | None, flat: Mapping[str, object]) -> _OptionsT:
+    """The group ``keyword`` from its object or from the flat keywords, never both.
+
+    ``flat`` maps each of the group's option names to the constructor's keyword value; a
+    value other than the default set both ways is ambiguous and raises.
+    """
+    cls = GROUPS[keyword]
+    if given is None:
+        built: _OptionsT = cls(**{f.name: flat[f.name] for f in fields(cls)})  # type: ignore[assignment, arg-type]
+        return built
+    for item in fields(given):  # type: ignore[arg-type]
+        if flat[item.name] != item.default:
+            raise TraceHubConfigError(
+                f"{item.name} given twice: as a keyword and in {keyword}=; pass it once"
+            )
+    return given
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """The settings of one :class:`~tracehub.TraceHubLogger`, validated."""
@@ -37,17 +171,9 @@ class ClientConfig:
     service: str
     environment: str
     endpoint: str
-    batch_size: int
-    flush_interval: float
-    max_buffer: int
-    max_retries: int
-    timeout: float
-    compress: bool
-    dlq_path: Path | None
-    dlq_max_bytes: int
-    close_timeout: float
-    retry_backoff: float
-    max_backoff: float
+    delivery: Delivery
+    retry: Retry
+    dead_letter: DeadLetter
 
     @property
     def ingest_url(self) -> str:
@@ -62,19 +188,11 @@ class ClientConfig:
         service: object,
         environment: object,
         endpoint: object,
-        batch_size: object,
-        flush_interval: object,
-        max_buffer: object,
-        max_retries: object,
-        timeout: object,
-        compress: object,
-        dlq_path: object,
-        dlq_max_bytes: object,
-        close_timeout: object,
-        retry_backoff: object,
-        max_backoff: object,
+        delivery: Delivery,
+        retry: Retry,
+        dead_letter: DeadLetter,
     ) -> ClientConfig:
-        """Validate raw constructor arguments; raise TraceHubConfigError naming the culprit."""
+        """Validate the identity arguments; raise TraceHubConfigError naming the culprit."""
         if not isinstance(api_key, str) or not api_key.strip():
             raise TraceHubConfigError("api_key is required")
         return cls(
@@ -82,17 +200,9 @@ class ClientConfig:
             service=_required_text("service", service),
             environment=_required_text("environment", environment),
             endpoint=_endpoint(endpoint),
-            batch_size=_int("batch_size", batch_size, low=1, high=MAX_ENTRIES_PER_BATCH),
-            flush_interval=_number("flush_interval", flush_interval, allow_zero=True),
-            max_buffer=_int("max_buffer", max_buffer, low=1),
-            max_retries=_int("max_retries", max_retries, low=0),
-            timeout=_number("timeout", timeout, allow_zero=False),
-            compress=bool(compress),
-            dlq_path=_dlq_path(dlq_path),
-            dlq_max_bytes=_int("dlq_max_bytes", dlq_max_bytes, low=1),
-            close_timeout=_number("close_timeout", close_timeout, allow_zero=True),
-            retry_backoff=_number("retry_backoff", retry_backoff, allow_zero=True),
-            max_backoff=_number("max_backoff", max_backoff, allow_zero=True),
+            delivery=delivery,
+            retry=retry,
+            dead_letter=dead_letter,
         )
 
 

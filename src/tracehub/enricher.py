@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from contextvars import ContextVar, Token
 from types import FrameType, TracebackType
 
@@ -41,6 +42,11 @@ _trace_id: ContextVar[str | None] = ContextVar("tracehub_trace_id", default=None
 current_trace_id = _trace_id.get
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+#: What ``exc_info=`` accepts, as in :mod:`logging`: True for the exception being handled
+#: (or the caller's stack outside ``except``), an exception, or a ``sys.exc_info()`` tuple.
+ExcInfoArg = bool | BaseException | ExcInfo | tuple[None, None, None] | None
+#: A custom grouping fingerprint: a list of strings (one string is a list of one).
+Fingerprint = Sequence[str] | str
 
 
 def set_trace_id(trace_id: str | None) -> Token[str | None]:

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import gzip
+import inspect
 import json
 import re
 import subprocess
@@ -155,6 +156,20 @@ def test_every_level_and_alias_arrives_with_its_wire_name(
         "DEBUG", "INFO", "WARN", "WARN", "ERROR", "FATAL", "FATAL",
         "WARN", "FATAL", "DEBUG", "INFO",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "level"), [("debug", "DEBUG"), ("info", "INFO"), ("warn", "WARN")]
+)
+def test_generated_level_methods_read_as_written_ones(name: str, level: str) -> None:
+    """Each generated level method has its own name, docstring and the shared signature."""
+    method = getattr(TraceHubLogger, name)
+    assert method.__qualname__ == f"TraceHubLogger.{name}"
+    assert method.__doc__ == f"Log at {level}. Never raises, never blocks."
+    assert list(inspect.signature(method).parameters) == [
+        "self", "message", "module", "extra", "exc_info",
+    ]  # fmt: skip
+    assert inspect.signature(method).parameters["message"].kind.name == "POSITIONAL_OR_KEYWORD"
 
 
 def test_optional_fields_are_sent_when_set(rx: LocalReceiver, make_logger: MakeLogger) -> None:

@@ -7,7 +7,10 @@ from tracehub import TraceHubConfigError, TraceHubError
 
 PUBLIC = {
     "DEFAULT_ENDPOINT",
+    "DeadLetter",
+    "Delivery",
     "ErrorOptions",
+    "Retry",
     "Stats",
     "TraceHubConfigError",
     "TraceHubError",
