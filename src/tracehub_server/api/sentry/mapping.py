@@ -195,7 +195,10 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
             else {}
         )
         for key in _LOG_KEYS.intersection(extra):
-            entry[_LOG_FIELDS[key]] = extra.pop(key)
+            value = extra.pop(key)
+            # An integer thread id is stored as its decimal text: written so here, the
+            # entry is in canonical form and takes the validator's C path.
+            entry[_LOG_FIELDS[key]] = str(value) if type(value) is int else value
         if item.get("span_id"):
             extra["span_id"] = item["span_id"]
         if extra:
