@@ -172,7 +172,10 @@ def wire_entry(
     span_id: str,
     event_name: str,
 ) -> dict[str, Any]:
-    """The wire entry of one record; ``position`` is its index within its scope."""
+    """The wire entry of one record; ``position`` is its index within its scope.
+
+    ``attributes`` must be a dict built for this record: it may become the entry's ``extra``.
+    """
     digest = resource.hasher.copy()
     digest.update(position.to_bytes(8, "little"))
     digest.update(
@@ -192,7 +195,8 @@ def wire_entry(
     if nanos:
         entry["timestamp"] = timestamp(nanos)
     entry.update(resource.fields)
-    extra = {**resource.extra, **attributes}
+    # ``attributes`` is the decoder's own dict, built for this record: it may be extended.
+    extra = {**resource.extra, **attributes} if resource.extra else attributes
     for key in _RECORD_KEYS.intersection(attributes):
         field = _RECORD_FIELDS[key]
         entry[field] = _field_value(field, extra.pop(key))
