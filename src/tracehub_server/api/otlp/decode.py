@@ -64,11 +64,12 @@ def _pb_attributes(pairs: Any) -> dict[str, Any]:
     out = {}
     for pair in pairs:
         value = pair.value
-        kind = value.WhichOneof("value")
-        # Strings and integers are nearly every attribute: read them without a call.
-        if kind == "string_value":
-            out[pair.key] = value.string_value
-        elif kind == "int_value":
+        # Strings and integers are nearly every attribute: a non-empty string is read in
+        # one access (an unset or other kind reads as ""), an integer in two.
+        text = value.string_value
+        if text:
+            out[pair.key] = text
+        elif value.WhichOneof("value") == "int_value":
             out[pair.key] = value.int_value
         else:
             out[pair.key] = _pb_value(value)
@@ -110,6 +111,7 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
             )
             for position, record in enumerate(scope_logs.log_records):
                 payload = record.body  # the empty AnyValue when unset: no kind, None
+                text = payload.string_value
                 trace_id, span_id = record.trace_id, record.span_id
                 try:
                     entry = wire_entry(
@@ -119,9 +121,7 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                         observed_ns=record.observed_time_unix_nano,
                         severity_number=record.severity_number,
                         severity_text=record.severity_text,
-                        body=payload.string_value
-                        if payload.WhichOneof("value") == "string_value"
-                        else _pb_value(payload),
+                        body=text or _pb_value(payload),
                         attributes=_pb_attributes(record.attributes),
                         trace_id=_hex_id(trace_id, 16, "trace_id") if trace_id else "",
                         span_id=_hex_id(span_id, 8, "span_id") if span_id else "",

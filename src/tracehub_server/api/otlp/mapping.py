@@ -114,13 +114,17 @@ class Resource:
 
 
 def _field_value(field: str, value: Any) -> Any:
-    # pid and thread_id are integers natively; a string attribute stays a string (the
-    # validator then says what is wrong with it rather than this module guessing).
-    if field in ("pid", "thread_id") and type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    if field not in ("pid", "thread_id") and type(value) is not str:
-        return render(value)
-    return value
+    # pid is an integer natively; a string attribute stays a string (the validator then
+    # says what is wrong with it rather than this module guessing). A thread id is stored
+    # as text: an integer ident (or its digits) is written as its decimal text here, as the
+    # validator would, so the entry is in canonical form and takes the C path.
+    if field == "thread_id":
+        if type(value) is str and value.isascii() and value.isdigit():
+            return str(int(value))
+        return str(value) if type(value) is int else value
+    if field == "pid":
+        return int(value) if type(value) is str and value.isascii() and value.isdigit() else value
+    return value if type(value) is str else render(value)
 
 
 def render(value: Any) -> str:
@@ -168,7 +172,10 @@ def wire_entry(
     span_id: str,
     event_name: str,
 ) -> dict[str, Any]:
-    """The wire entry of one record; ``position`` is its index within its scope."""
+    """The wire entry of one record; ``position`` is its index within its scope.
+
+    ``attributes`` must be a dict built for this record: it may become the entry's ``extra``.
+    """
     digest = resource.hasher.copy()
     digest.update(position.to_bytes(8, "little"))
     digest.update(
@@ -188,7 +195,8 @@ def wire_entry(
     if nanos:
         entry["timestamp"] = timestamp(nanos)
     entry.update(resource.fields)
-    extra = {**resource.extra, **attributes}
+    # ``attributes`` is the decoder's own dict, built for this record: it may be extended.
+    extra = {**resource.extra, **attributes} if resource.extra else attributes
     for key in _RECORD_KEYS.intersection(attributes):
         field = _RECORD_FIELDS[key]
         entry[field] = _field_value(field, extra.pop(key))

@@ -121,14 +121,6 @@ def derived_id(project_id: int, data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16, key=b"%d" % project_id).hexdigest()
 
 
-def _position_id(payload_hash: Any, position: int) -> str:
-    # The payload is hashed once per item (not once per log in it), then each log's
-    # position is added to a copy.
-    digest = payload_hash.copy()
-    digest.update(position.to_bytes(8, "little"))
-    return digest.hexdigest()
-
-
 def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
     """The wire entry of one event (``fallback_id`` when it has no ``event_id``)."""
     values = exception_values(event)
@@ -171,13 +163,17 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
     if type(items) is not list:
         raise ValueError('a log item must be {"items": [...]}')
     entries: list[Any] = []
+    # The payload is hashed once per item (not once per log in it); each log's position
+    # is added to a copy.
     payload_hash = hashlib.blake2b(payload, digest_size=16, key=b"%d" % project_id)
     for position, item in enumerate(items):
         if type(item) is not dict:
             entries.append(item)
             continue
+        digest = payload_hash.copy()
+        digest.update(position.to_bytes(8, "little"))
         entry: dict[str, Any] = {
-            "event_id": _position_id(payload_hash, position),
+            "event_id": digest.hexdigest(),
             "level": _level(item.get("level"), "INFO"),
             "message": item.get("body"),
             "timestamp": timestamp(item.get("timestamp")),
@@ -195,7 +191,10 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
             else {}
         )
         for key in _LOG_KEYS.intersection(extra):
-            entry[_LOG_FIELDS[key]] = extra.pop(key)
+            value = extra.pop(key)
+            # An integer thread id is stored as its decimal text: written so here, the
+            # entry is in canonical form and takes the validator's C path.
+            entry[_LOG_FIELDS[key]] = str(value) if type(value) is int else value
         if item.get("span_id"):
             extra["span_id"] = item["span_id"]
         if extra:
