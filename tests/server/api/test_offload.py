@@ -13,9 +13,10 @@ import pytest
 from ingest_helpers import entry
 from offload_probe import PidRecordingParser
 
+from tracehub_server.api import offload
 from tracehub_server.api.body import BodyError
 from tracehub_server.api.intake import Refusal
-from tracehub_server.api.offload import OFFLOAD_BYTES
+from tracehub_server.api.offload import OFFLOAD_BYTES, BodyParser
 
 
 def test_body_errors_survive_the_trip_back_from_the_child() -> None:
@@ -107,3 +108,23 @@ def test_refusals_survive_the_trip_back_from_the_child() -> None:
     """A Refusal raised by a mapping in the parser child pickles with its status."""
     error = pickle.loads(pickle.dumps(Refusal(413, "too many", retry_after=None)))  # noqa: S301
     assert (error.status, error.message, error.retry_after) == (413, "too many", None)
+
+
+def test_start_spawns_the_parser_children_before_any_body(monkeypatch) -> None:
+    """BodyParser.start() (run by the app's start-up) spawns its processes at once, so the
+    first large body of a burst does not pay for a child's spawn and imports."""
+    monkeypatch.setattr(offload, "_executor", None)
+    BodyParser(processes=2, threshold=OFFLOAD_BYTES).start()
+    executor = offload._executor
+    assert executor is not None
+    try:
+        assert len(executor._processes) == 2  # spawned by start(), not by a first run()
+    finally:
+        executor.shutdown(wait=True)
+
+
+def test_start_without_processes_spawns_nothing(monkeypatch) -> None:
+    """With TRACEHUB_PARSE_PROCESSES=0 (always inline) start() creates no pool."""
+    monkeypatch.setattr(offload, "_executor", None)
+    BodyParser(processes=0).start()
+    assert offload._executor is None
