@@ -74,6 +74,7 @@ def _forgeries(body: str, purpose: str) -> list[tuple[str, bytes | None]]:
         (sign_cursor(b"x" * 32, purpose, body) or "", KEY),
         (sign_cursor(KEY, other, body) or "", KEY),
         (signed, None),
+        (f"{body}\ud800.{mac}", KEY),
     ]
 
 
