@@ -30,9 +30,11 @@ import asyncpg
 from tracehub_server.storage import issue_queries, log_queries, stats
 from tracehub_server.storage.db import create_pool, migrate
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
-from tracehub_server.web_params import parse_issue_filter, parse_log_filter
+from tracehub_server.web_params import LOG_CURSOR, parse_issue_filter, parse_log_filter, sign_cursor
 
 TARGETS = {"explorer": 300.0, "issues": 100.0, "stats": 100.0}
+#: Cursors are signed by the web layer; the bench signs and checks them as it does.
+_KEY = b"bench" * 8
 
 
 class Recorder:
@@ -181,7 +183,7 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
     )
 
     def logs(params: dict[str, str]) -> Callable[[], Awaitable[Any]]:
-        flt = parse_log_filter(params, now=now)
+        flt = parse_log_filter(params, now=now, cursor_key=_KEY)
         return lambda: log_queries.search_logs(rec, ids, flt)  # type: ignore[arg-type]
 
     issue_flt = parse_issue_filter({"status": "OPEN"})
@@ -220,7 +222,7 @@ async def run_queries(conn: asyncpg.Connection, runs: int, now: datetime) -> lis
     ]  # fmt: skip
     first = await log_queries.search_logs(conn, ids, parse_log_filter({}, now=now))
     cases[8] = (cases[8][0], cases[8][1],
-                logs({"cursor": first.next_cursor or ""}), None)  # fmt: skip
+                logs({"cursor": _signed(first.next_cursor)}), None)  # fmt: skip
 
     # Rollup-free baselines: the same stats answered by scanning logs.
     scans = {
@@ -274,8 +276,8 @@ async def walk_rare_term(
     """Follow ``next_cursor`` until the range is done: (ms per request, requests, matches)."""
     samples, found, cursor = [], 0, None
     for _ in range(10_000):
-        extra = {"cursor": cursor} if cursor else {}
-        flt = parse_log_filter({**params, **extra}, now=now)
+        extra = {"cursor": _signed(cursor)} if cursor else {}
+        flt = parse_log_filter({**params, **extra}, now=now, cursor_key=_KEY)
         t0 = time.perf_counter()
         page = await log_queries.search_logs(conn, ids, flt, budget=budget)
         samples.append((time.perf_counter() - t0) * 1000)
@@ -283,6 +285,11 @@ async def walk_rare_term(
         if (cursor := page.next_cursor) is None:
             break
     return samples, len(samples), found
+
+
+def _signed(cursor: str | None) -> str:
+    """A storage cursor as the web layer hands it out (signed with the bench's key)."""
+    return sign_cursor(_KEY, LOG_CURSOR, cursor) or ""
 
 
 def _pct(samples: list[float]) -> tuple[float, float]:

@@ -116,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
             parser=BodyParser.from_settings(settings),
         )
         usage.start()
+        app.state.ingest.parser.start()  # the parser children spawn now, not under load
         purger = SessionPurger(pool)
         purger.start()
         maintenance = _start_maintenance(settings, pool)

@@ -10,10 +10,20 @@ rights.
 Every filter is bounded: the time range always has a lower bound (``since`` defaults to 24
 hours ago and is clamped to the retention window), so a query only reads the newest daily
 partitions, and every text value has a length cap.
+
+Cursors are authenticated here, at the edge: storage encodes a page's position
+(:class:`~tracehub_server.storage.log_filters.Cursor`,
+:func:`~tracehub_server.storage.issue_queries.encode_issue_cursor`) and :func:`sign_cursor`
+appends an HMAC keyed by the server secret, which the parsers check before decoding anything.
+A forged or altered cursor is therefore refused as a whole (422 naming ``cursor``), whatever
+it holds; storage still bounds what it decodes, as a second line.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -53,6 +63,11 @@ _LEVEL_ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _RELATIVE = re.compile(r"^(\d{1,6})(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MAX_RELATIVE = timedelta(days=3650)
+#: What a cursor is for, in its MAC: a logs cursor is never accepted as an issues cursor.
+LOG_CURSOR = "logs-cursor"
+ISSUE_CURSOR = "issues-cursor"
+#: Bytes of HMAC-SHA256 kept in a cursor (128 bits: forging one means guessing them).
+_CURSOR_MAC_BYTES = 16
 
 
 class _MultiParams(Protocol):
@@ -75,6 +90,35 @@ def param_items(params: Params) -> list[tuple[str, str]]:
                 out.extend((key, v) for v in value)
         return out
     return list(params)
+
+
+def _cursor_mac(key: bytes, purpose: str, body: str) -> str:
+    digest = hmac.new(key, f"{purpose}|{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:_CURSOR_MAC_BYTES]).decode().rstrip("=")
+
+
+def sign_cursor(key: bytes, purpose: str, cursor: str | None) -> str | None:
+    """Storage's cursor with its MAC appended (``<cursor>.<mac>``); None stays None."""
+    if cursor is None:
+        return None
+    return f"{cursor}.{_cursor_mac(key, purpose, cursor)}"
+
+
+def open_cursor(key: bytes | None, purpose: str, text: str) -> str:
+    """The cursor :func:`sign_cursor` signed, or FilterError('cursor') when not ours.
+
+    Without a key (a caller that takes no cursors, such as an alert rule) every cursor is
+    refused: a cursor is only ever trusted after its MAC is checked.
+    """
+    body, _, mac = text.rpartition(".")
+    if (
+        key is None
+        or not text.isascii()  # ours are base64url and a dot; this also spares encode() errors
+        or not body
+        or not hmac.compare_digest(mac.encode(), _cursor_mac(key, purpose, body).encode())
+    ):
+        raise FilterError("cursor", "is not a cursor returned by this API")
+    return body
 
 
 def clean_value(param: str, value: str, limit: int) -> str:
@@ -191,13 +235,15 @@ def parse_log_filter(
     *,
     now: datetime | None = None,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    cursor_key: bytes | None = None,
 ) -> LogFilter:
     """Validate explorer parameters; raises :class:`FilterError` naming the first bad one.
 
     Accepted: ``project``, ``level`` (repeated or comma-separated), ``service``,
     ``environment``, ``module``, ``trace_id``, ``since``, ``until``, ``q``,
-    ``extra.<key>[.<key>...]``, ``limit`` and ``cursor``. Unknown parameters are ignored, so
-    pages can add their own (``tail=1``).
+    ``extra.<key>[.<key>...]``, ``limit`` and ``cursor`` (checked with ``cursor_key``, see
+    :func:`open_cursor`). Unknown parameters are ignored, so pages can add their own
+    (``tail=1``).
     """
     now = now or datetime.now(timezone.utc)
     grouped: dict[str, list[str]] = {}
@@ -250,7 +296,9 @@ def parse_log_filter(
         terms=_query_terms(q) if q else (),
         extra=tuple(extra),
         limit=parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
-        cursor=Cursor.decode(cursor_text) if cursor_text else None,
+        cursor=Cursor.decode(open_cursor(cursor_key, LOG_CURSOR, cursor_text))
+        if cursor_text
+        else None,
         raw=tuple(raw),
     )
 
@@ -265,8 +313,10 @@ def _choice(param: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> tu
     return tuple(dict.fromkeys(out))
 
 
-def parse_issue_filter(params: Params) -> IssueFilter:
+def parse_issue_filter(params: Params, *, cursor_key: bytes | None = None) -> IssueFilter:
     """Validate issues-list parameters (``status``, ``level``, ``sort``, ``limit``, ``cursor``).
+
+    ``cursor`` is checked with ``cursor_key`` (:func:`open_cursor`) before it is decoded.
 
     ``project`` is resolved by the caller, as for logs.
     """
@@ -292,5 +342,7 @@ def parse_issue_filter(params: Params) -> IssueFilter:
         levels=_choice("level", levels, LEVELS),
         sort=sort,
         limit=parse_limit(limit_text) if limit_text else DEFAULT_LIMIT,
-        cursor=decode_issue_cursor(sort, cursor_text) if cursor_text else None,
+        cursor=decode_issue_cursor(sort, open_cursor(cursor_key, ISSUE_CURSOR, cursor_text))
+        if cursor_text
+        else None,
     )

@@ -1,10 +1,11 @@
 """The steps every ingest protocol shares, for the views that speak OTLP and Sentry.
 
-A protocol view only translates: it reads the request with :func:`read_request`, maps what
-it received to native wire entries (the dicts ``POST /api/v1/ingest`` accepts) and hands
-them to :func:`submit`, which runs them through the native path's own pieces -- the
-:class:`~tracehub_server.api.ingest.IngestService`'s key cache, rate limiter, per-entry
-validator and queue, the limits of :mod:`tracehub.limits` and the body reader of
+A protocol view only translates: it reads the request with :func:`read_request` and hands
+:func:`map_and_submit` a function mapping the body to native wire entries (the dicts
+``POST /api/v1/ingest`` accepts). That runs the mapping -- in the parser child for a large
+body, off the event loop, as native ingest parses one -- and then the native path's own
+pieces: the :class:`~tracehub_server.api.ingest.IngestService`'s key cache, rate limiter,
+per-entry validator and queue, the limits of :mod:`tracehub.limits` and the body reader of
 :mod:`tracehub_server.api.body`. So an entry arriving by any protocol is validated, limited,
 made durable and deduplicated (by ``event_id``) exactly as a native one is.
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+T = TypeVar("T")
+#: A protocol's mapping: ``(body, *args)`` to wire entries and what the view needs besides.
+Mapper = Callable[..., tuple[list[Any], T]]
 
 
 class Refusal(Exception):
@@ -50,6 +54,14 @@ class Refusal(Exception):
         self.message = message
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in the parser child by a mapping (map_and_submit): it must pickle whole.
+        return _refusal, (self.status, self.message, self.retry_after)
+
+
+def _refusal(status: int, message: str, retry_after: float | None) -> Refusal:
+    return Refusal(status, message, retry_after=retry_after)
+
 
 class Disconnected(Exception):
     """The client went away before sending the whole body: there is no one to answer."""
@@ -57,7 +69,7 @@ class Disconnected(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What :func:`submit` did: how many entries were accepted, and why others were not."""
+    """What :func:`map_and_submit` did: how many entries were accepted, and why others were not."""
 
     accepted: int
     rejected: list[dict[str, Any]] = field(default_factory=list)
@@ -121,7 +133,7 @@ def check_count(count: int, *, what: str) -> None:
         raise Refusal(413, f"{count} {what} in one request; the limit is {MAX_ENTRIES_PER_BATCH}")
 
 
-def _validate(
+def validate_entries(
     validator: EntryValidator, items: list[Any], now: datetime
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Native ingest's two paths, in its order: entries in the SDK's canonical form are
@@ -143,14 +155,47 @@ def _validate(
     return validator.validate(items, now, nul_free=nul_free)
 
 
-async def submit(service: IngestService, auth: ApiKeyAuth, items: list[Any]) -> Outcome:
-    """Validate wire entries as native ingest does and make the accepted ones durable.
+def _map_and_validate(
+    mapper: Mapper[T], validator: EntryValidator, now: datetime, *args: Any
+) -> tuple[list[Any], list[dict[str, Any]], T]:
+    items, context = mapper(*args)
+    accepted, rejected = validate_entries(validator, items, now) if items else ([], [])
+    return accepted, rejected, context
 
-    ``rejected`` holds the validator's ``{"index", "error"}`` for each refused entry (the
-    index into ``items``). Raises :class:`Refusal` 429 (rate limit) or 503 (queue).
+
+async def map_and_submit(
+    service: IngestService, auth: ApiKeyAuth, body: bytes, mapper: Mapper[T], *args: Any
+) -> tuple[Outcome, T]:
+    """Map ``body`` to wire entries with ``mapper(body, *args)``, validate them as native
+    ingest does and make the accepted ones durable.
+
+    For a large body the mapping and validation run off the event loop, in the ingest
+    service's parser child (``TRACEHUB_PARSE_OFFLOAD_BYTES`` and up, as native ingest parses
+    one), so ``mapper`` must be a module-level function taking and returning plain data. It
+    raises :class:`Refusal` (or an error the caller turns into one) for a body it cannot read.
+
+    Returns the outcome -- its ``rejected`` holds the validator's ``{"index", "error"}`` for
+    each refused entry, indexing the mapper's list -- and the mapper's second value. Raises
+    :class:`Refusal` 429 (rate limit) or 503 (queue, or the parser child died).
     """
     now = datetime.now(timezone.utc)
-    accepted, rejected = _validate(service.validator, items, now)
+    try:
+        accepted, rejected, context = await service.parser.run(
+            len(body), _map_and_validate, mapper, service.validator, now, body, *args
+        )
+    except BodyError as exc:  # the parser child died: 503, retry
+        raise Refusal(exc.status, exc.message, retry_after=exc.retry_after) from None
+    return await deliver(service, auth, accepted, rejected, now), context
+
+
+async def deliver(
+    service: IngestService,
+    auth: ApiKeyAuth,
+    accepted: list[Any],
+    rejected: list[dict[str, Any]],
+    now: datetime,
+) -> Outcome:
+    """Make the entries :func:`validate_entries` accepted durable and count the rejected."""
     service.usage.record(auth.key_id, now)
     if accepted:
         wait = service.limiter.take(auth.project_id, len(accepted))

@@ -8,9 +8,12 @@ common case, stay inline where they cost less than the trip to another process. 
 back is bounded: each stored ``extra`` is at most ``MAX_EXTRA_BYTES`` (larger ones become a
 three-key summary in the child), so no single value of a million keys is ever rebuilt here.
 
-The pool is per process and shared by every app in it (created on first use, joined at
-interpreter exit). A child that dies (killed, out of memory) breaks the pool: the request
-answers 503 with ``Retry-After`` and the next large body starts a fresh pool.
+The pool is per process and shared by every app in it, joined at interpreter exit. The app
+starts it when it starts (:meth:`BodyParser.start`): spawning a child and importing the
+server into it costs ~1 s of CPU, which at the first large body of a burst held ``/healthz``
+for up to ~180 ms on a 2-core host. A child that dies (killed, out of memory) breaks the
+pool: the request answers 503 with ``Retry-After`` and the next large body starts a fresh
+pool.
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ def _pool(processes: int) -> ProcessPoolExecutor:
     return _executor
 
 
+def _ready() -> None:
+    """Nothing: submitted at start-up so that the children spawn and import before any body."""
+
+
 def _discard_broken(broken: ProcessPoolExecutor) -> None:
     global _executor
     if _executor is broken:
@@ -75,6 +82,14 @@ class BodyParser:
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyParser:
         return cls(processes=settings.parse_processes, threshold=settings.parse_offload_bytes)
+
+    def start(self) -> None:
+        """Spawn the parser processes now, in the background, rather than at the first large
+        body (a no-op with 0 processes). Returns at once."""
+        if self.processes:
+            executor = _pool(self.processes)
+            for _ in range(self.processes):
+                executor.submit(_ready)
 
     async def run(self, size: int, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)``: here when ``size`` is small, else in a child process."""

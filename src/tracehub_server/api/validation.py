@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -70,6 +71,10 @@ EXTRA_PREVIEW_CHARS = 1024
 #: messages and rows, encodes at most 254 levels *including* those around it (a message
 #: adds three); the parser reads 1,024. A round number well inside that.
 MAX_EXTRA_DEPTH = 200
+#: Object keys ``extra`` may hold, counted at every depth; more and it is summarised like an
+#: oversized one. Each key is an entry of the ``extra`` GIN index: this bounds the index
+#: work per stored row (16 KiB alone lets ~3,000 tiny keys through).
+MAX_EXTRA_KEYS = 1_000
 DEFAULT_SERVICE = "unknown"
 DEFAULT_ENVIRONMENT = "unknown"
 
@@ -156,7 +161,8 @@ def _clean_json(value: Any) -> Any:
 
 
 def checked_extra(value: object) -> dict[str, Any] | None:
-    """``extra`` as stored: a summary when its JSON is over the limit, NULs replaced.
+    """``extra`` as stored: a summary when its JSON is over the size limit or it holds more
+    than :data:`MAX_EXTRA_KEYS` keys, NULs replaced.
 
     Raises :class:`EntryError` for a value nested deeper than :data:`MAX_EXTRA_DEPTH`
     (orjson's parser accepts more depth than its encoder can write back). The canonical
@@ -183,12 +189,35 @@ def checked_extra(value: object) -> dict[str, Any] | None:
         if not raw:
             raise orjson.JSONEncodeError("extra holds a value orjson cannot write")
     if len(raw) > MAX_EXTRA_BYTES:
-        preview = raw[:EXTRA_PREVIEW_CHARS].decode("utf-8", "ignore")
-        return {"_truncated": True, "_original_bytes": len(raw), "_preview": _clean(preview)}
+        return _summary(raw)
+    # Every key is written followed by '":', so this count bounds the keys from above: the
+    # walk runs only for an extra that may hold too many (and is at most 16 KiB here).
+    if raw.count(b'":') > MAX_EXTRA_KEYS and (keys := _key_count(value)) > MAX_EXTRA_KEYS:
+        return {**_summary(raw), "_original_keys": keys}
     if b"\\u0000" in raw:
         cleaned: dict[str, Any] = _clean_json(value)
         return cleaned
     return value
+
+
+def _summary(raw: bytes) -> dict[str, Any]:
+    """What is stored instead of an ``extra`` over a limit: its size and its first KiB."""
+    preview = raw[:EXTRA_PREVIEW_CHARS].decode("utf-8", "ignore")
+    return {"_truncated": True, "_original_bytes": len(raw), "_preview": _clean(preview)}
+
+
+def _key_count(value: dict[str, Any]) -> int:
+    """Object keys in ``value`` at every depth (a walk without recursion, as _too_deep)."""
+    count = 0
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        children: Iterable[Any] = node
+        if isinstance(node, dict):
+            count += len(node)
+            children = node.values()
+        stack.extend(c for c in children if isinstance(c, (dict, list)))
+    return count
 
 
 def _too_deep(value: dict[str, Any]) -> bool:

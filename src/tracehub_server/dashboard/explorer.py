@@ -54,8 +54,13 @@ def expand_extra_field(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_explorer_query(items: Iterable[tuple[str, str]], *, retention_days: int) -> ExplorerQuery:
-    """Validate the page's query string; never raises for bad input (the page shows it)."""
+def parse_explorer_query(
+    items: Iterable[tuple[str, str]], *, retention_days: int, cursor_key: bytes | None = None
+) -> ExplorerQuery:
+    """Validate the page's query string; never raises for bad input (the page shows it).
+
+    ``cursor_key`` checks a "load more" cursor; without it any cursor is refused.
+    """
     pairs = [(k, v) for k, v in items if k not in PAGE_PARAMS][:200]
     params: list[tuple[str, str]] = []
     try:
@@ -64,7 +69,7 @@ def parse_explorer_query(items: Iterable[tuple[str, str]], *, retention_days: in
                 params.extend(expand_extra_field(value))
             else:
                 params.append((key, value))
-        flt = parse_log_filter(params, retention_days=retention_days)
+        flt = parse_log_filter(params, retention_days=retention_days, cursor_key=cursor_key)
     except FilterError as exc:
         return ExplorerQuery(pairs=pairs, filter=None, error=exc)
     return ExplorerQuery(pairs=pairs, filter=flt, error=None)

@@ -70,8 +70,9 @@ class Cursor:
 def cursor_time(text: str) -> datetime:
     """A cursor's time in UTC; ValueError when naive or outside the years 1970-9000.
 
-    Cursors are opaque but not signed, so a client can forge one: an extreme date such as
-    ``0001-01-01T00:00:00+23:59`` must be refused here, not overflow in the database driver.
+    The web layer signs cursors (``web_params.sign_cursor``), so a forged one never gets
+    here; this bound is the second line: an extreme date such as
+    ``0001-01-01T00:00:00+23:59`` is refused here, never overflowing in the database driver.
     """
     when = datetime.fromisoformat(text)
     if when.tzinfo is None:

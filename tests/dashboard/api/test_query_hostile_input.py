@@ -42,3 +42,35 @@ async def test_forged_issue_cursors_with_extreme_dates_are_refused(
     r = await client.get("/api/v1/issues", params={"cursor": cursor}, headers=world.admin.bearer)
     assert 400 <= r.status_code < 500, r.text
     assert "cursor" in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/logs", "/api/v1/issues"])
+async def test_cursors_this_server_did_not_sign_are_refused(
+    client, world: World, path: str
+) -> None:
+    """A well-formed but unsigned, or altered, cursor is a 422 naming the cursor, never read."""
+    unsigned = (
+        _b64("2025-01-01T00:00:00+00:00|00000000-0000-0000-0000-000000000000")
+        if path.endswith("logs")
+        else _b64("last_seen|2025-01-01T00:00:00+00:00|1")
+    )
+    r = await client.get(path, params={"cursor": unsigned}, headers=world.admin.bearer)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["query", "cursor"]
+    first = await client.get(path, params={"limit": "1"}, headers=world.admin.bearer)
+    signed = first.json()["next_cursor"]
+    assert signed, first.text
+    body, _, mac = signed.rpartition(".")
+    altered = _b64(base64.urlsafe_b64decode(body + "==").decode().replace("2", "1", 1))
+    for forged in (f"{altered}.{mac}", f"{body}.{mac[::-1]}"):
+        r = await client.get(path, params={"cursor": forged}, headers=world.admin.bearer)
+        assert r.status_code == 422, r.text
+
+
+async def test_a_logs_cursor_is_not_an_issues_cursor(client, world: World) -> None:
+    """A signed logs cursor replayed on /issues is refused: the MAC binds its purpose."""
+    first = await client.get("/api/v1/logs", params={"limit": "1"}, headers=world.admin.bearer)
+    cursor = first.json()["next_cursor"]
+    assert cursor, first.text
+    r = await client.get("/api/v1/issues", params={"cursor": cursor}, headers=world.admin.bearer)
+    assert r.status_code == 422, r.text

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tracehub_server.storage.log_filters import Cursor, FilterError
-from tracehub_server.web_params import parse_log_filter
+from tracehub_server.web_params import (
+    ISSUE_CURSOR,
+    LOG_CURSOR,
+    parse_issue_filter,
+    parse_log_filter,
+    sign_cursor,
+)
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+KEY = b"k" * 32
 
 
 def test_defaults_bound_the_range_to_the_last_day() -> None:
@@ -43,14 +52,50 @@ def test_since_is_clamped_to_retention() -> None:
 
 
 def test_cursor_round_trips_and_foreign_cursors_fail() -> None:
-    """An encoded cursor decodes to itself; a tampered one raises FilterError('cursor')."""
-    import uuid
-
+    """A signed cursor decodes to itself; a tampered one raises FilterError('cursor')."""
     cursor = Cursor(timestamp=NOW, event_id=uuid.uuid4())
-    assert parse_log_filter({"cursor": cursor.encode()}, now=NOW).cursor == cursor
+    signed = sign_cursor(KEY, LOG_CURSOR, cursor.encode())
+    assert signed is not None
+    assert parse_log_filter({"cursor": signed}, now=NOW, cursor_key=KEY).cursor == cursor
     with pytest.raises(FilterError) as info:
-        parse_log_filter({"cursor": cursor.encode()[:-3] + "!!!"}, now=NOW)
+        parse_log_filter({"cursor": signed[:-3] + "!!!"}, now=NOW, cursor_key=KEY)
     assert info.value.param == "cursor"
+
+
+def _forgeries(body: str, purpose: str) -> list[tuple[str, bytes | None]]:
+    """(cursor, key) pairs that must all be refused: unsigned, other key/purpose, no key."""
+    signed = sign_cursor(KEY, purpose, body)
+    other = LOG_CURSOR if purpose == ISSUE_CURSOR else ISSUE_CURSOR
+    assert signed is not None
+    mac = signed.rpartition(".")[2]
+    return [
+        (body, KEY),
+        (f"{body}.{mac[:-1]}A" if mac[-1] != "A" else f"{body}.{mac[:-1]}B", KEY),
+        (sign_cursor(b"x" * 32, purpose, body) or "", KEY),
+        (sign_cursor(KEY, other, body) or "", KEY),
+        (signed, None),
+        (f"{body}\ud800.{mac}", KEY),
+    ]
+
+
+def test_log_cursors_without_this_servers_mac_are_refused() -> None:
+    """A well-formed logs cursor not signed by this key for logs is a FilterError('cursor')."""
+    body = Cursor(timestamp=NOW, event_id=uuid.uuid4()).encode()
+    for text, key in _forgeries(body, LOG_CURSOR):
+        with pytest.raises(FilterError) as info:
+            parse_log_filter({"cursor": text}, now=NOW, cursor_key=key)
+        assert info.value.param == "cursor"
+
+
+def test_issue_cursors_without_this_servers_mac_are_refused() -> None:
+    """A well-formed issues cursor not signed by this key for issues is a FilterError."""
+    body = base64.urlsafe_b64encode(f"last_seen|{NOW.isoformat()}|7".encode()).decode()
+    good = sign_cursor(KEY, ISSUE_CURSOR, body)
+    assert parse_issue_filter({"cursor": good or ""}, cursor_key=KEY).cursor == (NOW, 7)
+    for text, key in _forgeries(body, ISSUE_CURSOR):
+        with pytest.raises(FilterError) as info:
+            parse_issue_filter({"cursor": text}, cursor_key=key)
+        assert info.value.param == "cursor"
 
 
 def test_extra_values_try_json_then_string() -> None:

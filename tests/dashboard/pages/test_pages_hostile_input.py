@@ -47,3 +47,19 @@ async def test_list_pages_refuse_bad_limits_and_forged_cursors(
     client, _ = as_member
     r = await client.get(f"/projects/{seed.project_id}/{page}", params=params)
     assert r.status_code < 500
+
+
+@pytest.mark.parametrize("page", ["logs", "issues"])
+async def test_list_pages_refuse_unsigned_cursors(as_member: Client, seed: Seed, page: str) -> None:
+    """A well-formed cursor without this server's MAC is a 422 page naming it, rows unread."""
+    client, _ = as_member
+    body = (
+        b"2025-01-01T00:00:00+00:00|00000000-0000-0000-0000-000000000000"
+        if page == "logs"
+        else b"last_seen|2025-01-01T00:00:00+00:00|1"
+    )
+    cursor = base64.urlsafe_b64encode(body).decode().rstrip("=")
+    r = await client.get(f"/projects/{seed.project_id}/{page}", params={"cursor": cursor})
+    assert r.status_code == 422
+    assert "cursor" in r.text
+    assert "data-event-id=" not in r.text

@@ -16,12 +16,21 @@ from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import FilterError, LogFilter
 from tracehub_server.storage.projects import create_project
 from tracehub_server.storage.scan_budget import ScanBudget
-from tracehub_server.web_params import parse_log_filter
+from tracehub_server.web_params import LOG_CURSOR, parse_log_filter, sign_cursor
 
+#: The key cursors are signed with between pages, as the web layer does.
+KEY = b"k" * 32
 #: One slice of one hour per request: the walk's steps are deterministic.
 ONE_HOUR_PER_REQUEST = ScanBudget(time_ms=0, first_slice=timedelta(hours=1))
 #: The fixed top of the range, on a whole second, a few minutes in the past.
 TOP = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+
+
+def _parse(params: dict[str, str]) -> LogFilter:
+    """``parse_log_filter`` as the web layer calls it: storage's cursor signed, then checked."""
+    if "cursor" in params:
+        params = {**params, "cursor": sign_cursor(KEY, LOG_CURSOR, params["cursor"]) or ""}
+    return parse_log_filter(params, cursor_key=KEY)
 
 
 async def _project(conn: asyncpg.Connection) -> int:
@@ -35,7 +44,7 @@ async def _follow(
     pages: list[log_queries.LogPage] = []
     cursor: str | None = None
     for _ in range(200):
-        flt = parse_log_filter({**params, **({"cursor": cursor} if cursor else {})})
+        flt = _parse({**params, **({"cursor": cursor} if cursor else {})})
         page = await log_queries.search_logs(conn, ids, flt, budget=budget)
         pages.append(page)
         cursor = page.next_cursor
@@ -198,7 +207,7 @@ async def test_hostile_terms_are_literal_in_every_slice(pool: asyncpg.Pool) -> N
         page = await log_queries.search_logs(conn, [pid], flt, budget=ONE_HOUR_PER_REQUEST)
         pages = [page]
         while pages[-1].next_cursor and len(pages) < 10:
-            nxt = parse_log_filter({"q": flt.q or "", "since": "2h",
+            nxt = _parse({"q": flt.q or "", "since": "2h",
                                     "cursor": pages[-1].next_cursor})  # fmt: skip
             pages.append(
                 await log_queries.search_logs(conn, [pid], nxt, budget=ONE_HOUR_PER_REQUEST)
@@ -227,7 +236,7 @@ async def test_several_projects_are_merged_newest_first_with_a_cursor(pool: asyn
         cursor = None
         for _ in range(5):
             extra = {"cursor": cursor} if cursor else {}
-            flt = parse_log_filter({"until": TOP.isoformat(), "limit": "4", **extra})
+            flt = _parse({"until": TOP.isoformat(), "limit": "4", **extra})
             page = await log_queries.search_logs(conn, [a, b], flt)
             seen += [e.event_id for e in page.entries]
             if (cursor := page.next_cursor) is None:

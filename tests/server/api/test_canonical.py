@@ -34,7 +34,12 @@ from tracehub_server.api.body import BodyError
 from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.ingest import _validate
-from tracehub_server.api.validation import ENTRY_KEYS, MAX_EXTRA_DEPTH, EntryValidator
+from tracehub_server.api.validation import (
+    ENTRY_KEYS,
+    MAX_EXTRA_DEPTH,
+    MAX_EXTRA_KEYS,
+    EntryValidator,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 VALIDATOR = EntryValidator(retention_days=30)
@@ -76,6 +81,12 @@ def _nested(depth: int) -> dict[str, Any]:
     return value
 
 
+def _keys(total: int) -> dict[str, Any]:
+    """An ``extra`` of ``total`` keys in all, half of them one level down, under 16 KiB."""
+    inner = {f"i{i}": 0 for i in range(total // 2)}
+    return {"in": inner, **{f"o{i}": [{}] for i in range(total - len(inner) - 1)}}
+
+
 CANONICAL = {
     "every field": [_entry()],
     "only the required": [{"level": "INFO", "message": "hi", "event_id": "ab" * 16}],
@@ -98,6 +109,8 @@ CANONICAL = {
     "Java SDK (empty strings and extra)": java_entries(SENT),
     "C++ SDK (sorted keys)": orjson.loads(cpp_body(cpp_entries(SENT))),
     "extra nested to the limit": [_entry(extra=_nested(MAX_EXTRA_DEPTH))],
+    "extra with as many keys as allowed": [_entry(extra=_keys(MAX_EXTRA_KEYS))],
+    "extra with a key too many: summary": [_entry(extra=_keys(MAX_EXTRA_KEYS + 1))],
     "unicode": [_entry(message="héllo ✓ \U0001f600", extra={"ключ": "値"})],
     "many levels": [_entry(level=level) for level in ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")],
     "empty array": [],
@@ -280,3 +293,27 @@ def test_derived_event_ids_repeat_for_the_same_body_only() -> None:
     assert not set(first) & {row[0] for row in _both(other_body)[0]}
     elsewhere = _validate(VALIDATOR, body, NOW, RequestEventIds(PROJECT_ID + 1, body))[0]
     assert not set(first) & {row[0] for row in elsewhere}
+
+
+@pytest.mark.parametrize(
+    ("total", "summarised"), [(MAX_EXTRA_KEYS, False), (MAX_EXTRA_KEYS + 1, True)]
+)
+def test_extra_over_the_key_limit_is_summarised_on_both_paths(total: int, summarised: bool) -> None:
+    """An ``extra`` holding more than MAX_EXTRA_KEYS keys (all depths) is stored as the
+    oversized-extra summary plus ``_original_keys``, by the canonical and general paths alike;
+    its entry and its neighbours are kept."""
+    extra = _keys(total)
+    assert len(orjson.dumps(extra)) < MAX_EXTRA_BYTES
+    body = _body([_entry(message="ok"), _entry(extra=extra)])
+    assert _canonical(body) is not None
+    accepted, rejected = _both(body)
+    assert rejected == []
+    assert len(accepted) == 2
+    assert accepted == _general(body)
+    stored = accepted[1][ENTRY_KEYS.index("extra")]
+    if summarised:
+        assert stored["_truncated"] is True
+        assert stored["_original_keys"] == total
+        assert stored["_original_bytes"] == len(orjson.dumps(extra))
+    else:
+        assert stored == extra

@@ -36,13 +36,12 @@ from tracehub_server.api.intake import (
     admit,
     authenticate,
     headers_of,
+    map_and_submit,
     read_request,
     respond,
     retry_after_header,
-    submit,
 )
-from tracehub_server.api.otlp.decode import Decoded, Undecodable, from_json, from_protobuf
-from tracehub_server.storage.projects import ApiKeyAuth
+from tracehub_server.api.otlp.decode import Undecodable, from_json, from_protobuf
 
 #: The path an OTLP exporter appends to ``OTEL_EXPORTER_OTLP_ENDPOINT``.
 OTLP_LOGS_PATH = "/v1/logs"
@@ -156,23 +155,31 @@ async def _export(
         service, receive, length=headers.get(b"content-length"), coding=coding
     )
     try:
-        decoded = (from_protobuf if protobuf else from_json)(body, auth.project_id)
+        outcome, (positions, unreadable) = await map_and_submit(
+            service, auth, body, _decode, auth.project_id, protobuf
+        )
     except Undecodable as exc:
         raise Refusal(400, str(exc)) from None
-    return await _store(service, auth, decoded, protobuf)
+    rejected = unreadable + [(positions[r["index"]], r["error"]) for r in outcome.rejected]
+    return _answer(rejected, len(positions) + len(unreadable), protobuf)
 
 
-async def _store(
-    service: IngestService, auth: ApiKeyAuth, decoded: Decoded, protobuf: bool
-) -> tuple[int, bytes]:
-    rejected = list(decoded.rejected)
-    if decoded.entries:
-        outcome = await submit(service, auth, decoded.entries)
-        rejected += [(decoded.positions[r["index"]], r["error"]) for r in outcome.rejected]
+def _decode(
+    body: bytes, project_id: int, protobuf: bool
+) -> tuple[list[dict[str, Any]], tuple[list[int], list[tuple[int, str]]]]:
+    """The request's wire entries, their record positions and the unreadable records.
+
+    Run by :func:`map_and_submit`, in the parser child for a large body: plain data only.
+    """
+    decoded = (from_protobuf if protobuf else from_json)(body, project_id)
+    return decoded.entries, (decoded.positions, decoded.rejected)
+
+
+def _answer(rejected: list[tuple[int, str]], total: int, protobuf: bool) -> tuple[int, bytes]:
     if not rejected:
         return 200, _success_body(protobuf, 0, "")
     rejected.sort()
-    message = _rejection_message(rejected, decoded.total)
-    if len(rejected) == decoded.total:
+    message = _rejection_message(rejected, total)
+    if len(rejected) == total:
         raise Refusal(400, message)
     return 200, _success_body(protobuf, len(rejected), message)

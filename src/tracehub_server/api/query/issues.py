@@ -18,12 +18,19 @@ from tracehub_server.api.query.deps import (
 from tracehub_server.api.query.logs import query_timeout
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, IssueDetail, IssueList, IssueOut
+from tracehub_server.auth.secret import secret_key
 from tracehub_server.storage import issue_queries, log_queries
 from tracehub_server.storage import users as user_store
 from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.storage.sql import QueryTimeoutError
 from tracehub_server.web_deps import PoolDep, SettingsDep
-from tracehub_server.web_params import param_items, parse_issue_filter, split_values
+from tracehub_server.web_params import (
+    ISSUE_CURSOR,
+    param_items,
+    parse_issue_filter,
+    sign_cursor,
+    split_values,
+)
 
 router = APIRouter(tags=["issues"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
@@ -56,7 +63,7 @@ async def list_issues(
     cursor: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     try:
-        flt = parse_issue_filter(request.query_params)
+        flt = parse_issue_filter(request.query_params, cursor_key=secret_key(request))
         given = split_values(
             "project", [v for k, v in param_items(request.query_params) if k == "project"], 256
         )
@@ -68,7 +75,8 @@ async def list_issues(
             page = await issue_queries.list_issues(conn, project_ids, flt)
         except QueryTimeoutError as error:
             raise query_timeout(error) from None
-    return {"issues": [i.as_dict() for i in page.issues], "next_cursor": page.next_cursor}
+    next_cursor = sign_cursor(secret_key(request), ISSUE_CURSOR, page.next_cursor)
+    return {"issues": [i.as_dict() for i in page.issues], "next_cursor": next_cursor}
 
 
 @router.get(

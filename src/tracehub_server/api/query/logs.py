@@ -14,11 +14,12 @@ from tracehub_server.api.query.deps import (
 )
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut, LogDetail, LogList
+from tracehub_server.auth.secret import secret_key
 from tracehub_server.storage import log_queries
 from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET
 from tracehub_server.web_deps import PoolDep, SettingsDep
-from tracehub_server.web_params import parse_log_filter
+from tracehub_server.web_params import LOG_CURSOR, parse_log_filter, sign_cursor
 
 router = APIRouter(tags=["logs"], route_class=LimitedBodyRoute, responses=AUTH_ERRORS)
 
@@ -72,7 +73,11 @@ async def list_logs(
     # The declared parameters document the API; one parser (shared with the dashboard)
     # reads them all, extra.* included.
     try:
-        flt = parse_log_filter(request.query_params, retention_days=settings.retention_days)
+        flt = parse_log_filter(
+            request.query_params,
+            retention_days=settings.retention_days,
+            cursor_key=secret_key(request),
+        )
     except FilterError as error:
         raise unprocessable(error.param, error.message) from None
     budget = getattr(request.app.state, "search_budget", DEFAULT_BUDGET)
@@ -87,7 +92,7 @@ async def list_logs(
     stopped = page.searched_back_to
     return {
         "logs": [entry.as_dict() for entry in page.entries],
-        "next_cursor": page.next_cursor,
+        "next_cursor": sign_cursor(secret_key(request), LOG_CURSOR, page.next_cursor),
         "since": flt.since.isoformat(),
         "until": flt.until.isoformat() if flt.until else None,
         "scanned_until": stopped.isoformat() if stopped else None,

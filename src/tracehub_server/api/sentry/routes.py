@@ -38,15 +38,14 @@ from tracehub_server.api.intake import (
     authenticate,
     check_count,
     headers_of,
+    map_and_submit,
     read_request,
     respond,
     retry_after_header,
-    submit,
 )
 from tracehub_server.api.sentry import envelope
 from tracehub_server.api.sentry.auth import match_path, sentry_key
 from tracehub_server.api.sentry.mapping import derived_id, event_entry, log_entries
-from tracehub_server.storage.projects import ApiKeyAuth
 
 _JSON = b"application/json"
 _CODINGS = frozenset({"gzip", "deflate", "br"})
@@ -123,23 +122,21 @@ async def _ingest(
     body = await read_request(
         service, receive, length=headers.get(b"content-length"), coding=coding
     )
-    if endpoint == "store":
-        items, event_id = _store_items(body, project_id)
-    else:
-        items, event_id = _envelope_items(body, project_id)
-    return 200, orjson.dumps({"id": await _submit(service, auth, items, event_id)})
+    mapper = _store_items if endpoint == "store" else _envelope_items
+    outcome, (event_id, dropped) = await map_and_submit(service, auth, body, mapper, project_id)
+    for kind in dropped:
+        metrics.SENTRY_ITEMS_DROPPED.labels(_metric_type(kind)).inc()
+    if outcome.rejected:
+        raise Rejected(outcome.rejected)
+    return 200, orjson.dumps({"id": event_id})
 
 
-async def _submit(service: IngestService, auth: ApiKeyAuth, items: list[Any], event_id: str) -> str:
-    check_count(len(items), what="entries")
-    if items:
-        outcome = await submit(service, auth, items)
-        if outcome.rejected:
-            raise Rejected(outcome.rejected)
-    return event_id
+#: What a mapping hands back besides the entries: the event id to answer with and the types
+#: of the items dropped (counted by the view: the mapping may run in the parser child).
+Context = tuple[str, list[str]]
 
 
-def _store_items(body: bytes, project_id: int) -> tuple[list[Any], str]:
+def _store_items(body: bytes, project_id: int) -> tuple[list[Any], Context]:
     try:
         event = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -147,7 +144,7 @@ def _store_items(body: bytes, project_id: int) -> tuple[list[Any], str]:
     if type(event) is not dict:
         raise Refusal(400, "body must be a JSON event object")
     entry = event_entry(event, fallback_id=derived_id(project_id, body))
-    return [entry], _id_of(entry)
+    return [entry], (_id_of(entry), [])
 
 
 def _id_of(entry: dict[str, Any]) -> str:
@@ -155,17 +152,18 @@ def _id_of(entry: dict[str, Any]) -> str:
     return value.replace("-", "").lower() if type(value) is str else ""
 
 
-def _envelope_items(body: bytes, project_id: int) -> tuple[list[Any], str]:
+def _envelope_items(body: bytes, project_id: int) -> tuple[list[Any], Context]:
     try:
         header, items = envelope.parse(body)
     except envelope.EnvelopeError as exc:
         raise Refusal(400, str(exc)) from None
     entries: list[Any] = []
+    dropped: list[str] = []
     sent_id = header.get("event_id")
     event_id: str = sent_id if type(sent_id) is str else ""
     for index, item in enumerate(items):
         if item.type not in STORED_ITEM_TYPES:
-            metrics.SENTRY_ITEMS_DROPPED.labels(_metric_type(item.type)).inc()
+            dropped.append(item.type)
             continue
         try:
             if item.type == "log":
@@ -179,7 +177,8 @@ def _envelope_items(body: bytes, project_id: int) -> tuple[list[Any], str]:
         entry = event_entry(event, fallback_id=event_id or derived_id(project_id, item.payload))
         entries.append(entry)
         event_id = event_id or _id_of(entry)
-    return entries, event_id.replace("-", "")
+    check_count(len(entries), what="entries")
+    return entries, (event_id.replace("-", ""), dropped)
 
 
 #: Item types named in the dropped-items metric; others are counted as "other" (bounded

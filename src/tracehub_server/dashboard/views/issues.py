@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from tracehub_server.auth.secret import secret_key
 from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
@@ -20,7 +21,7 @@ from tracehub_server.storage import users as user_store
 from tracehub_server.storage.issue_queries import ISSUE_STATUSES, UNCHANGED, Issue
 from tracehub_server.storage.log_filters import FilterError
 from tracehub_server.web_deps import PoolDep, SettingsDep
-from tracehub_server.web_params import parse_issue_filter
+from tracehub_server.web_params import ISSUE_CURSOR, parse_issue_filter, sign_cursor
 
 router = APIRouter()
 
@@ -60,7 +61,7 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     starts = bucket_starts(now - timedelta(hours=SPARK_HOURS - 1), now, "hour")
     sparks: dict[int, list[int]] = {}
     try:
-        flt = parse_issue_filter(params)
+        flt = parse_issue_filter(params, cursor_key=secret_key(request))
         async with pool.acquire() as conn:
             result = await issue_queries.list_issues(conn, [page.project.id], flt)
             for issue in result.issues:
@@ -71,6 +72,7 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     status = request.query_params.get("status", "OPEN")
     keep = [(k, v) for k, v in params if k not in ("cursor",)]
     base = f"/projects/{page.project.id}/issues"
+    next_cursor = sign_cursor(secret_key(request), ISSUE_CURSOR, result.next_cursor)
     return render(
         request,
         "issues.html",
@@ -82,9 +84,7 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
             "issues": result.issues,
             "sparks": sparks,
             "error": error,
-            "next_url": base + query_string(keep, cursor=result.next_cursor)
-            if result.next_cursor
-            else None,
+            "next_url": base + query_string(keep, cursor=next_cursor) if next_cursor else None,
             "base": base,
         },
         status_code=422 if error else 200,

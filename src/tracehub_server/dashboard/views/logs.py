@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from tracehub_server.auth.secret import secret_key
 from tracehub_server.dashboard import tail
 from tracehub_server.dashboard.context import PageError, ProjectPage, not_found
 from tracehub_server.dashboard.explorer import SINCE_CHOICES, parse_explorer_query
@@ -22,6 +23,7 @@ from tracehub_server.storage import log_queries, saved_searches
 from tracehub_server.storage.log_queries import LogEntry, LogPage, QueryTimeoutError
 from tracehub_server.storage.scan_budget import DEFAULT_BUDGET, ScanBudget
 from tracehub_server.web_deps import PoolDep, SettingsDep
+from tracehub_server.web_params import LOG_CURSOR, sign_cursor
 
 router = APIRouter()
 
@@ -46,8 +48,11 @@ async def explorer(
     """
     assert page.project is not None
     page.nav = "logs"
+    key = secret_key(request)
     query = parse_explorer_query(
-        request.query_params.multi_items(), retention_days=settings.retention_days
+        request.query_params.multi_items(),
+        retention_days=settings.retention_days,
+        cursor_key=key,
     )
     result, error = LogPage(entries=[], next_cursor=None), query.error and str(query.error)
     if query.filter is not None:
@@ -60,9 +65,8 @@ async def explorer(
             error = str(exc)
     base = f"/projects/{page.project.id}/logs"
     filter_pairs = [(k, v) for k, v in query.pairs if k != "cursor"]
-    next_url = (
-        base + query_string(filter_pairs, cursor=result.next_cursor) if result.next_cursor else None
-    )
+    next_cursor = sign_cursor(key, LOG_CURSOR, result.next_cursor)
+    next_url = base + query_string(filter_pairs, cursor=next_cursor) if next_cursor else None
     searched = result.searched_back_to
     if request.headers.get("X-Fragment") == "rows":
         headers = {"X-Next-Url": next_url} if next_url else {}
