@@ -82,9 +82,7 @@ def amqp_url() -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-@pytest.fixture(scope="session")
-def migrated_database_url(database_url: str) -> str:
-    """The run's database with every TraceHub migration applied."""
+def _migrated(database_url: str) -> str:
     import asyncpg
 
     from tracehub_server.storage.db import migrate
@@ -98,6 +96,21 @@ def migrated_database_url(database_url: str) -> str:
 
     asyncio.run(apply())
     return database_url
+
+
+@pytest.fixture(scope="session")
+def migrated_database_url(database_url: str) -> str:
+    """The run's database with every TraceHub migration applied."""
+    return _migrated(database_url)
+
+
+@pytest.fixture(scope="session")
+def isolated_migrated_database_url() -> Iterator[str]:
+    """A second migrated database, for tests whose subject is state global to a database (the
+    alert planner plans every project's triggers): servers that other tests leave running on
+    the shared one would plan them too."""
+    for url in _scratch_database():
+        yield _migrated(url)
 
 
 @pytest.fixture

@@ -5,21 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
+from alerts_support import webhook_receiver
 from e2e_helpers import query, start, stop, wait_until
 
 from tracehub_server.storage import alerts as store
 from tracehub_server.storage.alerts import RuleFields
 from tracehub_server.storage.db import create_pool
-
-# The webhook receiver is the alert tests' own (test dirs are not packages).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server" / "alerts"))
-from alerts_support import webhook_receiver
 
 pytestmark = pytest.mark.slow
 

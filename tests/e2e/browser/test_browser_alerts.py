@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import socket
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
+from alerts_support import webhook_receiver
 from browser_support import World, entry, ingest, login, screenshot
 from playwright.sync_api import expect
-
-# The webhook receiver is the alert tests' own (test dirs are not packages).
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server" / "alerts"))
-from alerts_support import webhook_receiver
 
 
 def _closed_port() -> int:

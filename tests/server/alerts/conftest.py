@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alerts_support import Receiver, webhook_receiver
-
-# The API fixtures sit beside the query API tests; test dirs are not packages.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dashboard" / "api"))
-
 from query_api_fixtures import client, world
 
 __all__ = ["client", "receiver", "world"]
+
+
+@pytest.fixture
+def migrated_database_url(isolated_migrated_database_url: str) -> str:
+    """The alert tests' own database: the planner they drive is global to its database."""
+    return isolated_migrated_database_url
 
 
 @pytest.fixture

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-# The process helpers live with the end-to-end tests; test dirs are not packages.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-
 from e2e_helpers import env_for, free_port, start, stop, wait_healthy
 from hostile_support import Server
 
