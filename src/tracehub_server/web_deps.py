@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from tracehub_server.settings import Settings
 
-__all__ = ["PoolDep", "RowId", "SettingsDep", "get_pool", "get_settings"]
+__all__ = ["PoolDep", "SettingsDep", "get_pool", "get_settings"]
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -30,5 +30,3 @@ def get_settings(request: Request) -> Settings:
 
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-#: A row id in a URL path: a bigint key, so a larger number is a 422, not the driver's overflow.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

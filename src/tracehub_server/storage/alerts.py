@@ -16,6 +16,8 @@ from typing import Any
 
 import asyncpg
 
+from tracehub_server.storage.users import valid_id
+
 RULE_KINDS = ("new_issue", "regression", "frequency", "volume")
 CHANNEL_KINDS = ("email", "webhook", "slack")
 
@@ -84,6 +86,8 @@ async def list_channels(conn: asyncpg.Connection, project_id: int) -> list[Chann
 
 
 async def get_channel(conn: asyncpg.Connection, project_id: int, channel_id: int) -> Channel | None:
+    if not valid_id(channel_id):
+        return None
     row = await conn.fetchrow(
         f"SELECT {_CHANNEL_COLUMNS} FROM alert_channels WHERE project_id = $1 AND id = $2",
         project_id,
@@ -124,6 +128,8 @@ async def update_channel(
     keep_secret: bool,
 ) -> Channel | None:
     """Change a channel; ``keep_secret`` leaves the stored secret as it is."""
+    if not valid_id(channel_id):
+        return None
     row = await conn.fetchrow(
         "UPDATE alert_channels SET name = $3, target = $4,"
         " secret = CASE WHEN $6 THEN secret ELSE $5 END"
@@ -140,6 +146,8 @@ async def update_channel(
 
 async def delete_channel(conn: asyncpg.Connection, project_id: int, channel_id: int) -> bool:
     """Delete a channel and drop it from the project's rules; False if it did not exist."""
+    if not valid_id(channel_id):
+        return False
     async with conn.transaction():
         done = await conn.execute(
             "DELETE FROM alert_channels WHERE project_id = $1 AND id = $2", project_id, channel_id
@@ -194,6 +202,8 @@ async def list_rules(conn: asyncpg.Connection, project_id: int) -> list[Rule]:
 
 
 async def get_rule(conn: asyncpg.Connection, project_id: int, rule_id: int) -> Rule | None:
+    if not valid_id(rule_id):
+        return None
     row = await conn.fetchrow(
         f"SELECT {_RULE_COLUMNS} FROM alert_rules WHERE project_id = $1 AND id = $2",
         project_id,
@@ -217,6 +227,8 @@ async def create_rule(conn: asyncpg.Connection, project_id: int, fields: RuleFie
 async def update_rule(
     conn: asyncpg.Connection, project_id: int, rule_id: int, fields: RuleFields
 ) -> Rule | None:
+    if not valid_id(rule_id):
+        return None
     row = await conn.fetchrow(
         "UPDATE alert_rules SET name = $3, kind = $4, enabled = $5, environments = $6,"
         " services = $7, levels = $8, threshold = $9, window_minutes = $10, query = $11,"
@@ -230,6 +242,8 @@ async def update_rule(
 
 
 async def delete_rule(conn: asyncpg.Connection, project_id: int, rule_id: int) -> bool:
+    if not valid_id(rule_id):
+        return False
     done = await conn.execute(
         "DELETE FROM alert_rules WHERE project_id = $1 AND id = $2", project_id, rule_id
     )
@@ -240,6 +254,8 @@ async def set_mute(
     conn: asyncpg.Connection, project_id: int, issue_id: int, until: datetime | None
 ) -> bool:
     """Mute an issue (``until`` None) or snooze it until a time; False if no such issue."""
+    if not valid_id(issue_id):
+        return False
     row = await conn.fetchrow(
         "INSERT INTO alert_mutes (issue_id, until)"
         " SELECT id, $3 FROM issues WHERE id = $2 AND project_id = $1"
@@ -252,6 +268,8 @@ async def set_mute(
 
 
 async def clear_mute(conn: asyncpg.Connection, project_id: int, issue_id: int) -> None:
+    if not valid_id(issue_id):
+        return
     await conn.execute(
         "DELETE FROM alert_mutes m USING issues i"
         " WHERE m.issue_id = i.id AND i.id = $2 AND i.project_id = $1",
@@ -264,6 +282,8 @@ async def get_mute(
     conn: asyncpg.Connection, project_id: int, issue_id: int
 ) -> tuple[bool, datetime | None]:
     """(muted at all, until when — None meaning for good)."""
+    if not valid_id(issue_id):
+        return (False, None)
     row = await conn.fetchrow(
         "SELECT m.until FROM alert_mutes m JOIN issues i ON i.id = m.issue_id"
         " WHERE i.id = $2 AND i.project_id = $1",

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from tracehub_server.storage.users import ROLES, Role, normalize_email
+from tracehub_server.storage.users import ROLES, Role, normalize_email, valid_id
 
 #: How long a link works unless revoked.
 LIFETIME = timedelta(days=7)
@@ -74,6 +74,8 @@ async def list_invitations(conn: asyncpg.Connection, project_id: int) -> list[In
 
 async def revoke_invitation(conn: asyncpg.Connection, project_id: int, invitation_id: int) -> bool:
     """Revoke a pending invitation; False when there is no such pending one."""
+    if not valid_id(invitation_id):
+        return False
     result = await conn.execute(
         "UPDATE invitations SET revoked_at = now() WHERE id = $1 AND project_id = $2"
         " AND accepted_at IS NULL AND revoked_at IS NULL",

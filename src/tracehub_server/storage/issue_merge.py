@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from tracehub_server.storage.users import valid_id
+
 __all__ = ["MergeError", "merge_issues", "unmerge_issue"]
 
 
@@ -67,6 +69,8 @@ async def merge_issues(
     sources = sorted(set(source_ids) - {target_id})
     if not sources:
         raise MergeError("choose at least two issues to merge")
+    if not all(valid_id(i) for i in (target_id, *sources)):
+        raise MergeError("an issue to merge does not exist in this project")
     async with conn.transaction():
         rows = await conn.fetch(_LOCK, [target_id, *sources], project_id)
         found = {row["id"]: row["merged_into"] for row in rows}
@@ -94,6 +98,8 @@ async def merge_issues(
 
 async def unmerge_issue(conn: asyncpg.Connection, project_id: int, issue_id: int) -> int:
     """Let ``issue_id``'s fingerprint have its own issue again; returns the former target."""
+    if not valid_id(issue_id):
+        raise MergeError("this issue is not merged into another")
     target = await conn.fetchval(
         "UPDATE issues i SET merged_into = NULL, merged_at = NULL, updated_at = now()"
         " FROM issues old WHERE old.id = i.id AND i.id = $1 AND i.project_id = $2"

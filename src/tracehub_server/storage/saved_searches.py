@@ -12,6 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
+from tracehub_server.storage.users import valid_id
+
 MAX_NAME = 100
 MAX_QUERY = 4000
 
@@ -86,6 +88,8 @@ async def list_saved_searches(conn: asyncpg.Connection, project_id: int) -> list
 
 async def delete_saved_search(conn: asyncpg.Connection, project_id: int, search_id: int) -> bool:
     """Delete one of the project's saved searches; False when it has none of that id."""
+    if not valid_id(search_id):
+        return False
     result = await conn.execute(
         "DELETE FROM saved_searches WHERE id = $1 AND project_id = $2", search_id, project_id
     )

@@ -63,3 +63,28 @@ async def test_list_pages_refuse_unsigned_cursors(as_member: Client, seed: Seed,
     assert r.status_code == 422
     assert "cursor" in r.text
     assert "data-event-id=" not in r.text
+
+
+#: Larger than any bigint: storage must treat it as "no such row", not hand it to the driver.
+HUGE_ID = "2332648175762458279936"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "settings/alerts/channels/{id}/delete",
+        "settings/alerts/rules/{id}/delete",
+        "settings/alerts/rules/{id}/toggle",
+        "settings/alerts/mutes/{id}/delete",
+        "issues/{id}/merge",
+        "issues/{id}/unmerge",
+        "logs/saved/{id}/delete",
+        "settings/invitations/{id}/revoke",
+    ],
+)
+async def test_row_ids_beyond_bigint_are_4xx(as_admin: Client, seed: Seed, path: str) -> None:
+    """A forged id too large for the database is a 4xx or a redirect on every form, never 500."""
+    client, csrf = as_admin
+    url = f"/projects/{seed.project_id}/" + path.format(id=HUGE_ID)
+    r = await client.post(url, data={"csrf_token": csrf, "issue": HUGE_ID})
+    assert r.status_code < 500

@@ -28,7 +28,7 @@ from tracehub_server.api.query.schemas import AUTH_ERRORS, IsoTime
 from tracehub_server.storage import alert_outbox as outbox
 from tracehub_server.storage import alerts as store
 from tracehub_server.storage.alerts import Channel, Rule
-from tracehub_server.web_deps import PoolDep, RowId, SettingsDep
+from tracehub_server.web_deps import PoolDep, SettingsDep
 
 router = APIRouter(
     prefix="/projects/{project_id}/alerts",
@@ -194,7 +194,7 @@ async def create_channel(
 
 @router.put("/channels/{channel_id}", response_model=ChannelOut, summary="Change a channel.")
 async def update_channel(
-    project_id: int, channel_id: RowId, body: ChannelIn, principal: CurrentUser, pool: PoolDep
+    project_id: int, channel_id: int, body: ChannelIn, principal: CurrentUser, pool: PoolDep
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
@@ -221,7 +221,7 @@ async def update_channel(
 
 @router.delete("/channels/{channel_id}", status_code=204, summary="Delete a channel.")
 async def delete_channel(
-    project_id: int, channel_id: RowId, principal: CurrentUser, pool: PoolDep
+    project_id: int, channel_id: int, principal: CurrentUser, pool: PoolDep
 ) -> Response:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
@@ -238,7 +238,7 @@ async def delete_channel(
 async def test_channel(
     request: Request,
     project_id: int,
-    channel_id: RowId,
+    channel_id: int,
     principal: CurrentUser,
     pool: PoolDep,
     settings: SettingsDep,
@@ -282,7 +282,7 @@ async def create_rule(
 
 @router.put("/rules/{rule_id}", response_model=RuleOut, summary="Replace a rule's settings.")
 async def update_rule(
-    project_id: int, rule_id: RowId, body: RuleIn, principal: CurrentUser, pool: PoolDep
+    project_id: int, rule_id: int, body: RuleIn, principal: CurrentUser, pool: PoolDep
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
@@ -295,7 +295,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule_id}", status_code=204, summary="Delete a rule.")
 async def delete_rule(
-    project_id: int, rule_id: RowId, principal: CurrentUser, pool: PoolDep
+    project_id: int, rule_id: int, principal: CurrentUser, pool: PoolDep
 ) -> Response:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
@@ -347,7 +347,7 @@ def _notification(row: dict[str, Any]) -> dict[str, Any]:
     "/mutes/{issue_id}", response_model=MuteOut, summary="Mute an issue, or snooze it until a time."
 )
 async def mute_issue(
-    project_id: int, issue_id: RowId, body: MuteIn, principal: CurrentUser, pool: PoolDep
+    project_id: int, issue_id: int, body: MuteIn, principal: CurrentUser, pool: PoolDep
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
@@ -358,7 +358,7 @@ async def mute_issue(
 
 @router.get("/mutes/{issue_id}", response_model=MuteOut, summary="Whether an issue is muted.")
 async def get_mute(
-    project_id: int, issue_id: RowId, principal: CurrentUser, pool: PoolDep
+    project_id: int, issue_id: int, principal: CurrentUser, pool: PoolDep
 ) -> dict[str, Any]:
     async with pool.acquire() as conn:
         await readable_project(conn, principal.access, project_id)
@@ -368,7 +368,7 @@ async def get_mute(
 
 @router.delete("/mutes/{issue_id}", status_code=204, summary="Unmute an issue.")
 async def unmute_issue(
-    project_id: int, issue_id: RowId, principal: CurrentUser, pool: PoolDep
+    project_id: int, issue_id: int, principal: CurrentUser, pool: PoolDep
 ) -> Response:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)

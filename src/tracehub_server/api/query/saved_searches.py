@@ -21,7 +21,7 @@ from tracehub_server.api.query.deps import (
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, ErrorOut
 from tracehub_server.storage import saved_searches as store
-from tracehub_server.web_deps import PoolDep, RowId
+from tracehub_server.web_deps import PoolDep
 
 router = APIRouter(
     prefix="/projects", tags=["saved searches"], route_class=LimitedBodyRoute,
@@ -101,7 +101,7 @@ async def create_search(
     summary="Delete a saved search (members and admins).",
 )
 async def delete_search(
-    project_id: int, search_id: RowId, principal: CurrentUser, pool: PoolDep
+    project_id: int, search_id: int, principal: CurrentUser, pool: PoolDep
 ) -> Response:
     async with pool.acquire() as conn:
         await writable_project(conn, principal.access, project_id)
