@@ -34,7 +34,6 @@ import random
 import secrets
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -46,13 +45,10 @@ import psutil
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from bench_server import ADMIN_URL, AMQP_BASE, LEVELS, TRACEHUB, rabbitmqctl, read_response
 from tracehub_server.storage.db import migrate
 from tracehub_server.storage.projects import create_api_key, create_project
 
-ADMIN_URL = os.environ.get("TRACEHUB_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_BASE = os.environ.get("TRACEHUB_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
-TRACEHUB = [sys.executable, "-c", "from tracehub_server.cli import main; main()"]
-LEVELS = ["DEBUG"] * 20 + ["INFO"] * 55 + ["WARN"] * 15
 SEVERITY = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17}
 PROTOCOLS = ("native", "otlp", "sentry")
 
@@ -235,21 +231,6 @@ def _requests(protocol: str, entries: list[dict], batch: int, key: str, project_
     return out
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, float]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status, length, retry_after = int(head[9:12]), 0, 1.0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"retry-after":
-            retry_after = float(value)
-    if length:
-        await reader.readexactly(length)
-    return status, retry_after
-
-
 async def _send(port: int, requests: list[bytes], concurrency: int) -> float:
     """Seconds until every request got a 2xx (429/503 are retried after Retry-After)."""
     queue = list(reversed(requests))
@@ -261,7 +242,7 @@ async def _send(port: int, requests: list[bytes], concurrency: int) -> float:
                 request = queue.pop()
                 while True:
                     writer.write(request)
-                    status, retry_after = await _response(reader)
+                    status, retry_after = await read_response(reader)
                     if 200 <= status < 300:
                         break
                     if status not in (429, 503):
@@ -292,10 +273,6 @@ async def _setup(dsn: str) -> tuple[int, str]:
         return project.id, key
     finally:
         await conn.close()
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 async def _measure(args: argparse.Namespace, dsn: str, port: int, api: psutil.Process) -> dict:
@@ -427,8 +404,8 @@ async def main() -> None:
     name = f"th_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    _rabbitmqctl("add_vhost", name)
-    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     dsn = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     port = 19000 + random.randrange(1000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHUB_")}
@@ -471,7 +448,7 @@ async def main() -> None:
         log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-        _rabbitmqctl("delete_vhost", name)
+        rabbitmqctl("delete_vhost", name)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def _requests(entries: int, key: str, port: int, batch: int) -> list[bytes]:
     return requests
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, float]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, float]:
     """Status and Retry-After of one response (its body is read and discarded)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -149,7 +149,7 @@ async def _send(port: int, requests: list[bytes], concurrency: int) -> dict:
                 while True:
                     started = time.perf_counter()
                     writer.write(request)
-                    status, retry_after = await _response(reader)
+                    status, retry_after = await read_response(reader)
                     latencies.append(time.perf_counter() - started)
                     statuses[status] = statuses.get(status, 0) + 1
                     if status == 202:
@@ -271,7 +271,7 @@ async def _copy_ceiling(dsn: str, entries: int) -> float:
         await conn.close()
 
 
-def _rabbitmqctl(*args: str) -> None:
+def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
@@ -506,8 +506,8 @@ async def main() -> None:
     name = f"th_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    _rabbitmqctl("add_vhost", name)
-    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     dsn = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     port = 18000 + random.randrange(1000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEHUB_")}
@@ -564,7 +564,7 @@ async def main() -> None:
         log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-        _rabbitmqctl("delete_vhost", name)
+        rabbitmqctl("delete_vhost", name)
 
 
 if __name__ == "__main__":
