@@ -91,7 +91,7 @@ class IngestService:
     parser: BodyParser = field(default_factory=BodyParser)
 
 
-class _Disconnected(Exception):
+class Disconnected(Exception):
     """The client went away before sending the whole body: there is no one to answer."""
 
 
@@ -176,11 +176,12 @@ def _validate(
     return validator.validate(_parse(body), now, nul_free=nul_free, event_ids=event_ids)
 
 
-async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks as they arrive; :class:`Disconnected` if the client leaves."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Disconnected
+            raise Disconnected
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
@@ -206,7 +207,7 @@ async def serve(service: IngestService, scope: Scope, receive: Receive, send: Se
         return
     try:
         reply = await _ingest(service, scope, receive)
-    except _Disconnected:
+    except Disconnected:
         _count(499)  # nginx's "client closed request": nobody is left to answer
         return
     await _respond(send, reply)
@@ -238,7 +239,7 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
         gzip = encoding_is_gzip(encoding)
         admission = service.bodies.admit()
         try:
-            body = await read_body(_chunks(receive), gzip=gzip, admission=admission)
+            body = await read_body(body_chunks(receive), gzip=gzip, admission=admission)
             now = datetime.now(timezone.utc)
             ids = RequestEventIds(project_id, body)
             accepted, rejected = await service.parser.run(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -30,7 +30,11 @@ from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, check_content_length, read_body
 from tracehub_server.api.canonical import canonical_rows
-from tracehub_server.api.ingest import UNAVAILABLE_RETRY_AFTER, IngestService
+from tracehub_server.api.ingest import (
+    UNAVAILABLE_RETRY_AFTER,
+    IngestService,
+    body_chunks,
+)
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.base import QueueUnavailable
 from tracehub_server.queue.messages import IngestBatch
@@ -61,10 +65,6 @@ class Refusal(Exception):
 
 def _refusal(status: int, message: str, retry_after: float | None) -> Refusal:
     return Refusal(status, message, retry_after=retry_after)
-
-
-class Disconnected(Exception):
-    """The client went away before sending the whole body: there is no one to answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +101,6 @@ async def admit(service: IngestService, project_id: int) -> None:
         raise Refusal(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
 
 
-async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
-
-
 async def read_request(
     service: IngestService, receive: Receive, *, length: str | None, coding: str | None
 ) -> bytes:
@@ -120,7 +110,7 @@ async def read_request(
         check_content_length(length)
         admission = service.bodies.admit()
         try:
-            return await read_body(_chunks(receive), encoding=coding, admission=admission)
+            return await read_body(body_chunks(receive), encoding=coding, admission=admission)
         finally:
             admission.release()
     except BodyError as exc:

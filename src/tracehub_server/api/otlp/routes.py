@@ -27,9 +27,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, content_coding
-from tracehub_server.api.ingest import IngestService
+from tracehub_server.api.ingest import Disconnected, IngestService
 from tracehub_server.api.intake import (
-    Disconnected,
     Receive,
     Refusal,
     Send,

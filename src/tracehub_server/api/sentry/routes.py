@@ -28,9 +28,8 @@ import orjson
 
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, content_coding
-from tracehub_server.api.ingest import IngestService
+from tracehub_server.api.ingest import Disconnected, IngestService
 from tracehub_server.api.intake import (
-    Disconnected,
     Receive,
     Refusal,
     Send,
