@@ -51,6 +51,7 @@ from tracehub_server.api.ratelimit import RateLimiter
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.base import IngestQueue, QueueUnavailable
 from tracehub_server.queue.messages import IngestBatch
+from tracehub_server.storage.projects import ApiKeyAuth
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,61 @@ class IngestService:
 
 class Disconnected(Exception):
     """The client went away before sending the whole body: there is no one to answer."""
+
+
+class Refusal(Exception):
+    """The request is refused with ``status``; ``retry_after`` (seconds) for 429 and 503."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in the parser child by a mapping (map_and_submit): it must pickle whole.
+        return _refusal, (self.status, self.message, self.retry_after)
+
+
+def _refusal(status: int, message: str, retry_after: float | None) -> Refusal:
+    return Refusal(status, message, retry_after=retry_after)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What :func:`deliver` did: how many entries were accepted, and why others were not."""
+
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def deliver(
+    service: IngestService,
+    auth: ApiKeyAuth,
+    accepted: list[Any],
+    rejected: list[dict[str, Any]],
+    now: datetime,
+) -> Outcome:
+    """Make validated entries durable and count the rejected (native ingest and the open
+    protocols alike); :class:`Refusal` 429 for the rate limit, 503 when the queue is down."""
+    service.usage.record(auth.key_id, now)
+    if accepted:
+        wait = service.limiter.take(auth.project_id, len(accepted))
+        if wait:
+            raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
+        started = time.perf_counter()
+        try:
+            await service.queue.publish(IngestBatch(project_id=auth.project_id, entries=accepted))
+        except QueueUnavailable as exc:
+            logger.warning("ingest batch not accepted: %s", exc)
+            raise Refusal(
+                503, f"queue unavailable: {exc}", retry_after=UNAVAILABLE_RETRY_AFTER
+            ) from None
+        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        metrics.ENTRIES_ACCEPTED.inc(len(accepted))
+    if rejected:
+        metrics.ENTRIES_REJECTED.inc(len(rejected))
+    return Outcome(accepted=len(accepted), rejected=rejected)
 
 
 _Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
@@ -249,20 +305,9 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
             admission.release()
     except BodyError as exc:
         return _error(exc.status, exc.message, retry_after=exc.retry_after, close=exc.close)
-    service.usage.record(auth.key_id, now)
-    if accepted:
-        wait = service.limiter.take(project_id, len(accepted))
-        if wait:
-            return _error(429, "rate limit exceeded for this project", retry_after=wait)
-        started = time.perf_counter()
-        try:
-            await service.queue.publish(IngestBatch(project_id=project_id, entries=accepted))
-        except QueueUnavailable as exc:
-            logger.warning("ingest batch not accepted: %s", exc)
-            return _error(503, f"queue unavailable: {exc}", retry_after=UNAVAILABLE_RETRY_AFTER)
-        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
-        metrics.ENTRIES_ACCEPTED.inc(len(accepted))
-    if rejected:
-        metrics.ENTRIES_REJECTED.inc(len(rejected))
+    try:
+        await deliver(service, auth, accepted, rejected, now)
+    except Refusal as exc:
+        return _error(exc.status, exc.message, retry_after=exc.retry_after)
     status = 202 if accepted or not rejected else 422
     return status, orjson.dumps({"accepted": len(accepted), "rejected": rejected}), []

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -27,17 +25,17 @@ import asyncpg
 import orjson
 
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
-from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, check_content_length, read_body
 from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.ingest import (
     UNAVAILABLE_RETRY_AFTER,
     IngestService,
+    Outcome,
+    Refusal,
     body_chunks,
+    deliver,
 )
 from tracehub_server.api.validation import EntryValidator
-from tracehub_server.queue.base import QueueUnavailable
-from tracehub_server.queue.messages import IngestBatch
 from tracehub_server.storage.projects import ApiKeyAuth
 
 logger = logging.getLogger(__name__)
@@ -47,32 +45,6 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 T = TypeVar("T")
 #: A protocol's mapping: ``(body, *args)`` to wire entries and what the view needs besides.
 Mapper = Callable[..., tuple[list[Any], T]]
-
-
-class Refusal(Exception):
-    """The request is refused with ``status``; ``retry_after`` (seconds) for 429 and 503."""
-
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Raised in the parser child by a mapping (map_and_submit): it must pickle whole.
-        return _refusal, (self.status, self.message, self.retry_after)
-
-
-def _refusal(status: int, message: str, retry_after: float | None) -> Refusal:
-    return Refusal(status, message, retry_after=retry_after)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What :func:`map_and_submit` did: how many entries were accepted, and why others were not."""
-
-    accepted: int
-    rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def authenticate(service: IngestService, key: str | None, *, header: str) -> ApiKeyAuth:
@@ -176,34 +148,6 @@ async def map_and_submit(
     except BodyError as exc:  # the parser child died: 503, retry
         raise Refusal(exc.status, exc.message, retry_after=exc.retry_after) from None
     return await deliver(service, auth, accepted, rejected, now), context
-
-
-async def deliver(
-    service: IngestService,
-    auth: ApiKeyAuth,
-    accepted: list[Any],
-    rejected: list[dict[str, Any]],
-    now: datetime,
-) -> Outcome:
-    """Make the entries :func:`validate_entries` accepted durable and count the rejected."""
-    service.usage.record(auth.key_id, now)
-    if accepted:
-        wait = service.limiter.take(auth.project_id, len(accepted))
-        if wait:
-            raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
-        started = time.perf_counter()
-        try:
-            await service.queue.publish(IngestBatch(project_id=auth.project_id, entries=accepted))
-        except QueueUnavailable as exc:
-            logger.warning("ingest batch not accepted: %s", exc)
-            raise Refusal(
-                503, f"queue unavailable: {exc}", retry_after=UNAVAILABLE_RETRY_AFTER
-            ) from None
-        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
-        metrics.ENTRIES_ACCEPTED.inc(len(accepted))
-    if rejected:
-        metrics.ENTRIES_REJECTED.inc(len(rejected))
-    return Outcome(accepted=len(accepted), rejected=rejected)
 
 
 def headers_of(scope: MutableMapping[str, Any]) -> dict[bytes, str]:
