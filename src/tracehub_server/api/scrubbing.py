@@ -52,7 +52,9 @@ _PEM = re.compile(
     re.S,
 )
 _BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*", re.I)
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# A card number stands alone: not the digits inside a hex id or a longer word
+# ("probe 93d10604686949238e79" keeps its Luhn-valid run), and not part of a longer number.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _MESSAGE, _ERROR_MESSAGE, _STACK, _EXTRA, _EXCEPTION = (
     ENTRY_KEYS.index(k) for k in ("message", "error_message", "stack_trace", "extra", "exception")
 )
