@@ -16,7 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tracehub_server.alerts import config
 from tracehub_server.alerts.channels import senders_from_settings
 from tracehub_server.alerts.config import AlertConfigError, RuleInput
-from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
+from tracehub_server.dashboard.context import (
+    ProjectPage,
+    ProjectPageContext,
+    not_found,
+    require_write,
+)
 from tracehub_server.dashboard.forms import Form, read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
@@ -48,8 +53,7 @@ NOTICES = {
 MUTE_CHOICES = {"1h": 1, "24h": 24, "7d": 168, "forever": None}
 
 
-def _path(page: PageContext, tail: str = "") -> str:
-    assert page.project is not None
+def _path(page: ProjectPageContext, tail: str = "") -> str:
     return f"/projects/{page.project.id}/settings/alerts{tail}"
 
 
@@ -103,7 +107,7 @@ def _form_values(rule: store.Rule | None) -> dict[str, Any]:
 
 async def _page(
     request: Request,
-    page: PageContext,
+    page: ProjectPageContext,
     pool: PoolDep,
     *,
     error: str = "",
@@ -112,7 +116,6 @@ async def _page(
     channel_form: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    assert page.project is not None
     page.nav = "settings"
     async with pool.acquire() as conn:
         rules = await store.list_rules(conn, page.project.id)
@@ -158,7 +161,6 @@ async def add_channel(
 ) -> HTMLResponse | RedirectResponse:
     require_write(page)
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     typed = {"name": form.get("name"), "kind": form.get("kind"), "target": form.get("target")}
     try:
         fields = config.channel_fields(**typed)
@@ -182,7 +184,6 @@ async def delete_channel(
 ) -> RedirectResponse:
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         if not await store.delete_channel(conn, page.project.id, channel_id):
             raise not_found()
@@ -196,7 +197,6 @@ async def test_channel(
     """Send a test notification now and show the receiver's answer or the error."""
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         channel = await store.get_channel(conn, page.project.id, channel_id)
     if channel is None:
@@ -221,11 +221,10 @@ def _typed_rule_form(form: Form, given: RuleInput, rule_id: int | None) -> dict[
 
 
 async def _save_rule(
-    request: Request, page: PageContext, pool: PoolDep, rule_id: int | None
+    request: Request, page: ProjectPageContext, pool: PoolDep, rule_id: int | None
 ) -> HTMLResponse | RedirectResponse:
     require_write(page)
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     given = _rule_input(form)
     async with pool.acquire() as conn:
         channels = {c.id for c in await store.list_channels(conn, page.project.id)}
@@ -262,7 +261,6 @@ async def toggle_rule(
     """Enable a disabled rule, or disable an enabled one."""
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         rule = await store.get_rule(conn, page.project.id, rule_id)
         if rule is None:
@@ -281,7 +279,6 @@ async def delete_rule(
 ) -> RedirectResponse:
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         if not await store.delete_rule(conn, page.project.id, rule_id):
             raise not_found()
@@ -295,7 +292,6 @@ async def mute_issue(
     """Mute an issue of this project for good, or snooze it for a while."""
     require_write(page)
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     issue_id = _int(form.get("issue_id").lstrip("#"))
     choice = form.get("for")
     if issue_id is None or choice not in MUTE_CHOICES:
@@ -315,7 +311,6 @@ async def unmute_issue(
 ) -> RedirectResponse:
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         await store.clear_mute(conn, page.project.id, issue_id)
     return see_other(_path(page, "?done=issue-unmuted"))
