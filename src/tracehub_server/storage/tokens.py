@@ -7,7 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from tracehub_server.storage.users import User, valid_id
+from tracehub_server.storage.ids import valid_id
+from tracehub_server.storage.users import User
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,12 @@ from typing import Literal
 
 import asyncpg
 
+from tracehub_server.storage.ids import valid_id
+
 Role = Literal["member", "viewer"]
 ROLES: tuple[Role, ...] = ("member", "viewer")
 #: RFC 5321 caps a forward path at 256 octets, so 254 characters is the longest usable address.
 MAX_EMAIL_CHARS = 254
-_MAX_BIGINT = 2**63 - 1
 # Constant column list interpolated into queries (S608 is silenced where it is used: no
 # caller-supplied text ever reaches the SQL string, values are bound parameters).
 _USER_COLUMNS = "id, email, is_admin, created_at, last_login_at"
@@ -56,11 +57,6 @@ def normalize_email(email: str) -> str:
     if not at or not local or not domain or any(ch.isspace() or ord(ch) < 32 for ch in email):
         raise ValueError(f"email {email!r} is not an address like name@example.com")
     return email
-
-
-def valid_id(value: object) -> bool:
-    """True for an int that fits a bigint primary key (never a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_BIGINT
 
 
 def _user(row: asyncpg.Record) -> User:
