@@ -354,3 +354,32 @@ def test_legacy_store_bodies_in_base64_are_accepted(
     response = _post(server_url, project_id, junk, raven, kind="store")
     assert response.status_code == 400
     assert "neither JSON nor base64 of zlib data" in response.json()["detail"]
+
+
+def _browser_error(bundle: str) -> dict[str, Any]:
+    frames = [{"filename": f"{bundle}", "function": name, "in_app": True, "lineno": 2,
+               "colno": col} for name, col in (("onClick", 1450), ("cartTotal", 977))]  # fmt: skip
+    value = {"type": "TypeError", "value": "x is undefined", "stacktrace": {"frames": frames}}
+    return _event(platform="javascript", exception={"values": [value]}, message=None)
+
+
+def test_browser_errors_are_v8_traces_and_one_issue_across_deploys(
+    server_url, project_key, migrated_database_url
+) -> None:
+    """A JavaScript event is stored with a V8 trace and its structured frames; the same error
+    from another host and bundle hash is the same issue (grouped on its frames)."""
+    project_id, key = project_key
+    for bundle in (
+        "https://shop.example/js/main.3f9a1c2b.js",
+        "http://10.0.0.7:8080/js/main.77aa01ce.js",
+    ):
+        body = _envelope(_event_item(_browser_error(bundle)))
+        assert _post(server_url, project_id, body, _auth(key)).status_code == 200
+    first, second = stored(migrated_database_url, project_id)
+    assert first["stack_trace"].splitlines()[:2] == [
+        "TypeError: x is undefined", "    at cartTotal (https://shop.example/js/main.3f9a1c2b.js:2:977)"
+    ]  # fmt: skip
+    frames = orjson.loads(first["exception"])["values"][0]["stacktrace"]["frames"]
+    assert [frame["function"] for frame in frames] == ["onClick", "cartTotal"]
+    assert first["issue_id"] is not None
+    assert first["issue_id"] == second["issue_id"]
