@@ -357,7 +357,7 @@ def test_legacy_store_bodies_in_base64_are_accepted(
 
 
 def _browser_error(bundle: str) -> dict[str, Any]:
-    frames = [{"filename": f"{bundle}", "function": name, "in_app": True, "lineno": 2,
+    frames = [{"filename": bundle, "function": name, "in_app": True, "lineno": 2,
                "colno": col} for name, col in (("onClick", 1450), ("cartTotal", 977))]  # fmt: skip
     value = {"type": "TypeError", "value": "x is undefined", "stacktrace": {"frames": frames}}
     return _event(platform="javascript", exception={"values": [value]}, message=None)
