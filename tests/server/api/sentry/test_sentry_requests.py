@@ -329,6 +329,7 @@ def test_a_tunnelled_envelope_is_authenticated_by_its_dsn(
     wrong_key = _post(server_url, project_id, _tunnelled(other_key, project_id, _event()), {})
     assert wrong_key.status_code == 403
     assert _post(server_url, project_id, _envelope(_event_item(_event())), {}).status_code == 401
+    assert _post(server_url, project_id, b"not an envelope", {}).status_code == 400
     assert len(stored(migrated_database_url, project_id)) == 1
 
 
