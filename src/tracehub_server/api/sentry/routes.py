@@ -4,9 +4,9 @@ Plain ASGI views dispatched before FastAPI, like native ingest. The key is ``sen
 (``X-Sentry-Auth``, else the query string, else -- for a tunnelled envelope -- the ``dsn``
 of the envelope's header) and must belong to the project in the path. Bodies may be gzip-,
 deflate- or brotli-compressed, within the native size limits (a ``/store/`` body may also
-be raven's base64, :mod:`.legacy`). Every answer carries CORS
-headers (:mod:`.cors`), and ``OPTIONS`` is a preflight. Answers, as Sentry gives them (the
-SDKs read only the status and the rate-limit headers; ``X-Sentry-Error`` repeats the detail):
+be raven's base64, :mod:`.legacy`). Every answer carries CORS headers (:mod:`.cors`), and
+``OPTIONS`` is a preflight. Answers, as Sentry gives them (the SDKs read only the status and
+the rate-limit headers; ``X-Sentry-Error`` repeats the detail):
 
 * 200 ``{"id": "<event_id>"}`` -- every entry stored. ``event`` and ``log`` items become
   entries; every other item type (``transaction``, ``session``, ``client_report``,
