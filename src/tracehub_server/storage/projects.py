@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,11 @@ from tracehub_server.storage.ids import valid_id
 KEY_PREFIX = "th_"
 #: Characters of a key kept in clear in listings ("th_" + 8), enough to tell keys apart.
 SHOWN_PREFIX_CHARS = 11
+#: Characters of a new key after the prefix: letters and digits only, because the JavaScript
+#: Sentry SDKs parse a DSN's key as ``\w+`` and refuse one with ``-`` (URL-safe base64's);
+#: 43 of 62 symbols carry 256 bits, as ``token_urlsafe(32)`` did.
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_SECRET_CHARS = 43
 #: Longer inputs cannot be our keys; they are refused without a database round trip.
 MAX_KEY_CHARS = 128
 MAX_PROJECT_NAME_CHARS = 100
@@ -164,7 +170,7 @@ async def create_api_key(
     name = _check_name(name, what="key name", limit=MAX_KEY_NAME_CHARS, allow_empty=True)
     if not valid_id(project_id):
         raise LookupError(f"no project with id {project_id!r}")
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    plaintext = KEY_PREFIX + "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_SECRET_CHARS))
     try:
         row = await conn.fetchrow(
             "INSERT INTO api_keys (project_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)"

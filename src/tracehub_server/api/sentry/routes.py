@@ -98,7 +98,8 @@ async def serve(
 ) -> None:
     """Answer one envelope or store request (the ASGI entry point; any method)."""
     matched = match_path(scope["path"])
-    assert matched is not None, "dispatched only for paths is_sentry_path accepts"
+    if matched is None:  # dispatched only for paths is_sentry_path accepts
+        raise LookupError(f"not a Sentry ingest path: {scope['path']!r}")
     if scope["method"] == "OPTIONS":
         metrics.PROTOCOL_REQUESTS.labels("sentry", "200").inc()
         await send({"type": "http.response.start", "status": 200,
