@@ -68,7 +68,10 @@ def _entry(i: int) -> dict[str, Any]:
         "level": random.choice(LEVELS),
         "message": f"handled request {i}",
         "module": "orders",
-        "thread_id": 140000,
+        # Each protocol names the thread as its SDK does: TraceHub's by name (text), the
+        # OTLP exporter and the Sentry SDK by ident (an integer attribute).
+        "thread_name": "ThreadPoolExecutor-0_3",
+        "thread_ident": 140_234_567_890_123,
         "extra": {"user_id": i % 1000, "path": "/api/orders", "ms": i % 300},
     }
     if i % 10 == 0:
@@ -104,7 +107,7 @@ def _native(entries: list[dict[str, Any]]) -> bytes:
             "level": e["level"],
             "message": e["message"],
             **RESOURCE,
-            "thread_id": e["thread_id"],
+            "thread_id": e["thread_name"],
             "module": e["module"],
             "extra": e["extra"],
         }
@@ -135,7 +138,7 @@ def _otlp(entries: list[dict[str, Any]]) -> bytes:
     for e in entries:
         record = records.add(time_unix_nano=e["time_ns"], severity_number=SEVERITY[e["level"]])
         record.body.string_value = e["message"]
-        attributes = {"code.namespace": e["module"], "thread.id": e["thread_id"], **e["extra"]}
+        attributes = {"code.namespace": e["module"], "thread.id": e["thread_ident"], **e["extra"]}
         if "frames" in e:
             attributes["exception.type"] = e["error_type"]
             attributes["exception.message"] = e["error_message"]
@@ -178,7 +181,7 @@ def _sentry_log(e: dict[str, Any]) -> dict[str, Any]:
         "sentry.environment": "production",
         "server.address": "bench-host",
         "logger.name": e["module"],
-        "thread.id": e["thread_id"],
+        "thread.id": e["thread_ident"],
         **e["extra"],
     }
     return {
