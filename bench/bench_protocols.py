@@ -56,7 +56,6 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
 from bench_server import ADMIN_URL, AMQP_BASE, LEVELS, TRACEHUB, rabbitmqctl, read_response
-from tracehub_server.api.otlp.decode import _pb_attributes, _pb_value
 from tracehub_server.storage.db import migrate
 from tracehub_server.storage.projects import create_api_key, create_project
 
@@ -397,34 +396,34 @@ def _lean_request_class() -> Any:
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
 
 
-def _lean_value(raw: bytes) -> Any:
-    """A short string or a small integer read from its encoding; the real class else."""
-    size = len(raw)
-    if size > 1:
-        tag, first = raw[0], raw[1]
-        if tag == 0x0A and first < 0x80 and size == first + 2:
-            return raw[2:].decode()
-        if tag == 0x18:
-            value = shift = 0
-            for index in range(1, size):
-                value |= (raw[index] & 0x7F) << shift
-                shift += 7
-                if raw[index] < 0x80:
-                    if index == size - 1:
-                        return value
-                    break
-    return _pb_value(AnyValue.FromString(raw))
-
-
-class _LeanValues(dict[bytes, Any]):
-    def __missing__(self, raw: bytes) -> Any:
-        value = self[raw] = _lean_value(raw)
-        return value
-
-
 def _decode_readers() -> dict[str, Any]:
     """Each way of reading a body's records, by name: a list of (body, attributes)."""
+    from tracehub_server.api.otlp.decode import _pb_attributes, _pb_value
+
     lean = _lean_request_class()
+
+    def lean_value(raw: bytes) -> Any:
+        """A short string or a small integer read from its encoding; the real class else."""
+        size = len(raw)
+        if size > 1:
+            tag, first = raw[0], raw[1]
+            if tag == 0x0A and first < 0x80 and size == first + 2:
+                return raw[2:].decode()
+            if tag == 0x18:
+                value = shift = 0
+                for index in range(1, size):
+                    value |= (raw[index] & 0x7F) << shift
+                    shift += 7
+                    if raw[index] < 0x80:
+                        if index == size - 1:
+                            return value
+                        break
+        return _pb_value(AnyValue.FromString(raw))
+
+    class LeanValues(dict[bytes, Any]):
+        def __missing__(self, raw: bytes) -> Any:
+            value = self[raw] = lean_value(raw)
+            return value
 
     def records(request: Any) -> Any:
         return (r for rl in request.resource_logs for sl in rl.scope_logs for r in sl.log_records)
@@ -440,17 +439,17 @@ def _decode_readers() -> dict[str, Any]:
 
     def lean_uncached(body: bytes) -> list[Any]:
         return [
-            (_lean_value(r.body), {p.key: _lean_value(p.value) for p in r.attributes})
+            (lean_value(r.body), {p.key: lean_value(p.value) for p in r.attributes})
             for r in records(lean.FromString(body))
         ]
 
     def lean_cached(body: bytes) -> list[Any]:
-        request, values = lean.FromString(body), _LeanValues()
+        request, values = lean.FromString(body), LeanValues()
         # A field sent twice: the lean schema keeps the last, the real one merges both.
         if request.ByteSize() != len(body):
             raise RuntimeError("the bench's bodies are written canonically")
         return [
-            (_lean_value(r.body), {p.key: values[p.value] for p in r.attributes})
+            (lean_value(r.body), {p.key: values[p.value] for p in r.attributes})
             for r in records(request)
         ]
 
