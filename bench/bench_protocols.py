@@ -22,6 +22,11 @@ and the ratio of each to native. Medians over the runs are printed last; the tar
 ``--mode inprocess`` times the three ASGI views alone in this process (no HTTP server, a
 queue that only encodes the message, keys always valid): CPU microseconds per entry of what
 each protocol's path costs, free of the noise of a shared machine.
+
+``--mode decode`` times reading the OTLP bodies' records (body and attributes into Python
+values) with the generated classes, as the server does, against a wire-compatible lean
+schema (``KeyValue.value`` and ``LogRecord.body`` declared ``bytes``, each distinct value
+encoding read once per request): CPU microseconds per record, and the lean schema's floor.
 """
 
 from __future__ import annotations
@@ -42,8 +47,13 @@ import asyncpg
 import httpx
 import orjson
 import psutil
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1 import logs_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 
 from bench_server import ADMIN_URL, AMQP_BASE, LEVELS, TRACEHUB, rabbitmqctl, read_response
 from tracehub_server.storage.db import migrate
@@ -68,7 +78,10 @@ def _entry(i: int) -> dict[str, Any]:
         "level": random.choice(LEVELS),
         "message": f"handled request {i}",
         "module": "orders",
-        "thread_id": 140000,
+        # Each protocol names the thread as its SDK does: TraceHub's by name (text), the
+        # OTLP exporter and the Sentry SDK by ident (an integer attribute).
+        "thread_name": "ThreadPoolExecutor-0_3",
+        "thread_ident": 140_234_567_890_123,
         "extra": {"user_id": i % 1000, "path": "/api/orders", "ms": i % 300},
     }
     if i % 10 == 0:
@@ -104,7 +117,7 @@ def _native(entries: list[dict[str, Any]]) -> bytes:
             "level": e["level"],
             "message": e["message"],
             **RESOURCE,
-            "thread_id": e["thread_id"],
+            "thread_id": e["thread_name"],
             "module": e["module"],
             "extra": e["extra"],
         }
@@ -135,7 +148,7 @@ def _otlp(entries: list[dict[str, Any]]) -> bytes:
     for e in entries:
         record = records.add(time_unix_nano=e["time_ns"], severity_number=SEVERITY[e["level"]])
         record.body.string_value = e["message"]
-        attributes = {"code.namespace": e["module"], "thread.id": e["thread_id"], **e["extra"]}
+        attributes = {"code.namespace": e["module"], "thread.id": e["thread_ident"], **e["extra"]}
         if "frames" in e:
             attributes["exception.type"] = e["error_type"]
             attributes["exception.message"] = e["error_message"]
@@ -178,7 +191,7 @@ def _sentry_log(e: dict[str, Any]) -> dict[str, Any]:
         "sentry.environment": "production",
         "server.address": "bench-host",
         "logger.name": e["module"],
-        "thread.id": e["thread_id"],
+        "thread.id": e["thread_ident"],
         **e["extra"],
     }
     return {
@@ -366,6 +379,113 @@ async def _in_process(args: argparse.Namespace) -> None:
         print(f"{protocol:10s} {cost:6.2f} us  ({native / cost:.0%} of native's entries per CPU s)")
 
 
+def _lean_request_class() -> Any:
+    """``ExportLogsServiceRequest`` with ``KeyValue.value`` and ``LogRecord.body`` as bytes:
+    the same wire format, each ``AnyValue`` left as its encoding."""
+    pool = descriptor_pool.DescriptorPool()
+    for module in (common_pb2, resource_pb2, logs_pb2, logs_service_pb2):
+        proto = descriptor_pb2.FileDescriptorProto()
+        module.DESCRIPTOR.CopyToProto(proto)
+        for message in proto.message_type:
+            for field in message.field:
+                if (message.name, field.name) in {("KeyValue", "value"), ("LogRecord", "body")}:
+                    field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+                    field.ClearField("type_name")
+        pool.Add(proto)
+    name = ExportLogsServiceRequest.DESCRIPTOR.full_name
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+
+
+def _decode_readers() -> dict[str, Any]:
+    """Each way of reading a body's records, by name: a list of (body, attributes)."""
+    from tracehub_server.api.otlp.decode import _pb_attributes, _pb_value
+
+    lean = _lean_request_class()
+
+    def lean_value(raw: bytes) -> Any:
+        """A short string or a small integer read from its encoding; the real class else."""
+        size = len(raw)
+        if size > 1:
+            tag, first = raw[0], raw[1]
+            if tag == 0x0A and first < 0x80 and size == first + 2:
+                return raw[2:].decode()
+            if tag == 0x18:
+                value = shift = 0
+                for index in range(1, size):
+                    value |= (raw[index] & 0x7F) << shift
+                    shift += 7
+                    if raw[index] < 0x80:
+                        if index == size - 1:
+                            return value
+                        break
+        return _pb_value(AnyValue.FromString(raw))
+
+    class LeanValues(dict[bytes, Any]):
+        def __missing__(self, raw: bytes) -> Any:
+            value = self[raw] = lean_value(raw)
+            return value
+
+    def records(request: Any) -> Any:
+        return (r for rl in request.resource_logs for sl in rl.scope_logs for r in sl.log_records)
+
+    def generated(body: bytes) -> list[Any]:
+        out = []
+        for record in records(ExportLogsServiceRequest.FromString(body)):
+            payload = record.body
+            out.append(
+                (payload.string_value or _pb_value(payload), _pb_attributes(record.attributes))
+            )
+        return out
+
+    def lean_uncached(body: bytes) -> list[Any]:
+        return [
+            (lean_value(r.body), {p.key: lean_value(p.value) for p in r.attributes})
+            for r in records(lean.FromString(body))
+        ]
+
+    def lean_cached(body: bytes) -> list[Any]:
+        request, values = lean.FromString(body), LeanValues()
+        # A field sent twice: the lean schema keeps the last, the real one merges both.
+        if request.ByteSize() != len(body):
+            raise RuntimeError("the bench's bodies are written canonically")
+        return [
+            (lean_value(r.body), {p.key: values[p.value] for p in r.attributes})
+            for r in records(request)
+        ]
+
+    def lean_floor(body: bytes) -> list[Any]:
+        return [
+            (r.body, {p.key: p.value for p in r.attributes}) for r in records(lean.FromString(body))
+        ]
+
+    return {
+        "generated": generated,
+        "lean": lean_uncached,
+        "lean, cached": lean_cached,
+        "lean floor": lean_floor,
+    }
+
+
+def _decode(args: argparse.Namespace) -> None:
+    entries = [_entry(i) for i in range(args.entries)]
+    bodies = [_otlp(entries[i : i + args.batch]) for i in range(0, args.entries, args.batch)]
+    readers = _decode_readers()
+    if readers["lean, cached"](bodies[0]) != readers["generated"](bodies[0]):
+        raise RuntimeError("the lean reading differs from the generated classes'")
+    results: dict[str, list[float]] = {name: [] for name in readers}
+    for _ in range(args.runs):
+        for name, read in readers.items():
+            started = time.process_time()
+            for body in bodies:
+                read(body)
+            results[name].append((time.process_time() - started) / args.entries * 1e6)
+    base = statistics.median(results["generated"])
+    print(f"median of {args.runs} runs, CPU per record to read its body and attributes:")
+    for name, costs in results.items():
+        cost = statistics.median(costs)
+        print(f"{name:14s} {cost:6.2f} us  ({cost / base:.0%} of the generated classes')")
+
+
 async def _call(view: Any, service: Any, request: bytes) -> None:
     head, _, body = request.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
@@ -395,8 +515,11 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=50, help="entries per request (1-1000)")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--mode", choices=("served", "inprocess"), default="served")
+    parser.add_argument("--mode", choices=("served", "inprocess", "decode"), default="served")
     args = parser.parse_args()
+    if args.mode == "decode":
+        _decode(args)
+        return
     if args.mode == "inprocess":
         await _in_process(args)
         return
