@@ -124,13 +124,14 @@ def _runs(frames: list[FrameView]) -> list[FrameRun]:
     return runs
 
 
-def _mark_used(chain: list[list[FrameView]], raised: int, used: list[str], language: str) -> None:
+def _mark_used(chain: list[list[FrameView]], used: list[str], language: str) -> None:
     """Mark, from the raise site back, the frames whose key the fingerprint hashed.
 
-    ``chain`` is in print order, ``raised`` the position of the raised exception; where the
-    grouping reads the causes' frames too, they follow its frames, the nearest cause first.
+    ``chain`` is in print order, the raised exception last: its frames are the ones the
+    grouping reads (Python's last traceback, the first exception of the other layouts); where
+    it reads the causes' frames too, they follow, the nearest cause first.
     """
-    read = chain[raised::-1] if language in READS_CAUSE_FRAMES else chain[raised : raised + 1]
+    read = chain[::-1] if language in READS_CAUSE_FRAMES else chain[-1:]
     wanted = list(used)
     for frames in read:
         for frame in reversed(frames):
@@ -158,7 +159,7 @@ def trace_view(
     chain = [[_frame(f) for f in value["stacktrace"]["frames"]] for value in values]
     parsed = parse_stack(stack_trace) if used_frames else None
     if used_frames and parsed is not None:
-        _mark_used(chain, _raised(values), used_frames, parsed.language)
+        _mark_used(chain, used_frames, parsed.language)
     views: list[ExceptionView] = []
     for value, frames in zip(values, chain, strict=True):
         if newest_first:
@@ -178,15 +179,6 @@ def trace_view(
             )
         )
     return TraceView(exceptions=views, structured=structured)
-
-
-def _raised(values: list[dict[str, Any]]) -> int:
-    """The raised exception's position: the last value hanging on no other (causes and
-    exception-group members name their ``parent_id``), else the last."""
-    for index in range(len(values) - 1, -1, -1):
-        if (values[index].get("mechanism") or {}).get("parent_id") is None:
-            return index
-    return len(values) - 1
 
 
 def _member(source: str) -> int | None:

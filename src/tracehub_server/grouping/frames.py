@@ -9,7 +9,8 @@ site-packages / node_modules.
 :mod:`.structure` reads the same lines for display with these helpers (how a line is
 recognised as a frame, and what a frame's module, function and ``in_app`` are); how a
 trace is split into exceptions stays apart, as its answers here are hashed into stored
-fingerprints (see :mod:`.structure`).
+fingerprints (see :mod:`.structure`). Every parser builds its frames with :func:`frame_of`,
+which the issue page calls too to mark the frames a fingerprint hashed.
 """
 
 from __future__ import annotations
