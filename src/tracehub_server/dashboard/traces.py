@@ -5,7 +5,10 @@ sent only text, its ``stack_trace`` parsed (:mod:`tracehub_server.grouping.struc
 Exceptions keep the order Python prints them (the first cause first) whatever the frame
 order; frames are shown newest-first or oldest-first, in-app frames with their source,
 consecutive library frames folded into one "n library frames" group. The frames the
-fingerprint hashed are marked, so the page can say why two events are one issue.
+fingerprint hashed are marked, so the page can say why two events are one issue: each shown
+frame is read by :func:`~tracehub_server.grouping.frames.frame_of` for the language of the
+text trace the fingerprint parsed (a Sentry event's text is written in its platform's layout,
+so .NET and other fallback frames read as Python's), and compared by ``module:function``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracehub_server.grouping.explain import GroupingView, grouping_view
-from tracehub_server.grouping.frames import python_frame
+from tracehub_server.grouping.frames import READS_CAUSE_FRAMES, frame_of, parse_stack
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
 
@@ -98,11 +101,17 @@ def _frame(frame: dict[str, Any]) -> FrameView:
     )
 
 
-def frame_key(frame: FrameView) -> str:
-    """The ``module:function`` the fingerprint names this frame by (see grouping.frames)."""
-    if frame.filename.endswith(".py") or frame.filename.startswith("<"):
-        return f"{python_frame(frame.filename, frame.function).module}:{frame.function}"
-    return f"{frame.module}:{frame.function}"
+#: What Sentry's browser SDK names a function it could not name; its trace prints such a
+#: frame as V8 prints an anonymous one.
+_UNNAMED = "?"
+
+
+def frame_key(frame: FrameView, language: str) -> str:
+    """The ``module:function`` the fingerprint names this frame by, in a ``language`` trace."""
+    function = frame.function
+    if language == "javascript" and function == _UNNAMED:
+        function = ""
+    return frame_of(language, frame.filename, function, frame.module or "").key
 
 
 def _runs(frames: list[FrameView]) -> list[FrameRun]:
@@ -115,14 +124,23 @@ def _runs(frames: list[FrameView]) -> list[FrameRun]:
     return runs
 
 
-def _mark_used(frames: list[FrameView], used: list[str]) -> None:
-    """Mark, from the raise site back, the frames whose key the fingerprint hashed."""
+def _mark_used(chain: list[list[FrameView]], used: list[str], language: str) -> None:
+    """Mark, from the raise site back, the frames whose key the fingerprint hashed.
+
+    ``chain`` is in print order, the raised exception last: its frames are the ones the
+    grouping reads (Python's last traceback, the first exception of the other layouts); where
+    it reads the causes' frames too, they follow, the nearest cause first.
+    """
+    read = chain[::-1] if language in READS_CAUSE_FRAMES else chain[-1:]
     wanted = list(used)
-    for frame in reversed(frames):
-        key = frame_key(frame)
-        if key in wanted:
-            frame.used = True
-            wanted.remove(key)
+    for frames in read:
+        for frame in reversed(frames):
+            if not wanted:
+                return
+            key = frame_key(frame, language)
+            if key in wanted:
+                frame.used = True
+                wanted.remove(key)
 
 
 def trace_view(
@@ -138,11 +156,12 @@ def trace_view(
     if not data:
         return None
     values = data["values"]
+    chain = [[_frame(f) for f in value["stacktrace"]["frames"]] for value in values]
+    parsed = parse_stack(stack_trace) if used_frames else None
+    if used_frames and parsed is not None:
+        _mark_used(chain, used_frames, parsed.language)
     views: list[ExceptionView] = []
-    for index, value in enumerate(values):
-        frames = [_frame(f) for f in value["stacktrace"]["frames"]]
-        if used_frames and index == len(values) - 1:
-            _mark_used(frames, used_frames)
+    for value, frames in zip(values, chain, strict=True):
         if newest_first:
             frames.reverse()
         mechanism = value.get("mechanism") or {}

@@ -9,14 +9,15 @@ site-packages / node_modules.
 :mod:`.structure` reads the same lines for display with these helpers (how a line is
 recognised as a frame, and what a frame's module, function and ``in_app`` are); how a
 trace is split into exceptions stays apart, as its answers here are hashed into stored
-fingerprints (see :mod:`.structure`).
+fingerprints (see :mod:`.structure`). Every parser builds its frames with :func:`frame_of`,
+which the issue page calls too to mark the frames a fingerprint hashed.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 #: Characters of a stack trace parsed (the end is kept by the SDK: it holds the raise site).
@@ -34,6 +35,11 @@ class Frame:
     module: str
     function: str
     in_app: bool
+
+    @property
+    def key(self) -> str:
+        """``module:function``, the frame as a fingerprint hashes it and the issue page names it."""
+        return f"{self.module}:{self.function}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +166,7 @@ def parse_python(trace: str) -> ParsedTrace | None:
     for line in blocks[-1].splitlines():
         match = _PY_FRAME.match(line)
         if match:
-            frames.append(python_frame(match.group("path"), match.group("func") or "?"))
+            frames.append(frame_of("python", match.group("path"), match.group("func") or "?"))
     if not frames:
         return None
     frames.reverse()
@@ -168,10 +174,15 @@ def parse_python(trace: str) -> ParsedTrace | None:
 
 
 def java_frame(match: re.Match[str]) -> Frame:
-    """An ``at`` line matched by :data:`JAVA_FRAME`: generated class names cut, in-app decided."""
-    cls = _JAVA_GENERATED.sub("", match.group("cls"))
-    in_app = not cls.startswith(_JAVA_NON_APP) and match.group("src") != "Native Method"
-    return Frame(module=cls, function=match.group("func"), in_app=in_app)
+    """An ``at`` line matched by :data:`JAVA_FRAME` as a frame of the grouping."""
+    return frame_of("java", match.group("src"), match.group("func"), match.group("cls"))
+
+
+def _java_class_frame(cls: str, func: str, src: str) -> Frame:
+    """Generated class names cut; the runtime's, frameworks' and native frames not in-app."""
+    cls = _JAVA_GENERATED.sub("", cls)
+    in_app = not cls.startswith(_JAVA_NON_APP) and src != "Native Method"
+    return Frame(module=cls, function=func, in_app=in_app)
 
 
 def parse_java(trace: str) -> ParsedTrace | None:
@@ -207,7 +218,8 @@ def js_frame_at(line: str) -> tuple[str, str] | None:
 
 def parse_javascript(trace: str) -> ParsedTrace | None:
     """V8 ("at f (file:1:2)") and Firefox/Safari ("f@file:1:2") frames, innermost first."""
-    frames = [js_frame(*hit) for line in trace.splitlines() if (hit := js_frame_at(line))]
+    hits = [hit for line in trace.splitlines() if (hit := js_frame_at(line))]
+    frames = [frame_of("javascript", location, func) for func, location in hits]
     if not frames:
         return None
     return ParsedTrace("javascript", tuple(collapse_recursion(frames)), ())
@@ -265,10 +277,45 @@ def go_frame_lines(lines: list[str]) -> Iterator[tuple[str, str, str]]:
 
 def parse_go(trace: str) -> ParsedTrace | None:
     """The panicking goroutine's frames ("pkg.Func(args)" then a tab and "file.go:N")."""
-    frames = [go_frame(func, path) for func, path, _ in go_frame_lines(trace.splitlines())]
+    frames = [frame_of("go", path, func) for func, path, _ in go_frame_lines(trace.splitlines())]
     if not frames:
         return None
     return ParsedTrace("go", tuple(collapse_recursion(frames)), ())
+
+
+def _go_qualified_frame(file: str, function: str, module: str) -> Frame:
+    return go_frame(f"{module}.{function}" if module else function, file)
+
+
+_FRAME_READERS: dict[str, Callable[[str, str, str], Frame]] = {
+    "python": lambda file, function, _module: python_frame(file, function),
+    "java": lambda file, function, module: _java_class_frame(module, function, file),
+    "javascript": lambda file, function, _module: js_frame(function, file),
+    "go": _go_qualified_frame,
+}
+#: The languages :func:`parse_stack` reads (a :class:`ParsedTrace`'s ``language``).
+LANGUAGES = tuple(_FRAME_READERS)
+#: Languages whose parser reads every printed exception's frames (the causes' follow the
+#: raised exception's); the others read the raised exception's frames only.
+READS_CAUSE_FRAMES = frozenset({"javascript", "go"})
+
+
+def frame_of(language: str, file: str, function: str, module: str = "") -> Frame:
+    """The grouping's frame for one frame of a ``language`` trace, given by its fields.
+
+    The fields are those a structured frame has (Sentry's and TraceHub's ``filename``,
+    ``function``, ``module``), as the trace prints them: Python ``File "file", line N, in
+    function``; JavaScript ``at function (file:N:M)`` (``function`` empty when anonymous);
+    Java ``at module.function(file:N)`` (``file`` is ``Native Method`` for a native frame);
+    Go ``module.function(...)`` then ``file:N`` (or ``function`` already qualified). Every
+    parser here builds its frames through this function, so a caller holding the fields
+    (the issue page marking the frames a fingerprint hashed) reads a frame exactly as the
+    grouping does. ValueError for a language not in :data:`LANGUAGES`.
+    """
+    read = _FRAME_READERS.get(language)
+    if read is None:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    return read(file, function, module)
 
 
 _PARSERS = (parse_python, parse_java, parse_go, parse_javascript)

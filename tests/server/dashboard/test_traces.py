@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tracehub_server.dashboard.traces import error_detail, trace_view
+import pytest
+
+from tracehub_server.api.sentry.mapping import event_entry
+from tracehub_server.dashboard.traces import TraceView, error_detail, trace_view
 from tracehub_server.grouping.explain import grouping_view
 
 TRACES = Path(__file__).parents[1] / "grouping" / "traces"
@@ -55,3 +59,48 @@ def test_custom_fingerprint_without_default_marks_no_frame() -> None:
     assert detail.grouping.kind == "custom"
     assert detail.trace is not None
     assert not any(f.used for e in detail.trace.exceptions for r in e.runs for f in r.frames)
+
+
+def _marked(view: TraceView | None) -> list[list[str]]:
+    """The marked frames' functions of each exception, in print order, oldest call first."""
+    assert view is not None
+    return [[f.function for r in e.runs for f in r.frames if f.used] for e in view.exceptions]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TRACES.glob("*.txt")))
+def test_a_text_trace_marks_every_frame_its_fingerprint_hashed(name: str) -> None:
+    """A client that sends only text (OTLP, the original SDKs): each hashed frame is marked
+    once, whatever the language."""
+    text = (TRACES / name).read_text()
+    grouping = grouping_view("E", "m", text, None)
+    view = trace_view(None, text, newest_first=True, used_frames=grouping.frames)
+    assert sum(map(len, _marked(view))) == len(grouping.frames) > 0
+
+
+def _sentry(event: dict[str, Any]) -> TraceView | None:
+    entry = event_entry(event, fallback_id="0" * 32)
+    grouping = grouping_view(
+        entry["error_type"], entry["error_message"], entry["stack_trace"], None
+    )
+    return trace_view(
+        entry["exception"], entry["stack_trace"], newest_first=False, used_frames=grouping.frames
+    )
+
+
+def test_sentry_frames_are_marked_as_the_grouping_names_them() -> None:
+    """A Spring proxy's class and a Go closure are named by the grouping without their
+    generated parts; their structured frames are still marked."""
+    java = {"platform": "java", "exception": {"values": [{
+        "type": "IllegalStateException", "module": "java.lang",
+        "stacktrace": {"frames": [
+            {"filename": "CartService.java", "module": "com.acme.CartService$$SpringCGLIB$$0",
+             "function": "checkout", "lineno": 1, "in_app": True},
+        ]}}]}}  # fmt: skip
+    go = {"platform": "go", "exception": [{
+        "type": "*errors.errorString", "value": "boom",
+        "stacktrace": {"frames": [
+            {"module": "main", "function": "serve.func1", "abs_path": "/app/main.go",
+             "lineno": 9, "in_app": True},
+        ]}}]}  # fmt: skip
+    assert _marked(_sentry(java)) == [["checkout"]]
+    assert _marked(_sentry(go)) == [["serve.func1"]]

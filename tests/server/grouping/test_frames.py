@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tracehub_server.grouping.frames import Frame, collapse_recursion, parse_stack
+from tracehub_server.grouping.frames import Frame, collapse_recursion, frame_of, parse_stack
+from tracehub_server.grouping.structure import parse_exception
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -88,3 +89,28 @@ def test_garbage_and_huge_traces_do_not_break_parsing(garbage: str | None) -> No
     """Random text, pathological repetition and huge traces parse to a bounded result or None."""
     parsed = parse_stack(garbage)
     assert parsed is None or len(parsed.frames) <= 200
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TRACES.glob("*.txt")))
+def test_frame_of_reads_a_frames_fields_as_the_parser_reads_its_line(name: str) -> None:
+    """Each frame the grouping parses is rebuilt by ``frame_of`` from the fields the issue page
+    shows (``filename``, ``function``, ``module``), so a page's marks cannot drift from it."""
+    text = (TRACES / name).read_text()
+    parsed = _parse(name)
+    shown = parse_exception(text)
+    assert shown is not None
+    rebuilt = {
+        frame_of(parsed.language, f["filename"], f["function"], f["module"] or "")
+        for value in shown["values"]
+        for f in value["stacktrace"]["frames"]
+    }
+    assert set(parsed.frames) <= rebuilt
+
+
+def test_frame_of_names_the_languages_it_reads() -> None:
+    """A language without a parser is refused with the ones that have one."""
+    assert frame_of("go", "/app/cart.go", "(*Cart).Pay", "github.com/acme/cart").key == (
+        "github.com/acme/cart:(*Cart).Pay"
+    )
+    with pytest.raises(ValueError, match="one of python, java, javascript, go, got 'ruby'"):
+        frame_of("ruby", "cart.rb", "pay")
