@@ -17,9 +17,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from tracehub.entry import LEVELS
 from tracehub_server.dashboard import charts, tree
 
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 ISSUE_STATUSES = ("OPEN", "IN_PROGRESS", "RESOLVED", "IGNORED")
 
 

@@ -17,7 +17,8 @@ from tracehub.limits import (
 )
 from tracehub.stacktrace import StackCapture
 from tracehub_server.api.canonical import canonical_rows
-from tracehub_server.api.validation import ENTRY_KEYS, EntryValidator
+from tracehub.entry import ENTRY_KEYS
+from tracehub_server.api.validation import EntryValidator
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 VALIDATOR = EntryValidator(retention_days=30)
