@@ -9,9 +9,9 @@ import orjson
 import pytest
 from ingest_helpers import sdk_entry
 
+from tracehub.entry import ENTRY_KEYS
 from tracehub.limits import MAX_EXTRA_BYTES, MAX_STACK_TRACE_CHARS
 from tracehub_server.api.event_ids import random_event_id
-from tracehub.entry import ENTRY_KEYS
 from tracehub_server.api.ingest import validate_body
 from tracehub_server.api.validation import EntryValidator
 
