@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser axe lint test bench screenshots
+.PHONY: install browser axe sentry-browser lint test bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ axe:
 	@test -f .axe/node_modules/axe-core/axe.min.js || \
 		npm install --silent --no-save --no-audit --no-fund --prefix .axe axe-core@$(AXE_VERSION)
 
+## sentry-browser: @sentry/browser from npm, bundled by esbuild as a page loads it, for the
+## browser-SDK ingest test (test-only: nothing of it reaches the product)
+SENTRY_BROWSER_VERSION := 11.17.0
+ESBUILD_VERSION := 0.28.2
+SENTRY_BUNDLE := .sentry-browser/sentry-browser-$(SENTRY_BROWSER_VERSION).js
+sentry-browser:
+	@test -f $(SENTRY_BUNDLE) || { \
+		npm install --silent --no-save --no-audit --no-fund --prefix .sentry-browser \
+			@sentry/browser@$(SENTRY_BROWSER_VERSION) esbuild@$(ESBUILD_VERSION) && \
+		echo 'export * from "@sentry/browser";' | (cd .sentry-browser && \
+			./node_modules/.bin/esbuild --bundle --format=iife --global-name=Sentry \
+			--log-level=warning --outfile=$(notdir $(SENTRY_BUNDLE))); }
+
 ## lint: ruff, the import contracts, mypy (strict for the SDK) and the docs build, as CI runs them
 lint: install
 	$(BIN)/ruff check .
@@ -35,7 +48,7 @@ lint: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 ## test: everything CI runs — lint, then the whole suite against the real services
-test: install browser axe lint
+test: install browser axe sentry-browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## screenshots: retake docs/screenshots/ from `tracehub demo` data in a real Chromium

@@ -11,9 +11,8 @@ import pytest
 from sdk_helpers import WAIT, eventually, messages
 
 from tracehub import TraceHubLogger
-from tracehub.batcher import PROBE_INTERVAL_CAP, split_by_budget
-from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub.models import SendResult
+from tracehub.pacing import PROBE_INTERVAL_CAP
 from tracehub.testing import LocalReceiver, MemoryTransport
 from tracehub.transport import Transport
 
@@ -41,16 +40,6 @@ def test_flush_interval_sends_a_partial_batch(rx: LocalReceiver, make_logger: Ma
     logger = make_logger(batch_size=1000, flush_interval=0.05)
     logger.info("lonely")
     assert messages(rx.wait_for(1, WAIT)) == ["lonely"]
-
-
-def test_split_by_budget_respects_bytes_and_count() -> None:
-    """Chunks stay under the byte budget and MAX_ENTRIES_PER_BATCH, order kept."""
-    entries = [b"x" * 100] * 50
-    chunks = list(split_by_budget(entries, budget=1_000))
-    assert all(2 + sum(len(e) + 1 for e in chunk) <= 1_000 for chunk in chunks)
-    assert sum(len(c) for c in chunks) == 50
-    small = list(split_by_budget([b"{}"] * (MAX_ENTRIES_PER_BATCH + 1)))
-    assert [len(c) for c in small] == [MAX_ENTRIES_PER_BATCH, 1]
 
 
 def test_rejected_batch_goes_to_the_dlq_and_is_reported_once(

@@ -143,7 +143,8 @@ class BodyGate:
 
     def _sweep_once(self) -> None:
         loop, limits = self._sweep_loop, self.limits
-        assert loop is not None
+        if loop is None:  # scheduled only with a loop; nothing to sweep without one
+            return
         now = loop.time()
         for admission in list(self._timed):
             if now >= due_time(limits, admission.started, admission.received):

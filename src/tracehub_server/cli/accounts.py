@@ -25,6 +25,18 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _new_password_hash(email: str) -> str:
+    """Read EMAIL's new password, check it against the policy and hash it."""
+    from tracehub_server.auth.passwords import check_new_password, hash_password
+
+    try:
+        password = _read_password()
+        check_new_password(password, email=email)
+        return hash_password(password)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
 @click.group()
 def user() -> None:
     """Manage dashboard users."""
@@ -37,15 +49,9 @@ def user() -> None:
 @one_line_errors
 def user_create(ctx: click.Context, email: str, admin: bool) -> None:
     """Create user EMAIL; the password is read from a prompt, or stdin when piped."""
-    from tracehub_server.auth.passwords import check_new_password, hash_password
     from tracehub_server.storage.users import create_user
 
-    try:
-        password = _read_password()
-        check_new_password(password, email=email)
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    password_hash = _new_password_hash(email)
 
     async def create(conn: asyncpg.Connection) -> int:
         try:
@@ -63,16 +69,10 @@ def user_create(ctx: click.Context, email: str, admin: bool) -> None:
 @one_line_errors
 def user_set_password(ctx: click.Context, email: str) -> None:
     """Reset EMAIL's password (prompt, or stdin when piped); ends their sessions and tokens."""
-    from tracehub_server.auth.passwords import check_new_password, hash_password
     from tracehub_server.storage import sessions, tokens
     from tracehub_server.storage.users import get_user_by_email, set_password
 
-    try:
-        password = _read_password()
-        check_new_password(password, email=email)
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    password_hash = _new_password_hash(email)
 
     async def reset(conn: asyncpg.Connection) -> int:
         found = await get_user_by_email(conn, email)

@@ -22,12 +22,14 @@ __all__ = ["mount"]
 async def _login_required(request: Request, exc: Exception) -> RedirectResponse:
     from urllib.parse import quote
 
-    assert isinstance(exc, LoginRequired)
+    if not isinstance(exc, LoginRequired):  # registered for that class alone
+        raise exc
     return RedirectResponse("/login?next=" + quote(exc.next_url, safe="/"), status_code=303)
 
 
 async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
-    assert isinstance(exc, PageError)
+    if not isinstance(exc, PageError):  # registered for that class alone
+        raise exc
     context = {"title": exc.title, "message": exc.message}
     return render(request, "error.html", context, status_code=exc.status)
 

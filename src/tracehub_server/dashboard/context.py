@@ -96,16 +96,32 @@ async def require_page(request: Request, pool: PoolDep) -> PageContext:
 Page = Annotated[PageContext, Depends(require_page)]
 
 
-async def project_page(project_id: int, page: Page) -> PageContext:
+@dataclass(slots=True)
+class ProjectPageContext(PageContext):
+    """The context of a page of one project: ``project`` is always set."""
+
+    project: Project
+
+
+async def project_page(request: Request, project_id: int, page: Page) -> ProjectPageContext:
     """The page context with ``project`` set; 404 unless the user may read that project."""
     project = next((p for p in page.projects if p.id == project_id), None)
     if project is None:
         raise not_found()
-    page.project = project
-    return page
+    in_project = ProjectPageContext(
+        user=page.user,
+        csrf=page.csrf,
+        session_token=page.session_token,
+        access=page.access,
+        projects=page.projects,
+        project=project,
+        nav=page.nav,
+    )
+    request.state.page = in_project
+    return in_project
 
 
-ProjectPage = Annotated[PageContext, Depends(project_page)]
+ProjectPage = Annotated[ProjectPageContext, Depends(project_page)]
 
 
 def require_write(page: PageContext) -> None:

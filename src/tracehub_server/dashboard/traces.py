@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracehub_server.grouping.explain import GroupingView, grouping_view
-from tracehub_server.grouping.frames import _python_frame
+from tracehub_server.grouping.frames import python_frame
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
 
@@ -101,7 +101,7 @@ def _frame(frame: dict[str, Any]) -> FrameView:
 def frame_key(frame: FrameView) -> str:
     """The ``module:function`` the fingerprint names this frame by (see grouping.frames)."""
     if frame.filename.endswith(".py") or frame.filename.startswith("<"):
-        return f"{_python_frame(frame.filename, frame.function).module}:{frame.function}"
+        return f"{python_frame(frame.filename, frame.function).module}:{frame.function}"
     return f"{frame.module}:{frame.function}"
 
 

@@ -5,12 +5,18 @@ others first), without line numbers, each marked in-app or not, with recursion c
 plus the exception types of the chain (causes) where the trace shows them. Paths are cut to
 what survives a redeploy: the last two path components, or the package path inside
 site-packages / node_modules.
+
+:mod:`.structure` reads the same lines for display with these helpers (how a line is
+recognised as a frame, and what a frame's module, function and ``in_app`` are); how a
+trace is split into exceptions stays apart, as its answers here are hashed into stored
+fingerprints (see :mod:`.structure`).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 #: Characters of a stack trace parsed (the end is kept by the SDK: it holds the raise site).
@@ -53,7 +59,7 @@ _PY_STDLIB = re.compile(r"/lib/python\d(?:\.\d+)?/|\\lib\\|^<frozen |^<")
 _PY_THIRD_PARTY = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
 
 # --- Java -------------------------------------------------------------------------------
-_JAVA_FRAME = re.compile(
+JAVA_FRAME = re.compile(
     r"^\s*at (?:[\w.\-]{1,100}/)?(?P<cls>[\w$.<>]{1,500})\.(?P<func>[\w$<>]{1,300})"
     r"\((?P<src>[^)\n]{0,300})\)"
 )
@@ -98,6 +104,17 @@ _GO_GOROUTINE = re.compile(r"^goroutine \d+ \[")
 _HEX_RUN = re.compile(r"[.\-_][0-9a-f]{6,}(?=\.)|\?.*$")
 
 
+def clip_trace(trace: str) -> str:
+    """The part of a trace that is parsed: its last :data:`MAX_TRACE_CHARS`, short lines only.
+
+    Lines over :data:`MAX_LINE_CHARS` are never frames; dropping them bounds every pattern's
+    work per line.
+    """
+    return "\n".join(
+        line for line in trace[-MAX_TRACE_CHARS:].splitlines() if len(line) <= MAX_LINE_CHARS
+    )
+
+
 def _tail_path(path: str, parts: int = 2) -> str:
     path = path.replace("\\", "/")
     return "/".join(path.rstrip("/").split("/")[-parts:])
@@ -115,7 +132,8 @@ def collapse_recursion(frames: list[Frame]) -> list[Frame]:
     return out
 
 
-def _python_frame(path: str, func: str) -> Frame:
+def python_frame(path: str, func: str) -> Frame:
+    """A ``File "path", line N, in func`` frame: its module and whether it is the app's."""
     path = path.replace("\\", "/")
     third_party = _PY_THIRD_PARTY.search(path)
     if third_party:
@@ -142,30 +160,32 @@ def parse_python(trace: str) -> ParsedTrace | None:
     for line in blocks[-1].splitlines():
         match = _PY_FRAME.match(line)
         if match:
-            frames.append(_python_frame(match.group("path"), match.group("func") or "?"))
+            frames.append(python_frame(match.group("path"), match.group("func") or "?"))
     if not frames:
         return None
     frames.reverse()
     return ParsedTrace("python", tuple(collapse_recursion(frames)), tuple(chain))
 
 
+def java_frame(match: re.Match[str]) -> Frame:
+    """An ``at`` line matched by :data:`JAVA_FRAME`: generated class names cut, in-app decided."""
+    cls = _JAVA_GENERATED.sub("", match.group("cls"))
+    in_app = not cls.startswith(_JAVA_NON_APP) and match.group("src") != "Native Method"
+    return Frame(module=cls, function=match.group("func"), in_app=in_app)
+
+
 def parse_java(trace: str) -> ParsedTrace | None:
     """The thrown exception's frames (before the first "Caused by:"); causes give types."""
     head, _, _ = trace.partition("Caused by:")
-    frames = []
-    for line in head.splitlines():
-        match = _JAVA_FRAME.match(line)
-        if match:
-            cls = _JAVA_GENERATED.sub("", match.group("cls"))
-            in_app = not cls.startswith(_JAVA_NON_APP) and match.group("src") != "Native Method"
-            frames.append(Frame(module=cls, function=match.group("func"), in_app=in_app))
+    frames = [java_frame(m) for line in head.splitlines() if (m := JAVA_FRAME.match(line))]
     if not frames:
         return None
     chain = tuple(m.group("type") for m in _JAVA_CAUSE.finditer(trace))
     return ParsedTrace("java", tuple(collapse_recursion(frames)), chain)
 
 
-def _js_frame(func: str, location: str) -> Frame:
+def js_frame(func: str, location: str) -> Frame:
+    """A frame's function and ``file:line:col`` location as a frame of the grouping."""
     location = _JS_LINE_COL.sub("", location.strip())
     location = re.sub(r"^(?:file|webpack|webpack-internal)://+", "", location)
     location = re.sub(r"^https?://[^/]+", "", location)
@@ -176,18 +196,18 @@ def _js_frame(func: str, location: str) -> Frame:
     return Frame(module=module, function=func.strip() or "<anonymous>", in_app=in_app)
 
 
+def js_frame_at(line: str) -> tuple[str, str] | None:
+    """``(function, location)`` when ``line`` is a V8 or a Firefox/Safari frame."""
+    match = _JS_FRAME.match(line)
+    if match and (match.group("loc1") or _JS_LINE_COL.search(match.group("loc2") or "")):
+        return match.group("func") or "", match.group("loc1") or match.group("loc2")
+    gecko = _JS_GECKO.match(line.strip())
+    return (gecko.group("func"), gecko.group("loc")) if gecko else None
+
+
 def parse_javascript(trace: str) -> ParsedTrace | None:
     """V8 ("at f (file:1:2)") and Firefox/Safari ("f@file:1:2") frames, innermost first."""
-    frames = []
-    for line in trace.splitlines():
-        match = _JS_FRAME.match(line)
-        if match and (match.group("loc1") or _JS_LINE_COL.search(match.group("loc2") or "")):
-            loc = match.group("loc1") or match.group("loc2")
-            frames.append(_js_frame(match.group("func") or "", loc))
-            continue
-        gecko = _JS_GECKO.match(line.strip())
-        if gecko:
-            frames.append(_js_frame(gecko.group("func"), gecko.group("loc")))
+    frames = [js_frame(*hit) for line in trace.splitlines() if (hit := js_frame_at(line))]
     if not frames:
         return None
     return ParsedTrace("javascript", tuple(collapse_recursion(frames)), ())
@@ -210,7 +230,8 @@ def _go_function(line: str) -> str | None:
     return None
 
 
-def _go_frame(func: str, path: str) -> Frame:
+def go_frame(func: str, path: str) -> Frame:
+    """A ``pkg.Func`` and its file as a frame of the grouping (stdlib and modules not in-app)."""
     func = re.sub(r"\.func\d+(?:\.\d+)*$", ".func", func)
     slash = func.rfind("/")
     dot = func.find(".", slash + 1)
@@ -221,15 +242,17 @@ def _go_frame(func: str, path: str) -> Frame:
     return Frame(module=package, function=name, in_app=in_app)
 
 
-def parse_go(trace: str) -> ParsedTrace | None:
-    """The panicking goroutine's frames ("pkg.Func(args)" then a tab and "file.go:N")."""
-    frames = []
-    lines = trace.splitlines()
+def go_frame_lines(lines: list[str]) -> Iterator[tuple[str, str, str]]:
+    """``(function, path, file line)`` of the first goroutine's frames, innermost first.
+
+    A frame is a ``pkg.Func(args)`` line followed by a tab and ``file.go:N``; a
+    ``created by`` line names the goroutine's creator, not a call in progress.
+    """
     seen_goroutine = False
     for current, following in itertools.pairwise(lines):
         if _GO_GOROUTINE.match(current):
             if seen_goroutine:
-                break
+                return
             seen_goroutine = True
             continue
         if current.startswith("created by "):
@@ -237,7 +260,12 @@ def parse_go(trace: str) -> ParsedTrace | None:
         func = _go_function(current)
         file = _GO_FILE.match(following)
         if func and file:
-            frames.append(_go_frame(func, file.group("path")))
+            yield func, file.group("path"), following
+
+
+def parse_go(trace: str) -> ParsedTrace | None:
+    """The panicking goroutine's frames ("pkg.Func(args)" then a tab and "file.go:N")."""
+    frames = [go_frame(func, path) for func, path, _ in go_frame_lines(trace.splitlines())]
     if not frames:
         return None
     return ParsedTrace("go", tuple(collapse_recursion(frames)), ())
@@ -250,10 +278,7 @@ def parse_stack(trace: str | None) -> ParsedTrace | None:
     """Parse a trace in any supported language; None if no frame is recognised."""
     if not trace:
         return None
-    # Longer lines are never frames; dropping them bounds every pattern's work per line.
-    text = "\n".join(
-        line for line in trace[-MAX_TRACE_CHARS:].splitlines() if len(line) <= MAX_LINE_CHARS
-    )
+    text = clip_trace(trace)
     for parser in _PARSERS:
         parsed = parser(text)
         if parsed is not None:

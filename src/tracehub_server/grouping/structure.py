@@ -10,29 +10,31 @@ the order Python prints them (the first cause first), frames oldest call first, 
 :mod:`.frames` decides it for grouping), and for Python the printed source line as
 ``context_line``. It runs when a trace is shown, never at ingest: storing it would cost
 every entry, and a parse of stored text works for events stored before it existed.
+
+Frames are recognised and described by :mod:`.frames`'s helpers, but this is not the
+grouping's parser and cannot become it: the grouping's readings are hashed into stored
+fingerprints (``GROUPING_VERSION`` ``th1``) and differ from the ones wanted here. It
+ignores the frames of an exception group's members (``|``-prefixed lines), keeps Java
+frames printed before any exception line (``Exception in thread "main" …``), cuts a
+function name at 300 characters, and takes a chained Python exception's type from the
+last line of its block shaped like ``Name:`` or ``Name`` (which may be a line of the
+message). Reading traces as here would regroup those events.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
 from tracehub_server.grouping.frames import (
-    _GO_FILE,
-    _GO_GOROUTINE,
-    _JAVA_FRAME,
-    _JAVA_GENERATED,
-    _JAVA_NON_APP,
-    _JS_FRAME,
-    _JS_GECKO,
-    _JS_LINE_COL,
-    MAX_LINE_CHARS,
-    MAX_TRACE_CHARS,
-    _go_frame,
-    _go_function,
-    _js_frame,
-    _python_frame,
+    JAVA_FRAME,
+    clip_trace,
+    go_frame,
+    go_frame_lines,
+    java_frame,
+    js_frame,
+    js_frame_at,
+    python_frame,
 )
 
 __all__ = ["parse_exception"]
@@ -106,19 +108,18 @@ def _python_block(lines: list[str]) -> Value | None:
         elif line and not line.startswith(_PY_HEADERS):
             rest.append(lines[index])
         index += 1
-    head = next((r for r in rest if _PY_EXC.match(r.strip())), None)
-    if head is None:
+    found = next(((i, m) for i, r in enumerate(rest) if (m := _PY_EXC.match(r.strip()))), None)
+    if found is None:
         return None
-    match = _PY_EXC.match(head.strip())
-    assert match is not None
-    after = rest[rest.index(head) + 1 :]
+    position, match = found
+    after = rest[position + 1 :]
     text = "\n".join([match.group("value") or "", *after]).strip("\n")
     return _value(match.group("type"), text, frames)
 
 
 def _python_wire_frame(match: re.Match[str]) -> Value:
     path, func = match.group("path"), (match.group("f") or "?").strip()
-    frame = _python_frame(path, func)
+    frame = python_frame(path, func)
     return {
         "filename": path,
         "module": None,
@@ -221,7 +222,7 @@ def parse_java(text: str) -> list[Value] | None:
     """``Exception: msg`` then ``at`` lines; each ``Caused by:`` is the previous one's cause."""
     printed: list[tuple[str, str | None, list[Value]]] = []
     for line in text.splitlines():
-        frame = _JAVA_FRAME.match(line)
+        frame = JAVA_FRAME.match(line)
         more = _JAVA_MORE.match(line)
         if frame and printed:
             printed[-1][2].append(_java_frame(frame))
@@ -244,15 +245,14 @@ def parse_java(text: str) -> list[Value] | None:
 
 
 def _java_frame(match: re.Match[str]) -> Value:
-    cls = _JAVA_GENERATED.sub("", match.group("cls"))
+    frame = java_frame(match)
     src = _JAVA_SRC.match(match.group("src"))
-    in_app = not cls.startswith(_JAVA_NON_APP) and match.group("src") != "Native Method"
     return {
         "filename": src.group("file") if src else match.group("src"),
-        "module": cls,
-        "function": match.group("func"),
+        "module": frame.module,
+        "function": frame.function,
         "lineno": int(src.group("line")) if src and src.group("line") else None,
-        "in_app": in_app,
+        "in_app": frame.in_app,
     }
 
 
@@ -264,17 +264,9 @@ def parse_javascript(text: str) -> list[Value] | None:
     frames: list[Value] = []
     head: re.Match[str] | None = None
     for line in text.splitlines():
-        match = _JS_FRAME.match(line)
-        if match and (match.group("loc1") or _JS_LINE_COL.search(match.group("loc2") or "")):
-            frames.append(
-                _js_wire_frame(
-                    match.group("func") or "", match.group("loc1") or match.group("loc2")
-                )
-            )
-            continue
-        gecko = _JS_GECKO.match(line.strip())
-        if gecko:
-            frames.append(_js_wire_frame(gecko.group("func"), gecko.group("loc")))
+        hit = js_frame_at(line)
+        if hit:
+            frames.append(_js_wire_frame(*hit))
         elif head is None and not frames:
             head = _JS_HEAD.match(line.strip())
     if not frames:
@@ -285,7 +277,7 @@ def parse_javascript(text: str) -> list[Value] | None:
 
 
 def _js_wire_frame(func: str, location: str) -> Value:
-    frame = _js_frame(func, location)
+    frame = js_frame(func, location)
     where = _JS_LOCATION.match(location.strip())
     return {
         "filename": where.group("file") if where else location.strip(),
@@ -304,27 +296,18 @@ def parse_go(text: str) -> list[Value] | None:
     lines = text.splitlines()
     message = next((line[len("panic: ") :] for line in lines if line.startswith("panic: ")), "")
     frames: list[Value] = []
-    seen_goroutine = False
-    for current, following in itertools.pairwise(lines):
-        if _GO_GOROUTINE.match(current):
-            if seen_goroutine:
-                break
-            seen_goroutine = True
-            continue
-        func = None if current.startswith("created by ") else _go_function(current)
-        file = _GO_FILE.match(following)
-        if func and file:
-            frame = _go_frame(func, file.group("path"))
-            line = re.search(r":(\d+)", following)
-            frames.append(
-                {
-                    "filename": file.group("path"),
-                    "module": frame.module,
-                    "function": frame.function,
-                    "lineno": int(line.group(1)) if line else None,
-                    "in_app": frame.in_app,
-                }
-            )
+    for func, path, file_line in go_frame_lines(lines):
+        frame = go_frame(func, path)
+        line = re.search(r":(\d+)", file_line)
+        frames.append(
+            {
+                "filename": path,
+                "module": frame.module,
+                "function": frame.function,
+                "lineno": int(line.group(1)) if line else None,
+                "in_app": frame.in_app,
+            }
+        )
     if not frames:
         return None
     frames.reverse()
@@ -338,9 +321,7 @@ def parse_exception(trace: str | None) -> dict[str, Any] | None:
     """``{"values": [...]}`` for a text trace in a supported language, else None."""
     if not trace:
         return None
-    text = "\n".join(
-        line for line in trace[-MAX_TRACE_CHARS:].splitlines() if len(line) <= MAX_LINE_CHARS
-    )
+    text = clip_trace(trace)
     for parser in _PARSERS:
         values = parser(text)
         if values and any(v["stacktrace"]["frames"] for v in values):

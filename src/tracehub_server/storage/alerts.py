@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from tracehub_server.storage.users import valid_id
+from tracehub_server.storage.ids import valid_id
 
 RULE_KINDS = ("new_issue", "regression", "frequency", "volume")
 CHANNEL_KINDS = ("email", "webhook", "slack")

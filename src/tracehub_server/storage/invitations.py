@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from tracehub_server.storage.users import ROLES, Role, normalize_email, valid_id
+from tracehub_server.storage.ids import valid_id
+from tracehub_server.storage.users import ROLES, Role, normalize_email
 
 #: How long a link works unless revoked.
 LIFETIME = timedelta(days=7)

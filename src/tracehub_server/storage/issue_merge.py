@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from tracehub_server.storage.users import valid_id
+from tracehub_server.storage.ids import valid_id
 
 __all__ = ["MergeError", "merge_issues", "unmerge_issue"]
 

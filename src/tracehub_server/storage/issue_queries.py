@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from tracehub_server.storage.ids import MAX_BIGINT, valid_id
 from tracehub_server.storage.log_filters import (
     DEFAULT_LIMIT,
     MAX_CURSOR_CHARS,
@@ -26,7 +27,6 @@ from tracehub_server.storage.log_filters import (
     cursor_time,
 )
 from tracehub_server.storage.sql import Where, fetch_bounded
-from tracehub_server.storage.users import valid_id
 
 __all__ = [
     "ISSUE_SORTS",
@@ -138,10 +138,10 @@ def decode_issue_cursor(sort: str, text: str) -> tuple[Any, int]:
         if kind != sort:
             raise ValueError(kind)
         parsed: Any = int(value) if sort == "event_count" else cursor_time(value)
-        if isinstance(parsed, int) and not 0 <= parsed < 2**63:
+        if isinstance(parsed, int) and not 0 <= parsed <= MAX_BIGINT:
             raise ValueError(value)
         ident = int(issue_id)
-        if not 0 < ident < 2**63:
+        if not valid_id(ident):
             raise ValueError(issue_id)
         return parsed, ident
     except (ValueError, UnicodeDecodeError, binascii.Error):

@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from tracehub_server.storage.ids import valid_id
+
 #: Every key starts with this, so a key pasted in the wrong place is recognisable.
 KEY_PREFIX = "th_"
 #: Characters of a key kept in clear in listings ("th_" + 8), enough to tell keys apart.
 SHOWN_PREFIX_CHARS = 11
+#: Characters of a new key after the prefix: letters and digits only, because the JavaScript
+#: Sentry SDKs parse a DSN's key as ``\w+`` and refuse one with ``-`` (URL-safe base64's);
+#: 43 of 62 symbols carry 256 bits, as ``token_urlsafe(32)`` did.
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_SECRET_CHARS = 43
 #: Longer inputs cannot be our keys; they are refused without a database round trip.
 MAX_KEY_CHARS = 128
 MAX_PROJECT_NAME_CHARS = 100
 MAX_KEY_NAME_CHARS = 200
-_MAX_BIGINT = 2**63 - 1
 
 
 class DuplicateProjectError(ValueError):
@@ -77,10 +84,6 @@ def _check_name(name: str, *, what: str, limit: int, allow_empty: bool) -> str:
     return name
 
 
-def _valid_id(value: int) -> bool:
-    return isinstance(value, int) and 0 < value <= _MAX_BIGINT
-
-
 def _project(row: asyncpg.Record) -> Project:
     return Project(id=row["id"], name=row["name"], created_at=row["created_at"])
 
@@ -120,7 +123,7 @@ async def rename_project(conn: asyncpg.Connection, project_id: int, name: str) -
     and filters that use the id keep working; ``project=<old name>`` stops matching.
     """
     name = _check_name(name, what="project name", limit=MAX_PROJECT_NAME_CHARS, allow_empty=False)
-    if not _valid_id(project_id):
+    if not valid_id(project_id):
         return None
     try:
         row = await conn.fetchrow(
@@ -135,7 +138,7 @@ async def rename_project(conn: asyncpg.Connection, project_id: int, name: str) -
 
 async def get_project(conn: asyncpg.Connection, project_id: int) -> Project | None:
     """The project with this id, or None."""
-    if not _valid_id(project_id):
+    if not valid_id(project_id):
         return None
     row = await conn.fetchrow("SELECT id, name, created_at FROM projects WHERE id = $1", project_id)
     return _project(row) if row else None
@@ -165,9 +168,9 @@ async def create_api_key(
     Raises ``LookupError`` if the project does not exist.
     """
     name = _check_name(name, what="key name", limit=MAX_KEY_NAME_CHARS, allow_empty=True)
-    if not _valid_id(project_id):
+    if not valid_id(project_id):
         raise LookupError(f"no project with id {project_id!r}")
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    plaintext = KEY_PREFIX + "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_SECRET_CHARS))
     try:
         row = await conn.fetchrow(
             "INSERT INTO api_keys (project_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)"
@@ -184,7 +187,7 @@ async def create_api_key(
 
 async def list_api_keys(conn: asyncpg.Connection, project_id: int) -> list[ApiKey]:
     """The project's keys, revoked ones included, oldest first."""
-    if not _valid_id(project_id):
+    if not valid_id(project_id):
         return []
     rows = await conn.fetch(
         "SELECT id, project_id, name, prefix, created_at, last_used_at, revoked_at"
@@ -201,7 +204,7 @@ async def revoke_api_key(
 
     Idempotent: revoking a revoked key keeps its first ``revoked_at`` and returns True.
     """
-    if not _valid_id(key_id) or (project_id is not None and not _valid_id(project_id)):
+    if not valid_id(key_id) or (project_id is not None and not valid_id(project_id)):
         return False
     row = await conn.fetchrow(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
@@ -239,7 +242,7 @@ async def touch_api_keys(conn: asyncpg.Connection, last_used: Mapping[int, datet
     The API collects uses in memory and flushes them now and then, so ingest does not write
     a row per request. ``last_used_at`` never moves backwards.
     """
-    items = sorted((k, v) for k, v in last_used.items() if _valid_id(k))
+    items = sorted((k, v) for k, v in last_used.items() if valid_id(k))
     if not items:
         return
     # Rows are locked in id order first, so concurrent flushers cannot deadlock.

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from tracehub_server.storage.users import valid_id
+from tracehub_server.storage.ids import valid_id
 
 MAX_NAME = 100
 MAX_QUERY = 4000

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from tracehub_server.storage.users import User
+from tracehub_server.storage.users import User, user_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +42,17 @@ async def fetch_live_session(conn: asyncpg.Connection, token_hash: bytes) -> Ses
     """The unexpired session with this token hash, joined to its user."""
     row = await conn.fetchrow(
         "SELECT s.id, s.csrf_token, s.created_at, s.expires_at,"
-        " u.id AS user_id, u.email, u.is_admin, u.created_at AS user_created_at, u.last_login_at"
+        " u.id AS user_id, u.email AS user_email, u.is_admin AS user_is_admin,"
+        " u.created_at AS user_created_at, u.last_login_at AS user_last_login_at"
         " FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.token_hash = $1 AND s.expires_at > now()",
         token_hash,
     )
     if row is None:
         return None
-    user = User(
-        id=row["user_id"],
-        email=row["email"],
-        is_admin=row["is_admin"],
-        created_at=row["user_created_at"],
-        last_login_at=row["last_login_at"],
-    )
     return SessionRow(
         id=row["id"],
-        user=user,
+        user=user_from_row(row, prefix="user_"),
         csrf_token=row["csrf_token"],
         created_at=row["created_at"],
         expires_at=row["expires_at"],

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from tracehub_server.storage.users import User, valid_id
+from tracehub_server.storage.ids import valid_id
+from tracehub_server.storage.users import User, user_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +120,7 @@ async def find_token(conn: asyncpg.Connection, token_hash: bytes) -> TokenOwner 
     )
     if row is None:
         return None
-    user = User(
-        id=row["id"],
-        email=row["email"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"],
-        last_login_at=row["last_login_at"],
-    )
-    return TokenOwner(token_id=row["token_id"], user=user, usable=row["usable"])
+    return TokenOwner(token_id=row["token_id"], user=user_from_row(row), usable=row["usable"])
 
 
 async def touch_token(conn: asyncpg.Connection, token_id: int) -> None:

@@ -13,11 +13,12 @@ from typing import Literal
 
 import asyncpg
 
+from tracehub_server.storage.ids import valid_id
+
 Role = Literal["member", "viewer"]
 ROLES: tuple[Role, ...] = ("member", "viewer")
 #: RFC 5321 caps a forward path at 256 octets, so 254 characters is the longest usable address.
 MAX_EMAIL_CHARS = 254
-_MAX_BIGINT = 2**63 - 1
 # Constant column list interpolated into queries (S608 is silenced where it is used: no
 # caller-supplied text ever reaches the SQL string, values are bound parameters).
 _USER_COLUMNS = "id, email, is_admin, created_at, last_login_at"
@@ -58,18 +59,14 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def valid_id(value: object) -> bool:
-    """True for an int that fits a bigint primary key (never a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_BIGINT
-
-
-def _user(row: asyncpg.Record) -> User:
+def user_from_row(row: asyncpg.Record, *, prefix: str = "") -> User:
+    """The user in ``row``, its columns named ``prefix`` + the field (a join aliases them)."""
     return User(
-        id=row["id"],
-        email=row["email"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"],
-        last_login_at=row["last_login_at"],
+        id=row[f"{prefix}id"],
+        email=row[f"{prefix}email"],
+        is_admin=row[f"{prefix}is_admin"],
+        created_at=row[f"{prefix}created_at"],
+        last_login_at=row[f"{prefix}last_login_at"],
     )
 
 
@@ -88,7 +85,7 @@ async def create_user(
         )
     except asyncpg.UniqueViolationError:
         raise DuplicateUserError(f"a user with email {email!r} already exists") from None
-    return _user(row)
+    return user_from_row(row)
 
 
 async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
@@ -99,7 +96,7 @@ async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
         f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1",  # noqa: S608 - constant columns
         user_id,
     )
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
 
 
 async def get_user_by_email(conn: asyncpg.Connection, email: str) -> User | None:
@@ -112,7 +109,7 @@ async def get_user_by_email(conn: asyncpg.Connection, email: str) -> User | None
         f"SELECT {_USER_COLUMNS} FROM users WHERE email = $1",  # noqa: S608 - constant columns
         email,
     )
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
 
 
 async def get_credentials(conn: asyncpg.Connection, email: str) -> tuple[User, str] | None:
@@ -125,7 +122,7 @@ async def get_credentials(conn: asyncpg.Connection, email: str) -> tuple[User, s
         f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = $1",  # noqa: S608
         email,
     )
-    return (_user(row), row["password_hash"]) if row else None
+    return (user_from_row(row), row["password_hash"]) if row else None
 
 
 async def get_password_hash(conn: asyncpg.Connection, user_id: int) -> str | None:
@@ -138,7 +135,7 @@ async def get_password_hash(conn: asyncpg.Connection, user_id: int) -> str | Non
 async def list_users(conn: asyncpg.Connection) -> list[User]:
     """Every user, oldest first."""
     rows = await conn.fetch(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id")  # noqa: S608
-    return [_user(row) for row in rows]
+    return [user_from_row(row) for row in rows]
 
 
 async def has_users(conn: asyncpg.Connection) -> bool:

@@ -164,7 +164,8 @@ async def _create_accounts(url: str) -> tuple[int, str]:
         await conn.close()
 
 
-async def _issue_of(url: str, event_id: str) -> int:
+async def issue_of(url: str, event_id: str) -> int:
+    """The issue the entry with ``event_id`` was grouped into."""
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval(
@@ -225,7 +226,7 @@ def world(server_url: str, migrated_database_url: str) -> World:
     )  # fmt: skip
     ingest(w, key, [start, error, hostile])
     w.error_event, w.hostile_event = error["event_id"], hostile["event_id"]
-    w.issue_id = asyncio.run(_issue_of(migrated_database_url, w.error_event))
+    w.issue_id = asyncio.run(issue_of(migrated_database_url, w.error_event))
     assert w.issue_id, "the ERROR entry was not grouped into an issue"
     return w
 

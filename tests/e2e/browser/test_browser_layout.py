@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from browser_support import World, entry, ingest, login, run_async
+from browser_support import World, entry, ingest, issue_of, login, run_async
 from playwright.sync_api import expect
 
 from tracehub_server.storage import projects as project_store
@@ -44,16 +44,6 @@ async def _make_project(url: str) -> tuple[int, str]:
         await conn.close()
 
 
-async def _issue_of(url: str, event_id: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(
-            "SELECT issue_id FROM logs WHERE event_id = $1", uuid.UUID(event_id)
-        )
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def long_world(world: World, migrated_database_url: str) -> LongWorld:
     """A project (admins only, so the member's one-project landing is unchanged) of long data."""
@@ -78,7 +68,7 @@ def long_world(world: World, migrated_database_url: str) -> LongWorld:
         for i in range(30)
     ]
     ingest(world, key, [error, *others])
-    issue_id = run_async(_issue_of(migrated_database_url, error["event_id"]))
+    issue_id = run_async(issue_of(migrated_database_url, error["event_id"]))
     empty_id, _key = run_async(_make_project(migrated_database_url))
     return LongWorld(
         project_id=project_id,

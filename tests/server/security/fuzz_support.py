@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from hypothesis import HealthCheck, settings
 
 from tracehub_server.auth.passwords import hash_password
 from tracehub_server.auth.tokens import create_token
@@ -46,6 +47,18 @@ async def _make(dsn: str) -> TwoTeams:
         return TwoTeams(project_a=a.id, project_b=b.id, token_a=token_a, key_a=key_a)
     finally:
         await conn.close()
+
+
+def fuzz_settings(examples: int) -> settings:
+    """Hypothesis settings of the fuzzers: the same examples every run (derandomized, no
+    example database), and no deadline or health checks, as each example is an HTTP call."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def two_teams(dsn: str) -> TwoTeams:

@@ -9,9 +9,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from fuzz_support import snapshot, two_teams
+from fuzz_support import fuzz_settings, snapshot, two_teams
 from hostile_support import Server
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tracehub_server.queue.messages import ENTRY_KEYS
@@ -56,13 +56,7 @@ def test_ingest_never_5xx_and_never_crosses_projects(server: Server) -> None:
 
     with httpx.Client(base_url=server.url, timeout=30) as client:
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
+        @fuzz_settings(EXAMPLES)
         @given(body=_body, compress=st.booleans())
         def fuzz(body: bytes, compress: bool) -> None:
             headers = {"X-API-Key": teams.key_a, "Content-Type": "application/json"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fuzz_support import TwoTeams, snapshot, two_teams
+from fuzz_support import TwoTeams, fuzz_settings, snapshot, two_teams
 from hostile_support import Server
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -33,13 +33,7 @@ def test_no_operation_answers_5xx_or_touches_another_project(server: Server) -> 
     assert len(operations) >= 10
     for operation in operations:
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
+        @fuzz_settings(EXAMPLES)
         @given(
             case=operation.as_strategy(),
             project=st.sampled_from([teams.project_b, teams.project_a]),

@@ -107,7 +107,8 @@ async def merge_issues(
         except issue_merge.MergeError as exc:
             raise unprocessable("issue_ids", str(exc), where="body") from None
         merged = await issue_queries.get_issue(conn, issue.id, [issue.project_id])
-    assert merged is not None
+    if merged is None:  # deleted meanwhile (retention, or another admin)
+        raise not_found("issue")
     return merged.as_dict()
 
 
@@ -124,5 +125,6 @@ async def unmerge_issue(issue_id: int, principal: CurrentUser, pool: PoolDep) ->
         except issue_merge.MergeError as exc:
             raise unprocessable("issue_id", str(exc), where="path") from None
         unmerged = await issue_queries.get_issue(conn, issue.id, [issue.project_id])
-    assert unmerged is not None
+    if unmerged is None:  # deleted meanwhile (retention, or another admin)
+        raise not_found("issue")
     return unmerged.as_dict()

@@ -39,11 +39,20 @@ def _json_line(body: bytes, start: int, what: str) -> tuple[dict[str, Any], int]
     return value, end + 1
 
 
-def parse(body: bytes) -> tuple[dict[str, Any], list[Item]]:
-    """The envelope's header and items."""
+def _header(body: bytes) -> tuple[dict[str, Any], int]:
     if not body.strip():
         raise EnvelopeError("body is empty; send a Sentry envelope")
-    header, position = _json_line(body, 0, "the envelope header")
+    return _json_line(body, 0, "the envelope header")
+
+
+def header(body: bytes) -> dict[str, Any]:
+    """The envelope's header alone (a tunnelled envelope's ``dsn`` is there)."""
+    return _header(body)[0]
+
+
+def parse(body: bytes) -> tuple[dict[str, Any], list[Item]]:
+    """The envelope's header and items."""
+    header, position = _header(body)
     items: list[Item] = []
     while position < len(body):
         if body[position : position + 1] == b"\n":

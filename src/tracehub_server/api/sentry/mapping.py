@@ -12,8 +12,9 @@ Sentry event                           wire entry
 debug                                  Sentry defaults)
 ``logentry.formatted`` / ``.message``  ``message``; with neither, the exception's ``Type: value``
 / ``message``
-``exception.values`` (causes first)    ``error_type``, ``error_message`` (the last value) and
-                                       ``stack_trace``: a Python-format traceback
+``exception.values`` (causes first)    ``error_type``, ``error_message`` (the last value),
+                                       ``stack_trace`` (the text its ``platform`` prints) and
+                                       ``exception`` (the frames, without ``vars``)
 ``timestamp``                          ``timestamp``
 ``server_name``                        ``host``
 ``environment``                        ``environment``
@@ -28,11 +29,11 @@ debug                                  Sentry defaults)
 =====================================  ==========================================================
 
 Dropped: ``breadcrumbs``, ``modules``, ``debug_meta``, ``threads``, ``spans`` and frame
-``vars``/``pre_context``/``post_context`` -- large, and not what an error tracker groups or
-searches on. Log items (``sentry_sdk.logger``) map ``level``, ``body``, ``timestamp``,
-``trace_id``; their attributes ``sentry.environment`` -> ``environment``, ``server.address``
--> ``host``, ``logger.name`` -> ``module``, ``thread.id`` -> ``thread_id``, the others (with
-``span_id``) -> ``extra``. Log items carry no id: theirs is derived from the project, the
+``vars`` -- large (or personal), and not what an error tracker groups or searches on. Log
+items (``sentry_sdk.logger``) map ``level``, ``body``, ``timestamp``, ``trace_id``; their
+attributes ``sentry.environment`` -> ``environment``, ``server.address`` -> ``host``,
+``logger.name`` -> ``module``, ``thread.id`` -> ``thread_id``, the others (with ``span_id``)
+-> ``extra``. Log items carry no id: theirs is derived from the project, the
 item's bytes and the log's position, so a retried envelope is stored once.
 """
 
@@ -44,7 +45,7 @@ from typing import Any
 import orjson
 
 from tracehub.entry import ERROR, INFO, LEVEL_NAMES
-from tracehub_server.api.sentry.stacktrace import exception_values, render, type_line
+from tracehub_server.api.sentry.stacktrace import exception_values, render, structured, type_line
 from tracehub_server.api.wire_time import TimeRangeError, iso_from_seconds
 
 #: Sentry's level names (lower case) -> levels: the entry's names, and Sentry's ``log``.
@@ -135,7 +136,8 @@ def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
         raised = values[-1]
         entry["error_type"] = raised.get("type")
         entry["error_message"] = raised.get("value")
-        entry["stack_trace"] = render(values) or None
+        entry["stack_trace"] = render(values, event.get("platform")) or None
+        entry["exception"] = structured(values)
     fingerprint = event.get("fingerprint")
     if type(fingerprint) is list and fingerprint:
         entry["fingerprint"] = [str(part) for part in fingerprint]

@@ -1,9 +1,12 @@
 """``POST /api/<project_id>/envelope/`` and ``/store/``: what a Sentry SDK sends, ingested.
 
 Plain ASGI views dispatched before FastAPI, like native ingest. The key is ``sentry_key``
-(``X-Sentry-Auth`` or the query string) and must belong to the project in the path. Bodies
-may be gzip-, deflate- or brotli-compressed, within the native size limits. Answers, as
-Sentry gives them (the SDKs read only the status and the rate-limit headers):
+(``X-Sentry-Auth``, else the query string, else -- for a tunnelled envelope -- the ``dsn``
+of the envelope's header) and must belong to the project in the path. Bodies may be gzip-,
+deflate- or brotli-compressed, within the native size limits (a ``/store/`` body may also
+be raven's base64, :mod:`.legacy`). Every answer carries CORS headers (:mod:`.cors`), and
+``OPTIONS`` is a preflight. Answers, as Sentry gives them (the SDKs read only the status and
+the rate-limit headers; ``X-Sentry-Error`` repeats the detail):
 
 * 200 ``{"id": "<event_id>"}`` -- every entry stored. ``event`` and ``log`` items become
   entries; every other item type (``transaction``, ``session``, ``client_report``,
@@ -11,8 +14,9 @@ Sentry gives them (the SDKs read only the status and the rate-limit headers):
   ``tracehub_sentry_items_dropped{type}``;
 * 400 ``{"detail": ...}`` a body that is not an envelope / event, or an entry the native
   validator refused (``rejected`` lists them; the others are stored);
-* 401/403 key missing, unknown, revoked or of another project; 405 not POST; 413 over the
-  native limits; 415 an unsupported Content-Encoding;
+* 401/403 key missing, unknown, revoked or of another project (or the envelope's DSN names
+  another project); 405 neither POST nor OPTIONS; 413 over the native limits; 415 an
+  unsupported Content-Encoding;
 * 429 with ``Retry-After`` and ``X-Sentry-Rate-Limits: <seconds>::key`` (the SDK pauses
   every category) when the project's rate limit or the queue depth is exceeded; 503 with
   ``Retry-After`` when the queue or database cannot take the entries.
@@ -42,9 +46,10 @@ from tracehub_server.api.intake import (
     respond,
     retry_after_header,
 )
-from tracehub_server.api.sentry import envelope
-from tracehub_server.api.sentry.auth import match_path, sentry_key
+from tracehub_server.api.sentry import cors, envelope, legacy
+from tracehub_server.api.sentry.auth import dsn_parts, match_path, sentry_key
 from tracehub_server.api.sentry.mapping import derived_id, event_entry, log_entries
+from tracehub_server.storage.projects import ApiKeyAuth
 
 _JSON = b"application/json"
 _CODINGS = frozenset({"gzip", "deflate", "br"})
@@ -66,6 +71,14 @@ def is_sentry_path(path: str) -> bool:
     return path.startswith("/api/") and match_path(path) is not None
 
 
+#: Characters of the refusal's detail repeated in ``X-Sentry-Error``.
+_MAX_ERROR_HEADER_CHARS = 200
+
+
+def _visible(char: str) -> str:
+    return char if " " <= char <= "~" else "?"
+
+
 def _refusal_headers(refusal: Refusal) -> list[tuple[bytes, bytes]]:
     headers = retry_after_header(refusal.retry_after)
     if refusal.status == 429 and refusal.retry_after is not None:
@@ -73,7 +86,10 @@ def _refusal_headers(refusal: Refusal) -> list[tuple[bytes, bytes]]:
         seconds = max(1, math.ceil(refusal.retry_after))
         headers.append((b"x-sentry-rate-limits", b"%d::key" % seconds))
     if refusal.status == 405:
-        headers.append((b"allow", b"POST"))
+        headers.append((b"allow", b"POST, OPTIONS"))
+    # A header value is one line of visible ASCII: anything else in the detail becomes "?".
+    text = refusal.message[:_MAX_ERROR_HEADER_CHARS]
+    headers.append((b"x-sentry-error", "".join(map(_visible, text)).encode()))
     return headers
 
 
@@ -82,7 +98,14 @@ async def serve(
 ) -> None:
     """Answer one envelope or store request (the ASGI entry point; any method)."""
     matched = match_path(scope["path"])
-    assert matched is not None, "dispatched only for paths is_sentry_path accepts"
+    if matched is None:  # dispatched only for paths is_sentry_path accepts
+        raise LookupError(f"not a Sentry ingest path: {scope['path']!r}")
+    if scope["method"] == "OPTIONS":
+        metrics.PROTOCOL_REQUESTS.labels("sentry", "200").inc()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": cors.PREFLIGHT_HEADERS})  # fmt: skip
+        await send({"type": "http.response.body", "body": b""})
+        return
     try:
         status, body = await _ingest(service, scope, receive, *matched)
         headers: list[tuple[bytes, bytes]] = []
@@ -96,7 +119,38 @@ async def serve(
         metrics.PROTOCOL_REQUESTS.labels("sentry", "499").inc()
         return
     metrics.PROTOCOL_REQUESTS.labels("sentry", str(status)).inc()
-    await respond(send, status, body, _JSON, headers)
+    await respond(send, status, body, _JSON, cors.RESPONSE_HEADERS + headers)
+
+
+async def _authorise(service: IngestService, key: str | None, project_id: int) -> ApiKeyAuth:
+    where = "sentry_key (X-Sentry-Auth header, query string or the envelope's dsn)"
+    auth = await authenticate(service, key, header=where)
+    if auth.project_id != project_id:
+        raise Refusal(403, f"this key does not belong to project {project_id}; check the DSN")
+    return auth
+
+
+def _tunnelled_key(body: bytes, project_id: int) -> str | None:
+    """The key of the DSN in a tunnelled envelope's header (403 if it names another project)."""
+    try:
+        dsn = dsn_parts(envelope.header(body).get("dsn"))
+    except envelope.EnvelopeError as exc:
+        raise Refusal(400, str(exc)) from None
+    if dsn is None:
+        return None
+    key, dsn_project = dsn
+    if dsn_project != project_id:
+        raise Refusal(403, f"the envelope's dsn is for project {dsn_project}, not {project_id}")
+    return key
+
+
+async def _read(service: IngestService, receive: Receive, headers: dict[bytes, str]) -> bytes:
+    try:
+        coding = content_coding(headers.get(b"content-encoding"), _CODINGS)
+    except BodyError as exc:
+        raise Refusal(exc.status, exc.message) from None
+    length = headers.get(b"content-length")
+    return await read_request(service, receive, length=length, coding=coding)
 
 
 async def _ingest(
@@ -110,17 +164,15 @@ async def _ingest(
         raise Refusal(405, "use POST to send events")
     headers = headers_of(scope)
     key = sentry_key(headers.get(b"x-sentry-auth"), scope.get("query_string", b""))
-    auth = await authenticate(service, key, header="sentry_key (X-Sentry-Auth header or query)")
-    if auth.project_id != project_id:
-        raise Refusal(403, f"this key does not belong to project {project_id}; check the DSN")
-    await admit(service, project_id)
-    try:
-        coding = content_coding(headers.get(b"content-encoding"), _CODINGS)
-    except BodyError as exc:
-        raise Refusal(exc.status, exc.message) from None
-    body = await read_request(
-        service, receive, length=headers.get(b"content-length"), coding=coding
-    )
+    if key is None and endpoint == "envelope":
+        # A tunnel: the key is inside the body, read (within the limits) before the check.
+        body = await _read(service, receive, headers)
+        auth = await _authorise(service, _tunnelled_key(body, project_id), project_id)
+        await admit(service, project_id)
+    else:
+        auth = await _authorise(service, key, project_id)
+        await admit(service, project_id)
+        body = await _read(service, receive, headers)
     mapper = _store_items if endpoint == "store" else _envelope_items
     outcome, (event_id, dropped) = await map_and_submit(service, auth, body, mapper, project_id)
     for kind in dropped:
@@ -137,7 +189,7 @@ Context = tuple[str, list[str]]
 
 def _store_items(body: bytes, project_id: int) -> tuple[list[Any], Context]:
     try:
-        event = orjson.loads(body)
+        event = orjson.loads(legacy.event_json(body))
     except orjson.JSONDecodeError as exc:
         raise Refusal(400, f"body is not a JSON event: {exc}") from None
     if type(event) is not dict:

@@ -16,7 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from tracehub_server.alerts import config
 from tracehub_server.alerts.channels import senders_from_settings
 from tracehub_server.alerts.config import AlertConfigError, RuleInput
-from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
+from tracehub_server.dashboard.context import (
+    ProjectPage,
+    ProjectPageContext,
+    not_found,
+    require_write,
+)
 from tracehub_server.dashboard.forms import Form, read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
 from tracehub_server.dashboard.templating import render
@@ -48,9 +53,18 @@ NOTICES = {
 MUTE_CHOICES = {"1h": 1, "24h": 24, "7d": 168, "forever": None}
 
 
-def _path(page: PageContext, tail: str = "") -> str:
-    assert page.project is not None
-    return f"/projects/{page.project.id}/settings/alerts{tail}"
+async def _write_form(request: Request, page: ProjectPageContext) -> tuple[int, Form]:
+    """The project in view and the posted form, once the user may change its alerts."""
+    require_write(page)
+    form = await read_csrf_form(request, page)
+    return page.project.id, form
+
+
+def _done(project_id: int, notice: str) -> RedirectResponse:
+    """Back to the page after a change, saying what was done (one of :data:`NOTICES`)."""
+    if notice not in NOTICES:
+        raise ValueError(f"no notice {notice!r}")
+    return see_other(f"/projects/{project_id}/settings/alerts?done={notice}")
 
 
 def _split(text: str) -> list[str]:
@@ -103,7 +117,7 @@ def _form_values(rule: store.Rule | None) -> dict[str, Any]:
 
 async def _page(
     request: Request,
-    page: PageContext,
+    page: ProjectPageContext,
     pool: PoolDep,
     *,
     error: str = "",
@@ -112,7 +126,6 @@ async def _page(
     channel_form: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    assert page.project is not None
     page.nav = "settings"
     async with pool.acquire() as conn:
         rules = await store.list_rules(conn, page.project.id)
@@ -156,9 +169,7 @@ async def alerts_page(request: Request, page: ProjectPage, pool: PoolDep) -> HTM
 async def add_channel(
     request: Request, page: ProjectPage, pool: PoolDep
 ) -> HTMLResponse | RedirectResponse:
-    require_write(page)
-    form = await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, form = await _write_form(request, page)
     typed = {"name": form.get("name"), "kind": form.get("kind"), "target": form.get("target")}
     try:
         fields = config.channel_fields(**typed)
@@ -167,26 +178,24 @@ async def add_channel(
     async with pool.acquire() as conn:
         await store.create_channel(
             conn,
-            page.project.id,
+            project_id,
             name=fields.name,
             kind=fields.kind,
             target=fields.target,
             secret=form.raw("secret") or None,
         )
-    return see_other(_path(page, "?done=channel-added"))
+    return _done(project_id, "channel-added")
 
 
 @router.post("/projects/{project_id}/settings/alerts/channels/{channel_id}/delete")
 async def delete_channel(
     request: Request, channel_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
-    require_write(page)
-    await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, _ = await _write_form(request, page)
     async with pool.acquire() as conn:
-        if not await store.delete_channel(conn, page.project.id, channel_id):
+        if not await store.delete_channel(conn, project_id, channel_id):
             raise not_found()
-    return see_other(_path(page, "?done=channel-deleted"))
+    return _done(project_id, "channel-deleted")
 
 
 @router.post("/projects/{project_id}/settings/alerts/channels/{channel_id}/test")
@@ -194,11 +203,9 @@ async def test_channel(
     request: Request, channel_id: int, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> HTMLResponse:
     """Send a test notification now and show the receiver's answer or the error."""
-    require_write(page)
-    await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, _ = await _write_form(request, page)
     async with pool.acquire() as conn:
-        channel = await store.get_channel(conn, page.project.id, channel_id)
+        channel = await store.get_channel(conn, project_id, channel_id)
     if channel is None:
         raise not_found()
     senders = getattr(request.app.state, "alert_senders", None) or senders_from_settings(settings)
@@ -221,24 +228,22 @@ def _typed_rule_form(form: Form, given: RuleInput, rule_id: int | None) -> dict[
 
 
 async def _save_rule(
-    request: Request, page: PageContext, pool: PoolDep, rule_id: int | None
+    request: Request, page: ProjectPageContext, pool: PoolDep, rule_id: int | None
 ) -> HTMLResponse | RedirectResponse:
-    require_write(page)
-    form = await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, form = await _write_form(request, page)
     given = _rule_input(form)
     async with pool.acquire() as conn:
-        channels = {c.id for c in await store.list_channels(conn, page.project.id)}
+        channels = {c.id for c in await store.list_channels(conn, project_id)}
         try:
             fields = config.rule_fields(given, project_channels=channels)
         except AlertConfigError as exc:
             typed = _typed_rule_form(form, given, rule_id)
             return await _page(request, page, pool, error=str(exc), rule_form=typed, status=400)
         if rule_id is None:
-            await store.create_rule(conn, page.project.id, fields)
-        elif await store.update_rule(conn, page.project.id, rule_id, fields) is None:
+            await store.create_rule(conn, project_id, fields)
+        elif await store.update_rule(conn, project_id, rule_id, fields) is None:
             raise not_found()
-    return see_other(_path(page, "?done=rule-saved"))
+    return _done(project_id, "rule-saved")
 
 
 @router.post("/projects/{project_id}/settings/alerts/rules", response_model=None)
@@ -260,32 +265,28 @@ async def toggle_rule(
     request: Request, rule_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Enable a disabled rule, or disable an enabled one."""
-    require_write(page)
-    await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, _ = await _write_form(request, page)
     async with pool.acquire() as conn:
-        rule = await store.get_rule(conn, page.project.id, rule_id)
+        rule = await store.get_rule(conn, project_id, rule_id)
         if rule is None:
             raise not_found()
         fields = store.RuleFields(
             **{k: getattr(rule, k) for k in store.RuleFields.__dataclass_fields__}
         )
         fields.enabled = not rule.enabled
-        await store.update_rule(conn, page.project.id, rule_id, fields)
-    return see_other(_path(page, "?done=rule-enabled" if fields.enabled else "?done=rule-disabled"))
+        await store.update_rule(conn, project_id, rule_id, fields)
+    return _done(project_id, "rule-enabled" if fields.enabled else "rule-disabled")
 
 
 @router.post("/projects/{project_id}/settings/alerts/rules/{rule_id}/delete")
 async def delete_rule(
     request: Request, rule_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
-    require_write(page)
-    await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, _ = await _write_form(request, page)
     async with pool.acquire() as conn:
-        if not await store.delete_rule(conn, page.project.id, rule_id):
+        if not await store.delete_rule(conn, project_id, rule_id):
             raise not_found()
-    return see_other(_path(page, "?done=rule-deleted"))
+    return _done(project_id, "rule-deleted")
 
 
 @router.post("/projects/{project_id}/settings/alerts/mutes", response_model=None)
@@ -293,9 +294,7 @@ async def mute_issue(
     request: Request, page: ProjectPage, pool: PoolDep
 ) -> HTMLResponse | RedirectResponse:
     """Mute an issue of this project for good, or snooze it for a while."""
-    require_write(page)
-    form = await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, form = await _write_form(request, page)
     issue_id = _int(form.get("issue_id").lstrip("#"))
     choice = form.get("for")
     if issue_id is None or choice not in MUTE_CHOICES:
@@ -303,19 +302,17 @@ async def mute_issue(
     hours = MUTE_CHOICES[choice]
     until = None if hours is None else datetime.now(timezone.utc) + timedelta(hours=hours)
     async with pool.acquire() as conn:
-        if not await store.set_mute(conn, page.project.id, issue_id, until):
+        if not await store.set_mute(conn, project_id, issue_id, until):
             error = f"issue: #{issue_id} is not an issue of this project"
             return await _page(request, page, pool, error=error, status=400)
-    return see_other(_path(page, "?done=issue-muted"))
+    return _done(project_id, "issue-muted")
 
 
 @router.post("/projects/{project_id}/settings/alerts/mutes/{issue_id}/delete")
 async def unmute_issue(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
-    require_write(page)
-    await read_csrf_form(request, page)
-    assert page.project is not None
+    project_id, _ = await _write_form(request, page)
     async with pool.acquire() as conn:
-        await store.clear_mute(conn, page.project.id, issue_id)
-    return see_other(_path(page, "?done=issue-unmuted"))
+        await store.clear_mute(conn, project_id, issue_id)
+    return _done(project_id, "issue-unmuted")

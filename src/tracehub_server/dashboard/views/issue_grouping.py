@@ -19,7 +19,6 @@ async def set_frame_order(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Remember newest-first or oldest-first frames for this user (viewers too)."""
-    assert page.project is not None
     form = await read_csrf_form(request, page)
     order = form.get("order")
     if order not in preferences.FRAME_ORDERS:
@@ -35,7 +34,6 @@ async def merge(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Merge the selected issues into this one (members and admins)."""
-    assert page.project is not None
     require_write(page)
     form = await read_csrf_form(request, page)
     chosen = [int(v) for v in form.getlist("issue") if v.isascii() and v.isdigit()]
@@ -55,7 +53,6 @@ async def unmerge(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Give this merged issue its own events again (new events of its fingerprint)."""
-    assert page.project is not None
     require_write(page)
     await read_csrf_form(request, page)
     base = f"/projects/{page.project.id}/issues/{issue_id}"

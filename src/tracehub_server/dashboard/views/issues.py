@@ -9,7 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tracehub_server.auth.secret import secret_key
-from tracehub_server.dashboard.context import PageContext, ProjectPage, not_found, require_write
+from tracehub_server.dashboard.context import (
+    ProjectPage,
+    ProjectPageContext,
+    not_found,
+    require_write,
+)
 from tracehub_server.dashboard.flash import flashes
 from tracehub_server.dashboard.forms import read_csrf_form
 from tracehub_server.dashboard.redirects import see_other
@@ -50,7 +55,6 @@ STATUS_BUTTONS = {
 @router.get("/projects/{project_id}/issues")
 async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTMLResponse:
     """Issues of one status tab, filtered by level, sorted, with 24-hour sparklines."""
-    assert page.project is not None
     page.nav = "issues"
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "project"][:50]
     if not any(k == "status" for k, _ in params):
@@ -91,9 +95,8 @@ async def issue_list(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     )
 
 
-async def _assignees(conn: asyncpg.Connection, page: PageContext) -> list[tuple[int, str]]:
+async def _assignees(conn: asyncpg.Connection, page: ProjectPageContext) -> list[tuple[int, str]]:
     """Users who may be assigned: the project's members and the admins."""
-    assert page.project is not None
     members = await user_store.list_members(conn, page.project.id)
     admins = [u for u in await user_store.list_users(conn) if u.is_admin]
     found = {m.user_id: m.email for m in members if m.role == "member"}
@@ -101,8 +104,7 @@ async def _assignees(conn: asyncpg.Connection, page: PageContext) -> list[tuple[
     return sorted(found.items(), key=lambda item: item[1])
 
 
-async def _load_issue(conn: asyncpg.Connection, page: PageContext, issue_id: int) -> Issue:
-    assert page.project is not None
+async def _load_issue(conn: asyncpg.Connection, page: ProjectPageContext, issue_id: int) -> Issue:
     issue = await issue_queries.get_issue(conn, issue_id, [page.project.id])
     if issue is None:
         raise not_found()
@@ -115,7 +117,6 @@ async def issue_detail(
 ) -> HTMLResponse:
     """Title, one event's exception chain (``?event=``, default the newest) with older/newer
     navigation, why it was grouped, the 7-day chart, recent events, triage and merging."""
-    assert page.project is not None
     page.nav = "issues"
     now = datetime.now(timezone.utc)
     starts = bucket_starts(now - timedelta(hours=DETAIL_HOURS - 1), now, "hour")
@@ -168,10 +169,9 @@ async def issue_detail(
 
 
 async def _merge_candidates(
-    conn: asyncpg.Connection, page: PageContext, issue: Issue
+    conn: asyncpg.Connection, page: ProjectPageContext, issue: Issue
 ) -> list[Issue]:
     """Other unresolved issues of the project, offered to merge into this one."""
-    assert page.project is not None
     if issue.merged_into is not None:
         return []
     flt = issue_queries.IssueFilter(statuses=("OPEN", "IN_PROGRESS"), limit=MERGE_CANDIDATES)
@@ -184,7 +184,6 @@ async def set_status(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Move the issue to another status (members and admins; viewers get 403)."""
-    assert page.project is not None
     require_write(page)
     form = await read_csrf_form(request, page)
     status = form.get("status").upper()
@@ -201,7 +200,6 @@ async def set_assignee(
     request: Request, issue_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Assign the issue to a member or admin of the project, or to nobody."""
-    assert page.project is not None
     require_write(page)
     form = await read_csrf_form(request, page)
     raw = form.get("assignee")

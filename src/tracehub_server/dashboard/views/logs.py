@@ -46,7 +46,6 @@ async def explorer(
     A search that spent its scan budget shows what it found and "Searched back to <time> —
     continue searching", a link to the same cursor mechanism as "load more".
     """
-    assert page.project is not None
     page.nav = "logs"
     key = secret_key(request)
     query = parse_explorer_query(
@@ -109,7 +108,6 @@ async def live_tail(
     request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> Response:
     """Server-Sent Events: rendered rows of new matching entries (see ``dashboard.tail``)."""
-    assert page.project is not None
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "start"]
     query = parse_explorer_query(items, retention_days=settings.retention_days)
     if query.filter is None:
@@ -142,7 +140,6 @@ async def log_detail(
     request: Request, event_id: str, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> HTMLResponse:
     """Every field of one entry, its stack trace, ``extra`` as a tree, trace and issue links."""
-    assert page.project is not None
     page.nav = "logs"
     async with pool.acquire() as conn:
         entry = await log_queries.get_log(conn, event_id, [page.project.id])

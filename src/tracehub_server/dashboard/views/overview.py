@@ -13,6 +13,7 @@ from tracehub_server.dashboard.context import (
     PageContext,
     PageError,
     ProjectPage,
+    ProjectPageContext,
     not_found,
     require_write,
 )
@@ -86,9 +87,8 @@ async def go(page: Page, project: str = "") -> RedirectResponse:
 
 
 def _onboarding(
-    request: Request, page: PageContext, endpoint: str | None, *, key: str | None = None
+    request: Request, page: ProjectPageContext, endpoint: str | None, *, key: str | None = None
 ) -> HTMLResponse:
-    assert page.project is not None
     endpoint = (endpoint or str(request.base_url)).rstrip("/")
     return render(
         request,
@@ -109,7 +109,6 @@ def _onboarding(
 @router.get("/projects/{project_id}/first-event")
 async def first_event(page: ProjectPage, pool: PoolDep) -> JSONResponse:
     """Whether the project has received anything yet (polled by the onboarding page)."""
-    assert page.project is not None
     async with pool.acquire() as conn:
         ready = await stats.has_logs(conn, page.project.id)
     return JSONResponse({"ready": ready}, headers={"Cache-Control": "no-store"})
@@ -120,7 +119,6 @@ async def first_key(
     request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> HTMLResponse:
     """Make an API key from the onboarding page and show the snippets with it, once."""
-    assert page.project is not None
     require_write(page)
     await read_csrf_form(request, page)
     page.nav = "overview"
@@ -141,7 +139,6 @@ async def overview(
 ) -> HTMLResponse:
     """Totals and log volume by level over the chosen range, and the top open issues; a
     project that has never received an event shows how to send the first one instead."""
-    assert page.project is not None
     page.nav = "overview"
     async with pool.acquire() as conn:
         if not await stats.has_logs(conn, page.project.id):

@@ -30,7 +30,6 @@ def clean_query(text: str) -> str:
 @router.post("/projects/{project_id}/logs/saved")
 async def save_search(request: Request, page: ProjectPage, pool: PoolDep) -> RedirectResponse:
     """Save the explorer's current filters under a name, shared with the project."""
-    assert page.project is not None
     require_write(page)
     form = await read_csrf_form(request, page)
     query = clean_query(form.get("query"))
@@ -52,7 +51,6 @@ async def delete_search(
     request: Request, search_id: int, page: ProjectPage, pool: PoolDep
 ) -> RedirectResponse:
     """Delete one of the project's saved searches (members and admins)."""
-    assert page.project is not None
     require_write(page)
     await read_csrf_form(request, page)
     async with pool.acquire() as conn:

@@ -24,7 +24,6 @@ def split_names(text: str) -> list[str]:
 @router.get("/projects/{project_id}/settings/scrubbing")
 async def scrubbing_page(request: Request, page: ProjectPage, pool: PoolDep) -> HTMLResponse:
     """The rules, the default key list, and who changed the rules when."""
-    assert page.project is not None
     page.nav = "settings"
     async with pool.acquire() as conn:
         rules = await scrubbing.get_scrub_settings(conn, page.project.id)
@@ -36,7 +35,6 @@ async def scrubbing_page(request: Request, page: ProjectPage, pool: PoolDep) -> 
 @router.post("/projects/{project_id}/settings/scrubbing")
 async def save_scrubbing(request: Request, page: ProjectPage, pool: PoolDep) -> RedirectResponse:
     """Store new rules (members and admins); they apply to data received from now on."""
-    assert page.project is not None
     require_write(page)
     form = await read_csrf_form(request, page)
     base = f"/projects/{page.project.id}/settings/scrubbing"

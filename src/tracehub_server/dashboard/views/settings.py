@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tracehub_server.dashboard.context import (
-    PageContext,
     ProjectPage,
+    ProjectPageContext,
     forbidden,
     not_found,
     require_write,
@@ -44,7 +44,7 @@ def sdk_snippet(*, key: str, endpoint: str, project_name: str) -> str:
 
 async def _settings_page(
     request: Request,
-    page: PageContext,
+    page: ProjectPageContext,
     pool: PoolDep,
     *,
     error: str = "",
@@ -52,7 +52,6 @@ async def _settings_page(
     status: int = 200,
     name: str | None = None,
 ) -> HTMLResponse:
-    assert page.project is not None
     page.nav = "settings"
     async with pool.acquire() as conn:
         keys = await project_store.list_api_keys(conn, page.project.id)
@@ -98,7 +97,6 @@ async def rename_project(request: Request, page: ProjectPage, pool: PoolDep) -> 
     if not page.access.is_admin:
         raise forbidden("Only administrators rename projects.")
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     name = form.get("name")
     try:
         async with pool.acquire() as conn:
@@ -119,7 +117,6 @@ async def create_key(request: Request, page: ProjectPage, pool: PoolDep) -> HTML
     """Create an API key and show it, once, with a ready-to-paste SDK snippet."""
     require_write(page)
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     try:
         async with pool.acquire() as conn:
             _key, plaintext = await project_store.create_api_key(
@@ -137,7 +134,6 @@ async def revoke_key(
     """Revoke a key of this project (a key id of another project is a 404)."""
     require_write(page)
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         if not await project_store.revoke_api_key(conn, key_id, project_id=page.project.id):
             raise not_found()
@@ -150,7 +146,6 @@ async def save_member(request: Request, page: ProjectPage, pool: PoolDep) -> Res
     if not page.access.is_admin:
         raise forbidden("Only administrators manage members.")
     form = await read_csrf_form(request, page)
-    assert page.project is not None
     role = form.get("role")
     async with pool.acquire() as conn:
         user = await user_store.get_user_by_email(conn, form.get("email"))
@@ -177,7 +172,6 @@ async def remove_member(
     if not page.access.is_admin:
         raise forbidden("Only administrators manage members.")
     await read_csrf_form(request, page)
-    assert page.project is not None
     async with pool.acquire() as conn:
         await user_store.remove_membership(conn, page.project.id, user_id)
     return see_other(f"/projects/{page.project.id}/settings?done=member-removed")

@@ -50,7 +50,6 @@ async def _log(
 @router.post("/projects/{project_id}/settings/description")
 async def set_description(request: Request, page: ProjectPage, pool: PoolDep) -> Response:
     """Describe the project (admins); shown on the projects list and in settings."""
-    assert page.project is not None
     _admin_of_project(page)
     form = await read_csrf_form(request, page)
     async with pool.acquire() as conn:
@@ -65,7 +64,6 @@ async def set_description(request: Request, page: ProjectPage, pool: PoolDep) ->
 @router.post("/projects/{project_id}/settings/delete")
 async def delete_project(request: Request, page: ProjectPage, pool: PoolDep) -> Response:
     """Delete the project and all it holds, once its name has been typed (admins)."""
-    assert page.project is not None
     _admin_of_project(page)
     form = await read_csrf_form(request, page)
     if form.get("confirm") != page.project.name:
@@ -81,7 +79,6 @@ async def invite(
     request: Request, page: ProjectPage, pool: PoolDep, settings: SettingsDep
 ) -> HTMLResponse:
     """Make a one-time link for an email and a role, and show it once (admins)."""
-    assert page.project is not None
     _admin_of_project(page)
     form = await read_csrf_form(request, page)
     page.nav = "settings"
@@ -112,7 +109,6 @@ async def revoke_invitation(
     request: Request, invitation_id: int, page: ProjectPage, pool: PoolDep
 ) -> Response:
     """Revoke a pending invitation: its link stops working (admins)."""
-    assert page.project is not None
     _admin_of_project(page)
     await read_csrf_form(request, page)
     async with pool.acquire() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import secrets
 import zlib
@@ -199,6 +200,7 @@ def test_rate_limit_answers_429_and_the_sdk_backs_off(
         assert response.status_code == 429
         seconds = int(response.headers["retry-after"])
         assert response.headers["x-sentry-rate-limits"] == f"{seconds}::key"
+        assert response.headers["access-control-allow-origin"] == "*"
 
         host = url.removeprefix("http://")
         sentry_sdk.init(dsn=f"http://{key}@{host}/{project_id}", default_integrations=False)
@@ -246,3 +248,139 @@ async def test_queue_unavailable_is_503_with_retry_after(
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
     assert "queue unavailable" in response.json()["detail"]
+
+
+def test_a_preflight_allows_any_origin_and_the_sdk_headers(server_url, project_key) -> None:
+    """OPTIONS (no key needed) allows POST from any origin with the headers browser SDKs,
+    tunnels and tracing send, as Relay answers it."""
+    project_id, _ = project_key
+    for kind in ("envelope", "store"):
+        response = httpx.options(
+            f"{server_url}/api/{project_id}/{kind}/",
+            headers={
+                "Origin": "https://shop.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-sentry-auth,content-type,sentry-trace,baggage",
+            },
+        )
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["access-control-allow-methods"] == "POST"
+        allowed = {h.strip() for h in response.headers["access-control-allow-headers"].split(",")}
+        assert {"x-sentry-auth", "content-type", "sentry-trace", "baggage"} <= allowed
+        assert response.headers["access-control-max-age"] == "3600"
+        assert "access-control-allow-credentials" not in response.headers
+
+
+def test_every_answer_is_readable_cross_origin(server_url, project_key) -> None:
+    """A 200 (key in the query string, as browser SDKs send it), 400, 401, 403 and 405 all
+    carry Allow-Origin and expose the headers an SDK reads; a refusal says why in
+    X-Sentry-Error."""
+    project_id, key = project_key
+    query = f"sentry_key={key}&sentry_version=7&sentry_client=sentry.javascript.browser%2F11.17.0"
+    url = f"{server_url}/api/{project_id}/envelope/"
+    text = {"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://shop.example"}
+    body = _envelope(_event_item(_event()))
+    answers = {
+        200: httpx.post(f"{url}?{query}", content=body, headers=text),
+        400: httpx.post(f"{url}?{query}", content=b"nope", headers=text),
+        401: httpx.post(url, content=body, headers=text),
+        403: httpx.post(f"{server_url}/api/{project_id + 1}/envelope/?{query}", content=body),
+        405: httpx.get(f"{url}?{query}"),
+    }
+    for status, response in answers.items():
+        assert response.status_code == status
+        assert response.headers["access-control-allow-origin"] == "*"
+        exposed = response.headers["access-control-expose-headers"]
+        assert exposed == "x-sentry-error, x-sentry-rate-limits, retry-after"
+        if status != 200:
+            assert response.headers["x-sentry-error"] == response.json()["detail"]
+    assert answers[405].headers["allow"] == "POST, OPTIONS"
+
+
+def _tunnelled(key: str, project_id: int, event: dict[str, Any]) -> bytes:
+    dsn = f"https://{key}@tracehub.example/{project_id}"
+    header = {"event_id": event["event_id"], "sent_at": event["timestamp"], "dsn": dsn}
+    return _envelope(_event_item(event), header=header)
+
+
+def test_a_tunnelled_envelope_is_authenticated_by_its_dsn(
+    server_url, project_key, migrated_database_url
+) -> None:
+    """Without a key in the headers or query, the DSN in the envelope's header is the key
+    (gzip-compressed too); a DSN of another project, an unknown key or none is refused."""
+    project_id, key = project_key
+    event = _event()
+    body = gzip.compress(_tunnelled(key, project_id, event))
+    response = _post(server_url, project_id, body, {"Content-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert [row["event_id"].hex for row in stored(migrated_database_url, project_id)] == [
+        event["event_id"]
+    ]
+    other_id, other_key = new_project(migrated_database_url)
+    refused = {
+        403: _tunnelled(key, other_id, _event()),
+        401: _tunnelled("th_nope", project_id, _event()),
+    }
+    for status, tunnelled in refused.items():
+        response = _post(server_url, project_id, tunnelled, {})
+        assert response.status_code == status, response.text
+    assert "not " + str(project_id) in _post(server_url, project_id, refused[403], {}).text
+    wrong_key = _post(server_url, project_id, _tunnelled(other_key, project_id, _event()), {})
+    assert wrong_key.status_code == 403
+    assert _post(server_url, project_id, _envelope(_event_item(_event())), {}).status_code == 401
+    assert _post(server_url, project_id, b"not an envelope", {}).status_code == 400
+    assert len(stored(migrated_database_url, project_id)) == 1
+
+
+def test_legacy_store_bodies_in_base64_are_accepted(
+    server_url, project_key, migrated_database_url
+) -> None:
+    """raven-python's base64 of zlib-compressed JSON (and plain base64 JSON) are events; a
+    base64 body that inflates past the limit is 413, one that is not zlib 400."""
+    project_id, key = project_key
+    raven = {"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=6, sentry_client=raven"}
+    raven["Content-Type"] = "application/octet-stream"
+    zipped, plain = _event(message="zipped"), _event(message="plain")
+    for body in (
+        base64.b64encode(zlib.compress(orjson.dumps(zipped))),
+        base64.b64encode(orjson.dumps(plain)),
+    ):
+        assert _post(server_url, project_id, body, raven, kind="store").status_code == 200
+    rows = stored(migrated_database_url, project_id)
+    assert sorted(row["message"] for row in rows) == ["plain", "zipped"]
+    bomb = base64.b64encode(zlib.compress(b"{" + b" " * MAX_DECOMPRESSED_BYTES))
+    assert _post(server_url, project_id, bomb, raven, kind="store").status_code == 413
+    junk = base64.b64encode(b"\x00\x01 not zlib")
+    response = _post(server_url, project_id, junk, raven, kind="store")
+    assert response.status_code == 400
+    assert "neither JSON nor base64 of zlib data" in response.json()["detail"]
+
+
+def _browser_error(bundle: str) -> dict[str, Any]:
+    frames = [{"filename": bundle, "function": name, "in_app": True, "lineno": 2,
+               "colno": col} for name, col in (("onClick", 1450), ("cartTotal", 977))]  # fmt: skip
+    value = {"type": "TypeError", "value": "x is undefined", "stacktrace": {"frames": frames}}
+    return _event(platform="javascript", exception={"values": [value]}, message=None)
+
+
+def test_browser_errors_are_v8_traces_and_one_issue_across_deploys(
+    server_url, project_key, migrated_database_url
+) -> None:
+    """A JavaScript event is stored with a V8 trace and its structured frames; the same error
+    from another host and bundle hash is the same issue (grouped on its frames)."""
+    project_id, key = project_key
+    for bundle in (
+        "https://shop.example/js/main.3f9a1c2b.js",
+        "http://10.0.0.7:8080/js/main.77aa01ce.js",
+    ):
+        body = _envelope(_event_item(_browser_error(bundle)))
+        assert _post(server_url, project_id, body, _auth(key)).status_code == 200
+    first, second = stored(migrated_database_url, project_id)
+    assert first["stack_trace"].splitlines()[:2] == [
+        "TypeError: x is undefined", "    at cartTotal (https://shop.example/js/main.3f9a1c2b.js:2:977)"
+    ]  # fmt: skip
+    frames = orjson.loads(first["exception"])["values"][0]["stacktrace"]["frames"]
+    assert [frame["function"] for frame in frames] == ["onClick", "cartTotal"]
+    assert first["issue_id"] is not None
+    assert first["issue_id"] == second["issue_id"]

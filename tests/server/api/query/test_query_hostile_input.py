@@ -54,23 +54,31 @@ async def test_cursors_this_server_did_not_sign_are_refused(
         if path.endswith("logs")
         else _b64("last_seen|2025-01-01T00:00:00+00:00|1")
     )
-    r = await client.get(path, params={"cursor": unsigned}, headers=world.admin.bearer)
+    # Scoped to one project: the run's database holds other tests' projects too, and an
+    # admin who can read more than 50 must name one.
+    scope = {"project": str(world.a)}
+    r = await client.get(path, params={**scope, "cursor": unsigned}, headers=world.admin.bearer)
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["query", "cursor"]
-    first = await client.get(path, params={"limit": "1"}, headers=world.admin.bearer)
+    first = await client.get(path, params={**scope, "limit": "1"}, headers=world.admin.bearer)
     signed = first.json()["next_cursor"]
     assert signed, first.text
     body, _, mac = signed.rpartition(".")
     altered = _b64(base64.urlsafe_b64decode(body + "==").decode().replace("2", "1", 1))
     for forged in (f"{altered}.{mac}", f"{body}.{mac[::-1]}"):
-        r = await client.get(path, params={"cursor": forged}, headers=world.admin.bearer)
+        r = await client.get(path, params={**scope, "cursor": forged}, headers=world.admin.bearer)
         assert r.status_code == 422, r.text
 
 
 async def test_a_logs_cursor_is_not_an_issues_cursor(client, world: World) -> None:
     """A signed logs cursor replayed on /issues is refused: the MAC binds its purpose."""
-    first = await client.get("/api/v1/logs", params={"limit": "1"}, headers=world.admin.bearer)
+    scope = {"project": str(world.a)}
+    first = await client.get(
+        "/api/v1/logs", params={**scope, "limit": "1"}, headers=world.admin.bearer
+    )
     cursor = first.json()["next_cursor"]
     assert cursor, first.text
-    r = await client.get("/api/v1/issues", params={"cursor": cursor}, headers=world.admin.bearer)
+    r = await client.get(
+        "/api/v1/issues", params={**scope, "cursor": cursor}, headers=world.admin.bearer
+    )
     assert r.status_code == 422, r.text

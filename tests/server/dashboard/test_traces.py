@@ -7,7 +7,7 @@ from pathlib import Path
 from tracehub_server.dashboard.traces import error_detail, trace_view
 from tracehub_server.grouping.explain import grouping_view
 
-TRACES = Path(__file__).parents[1] / "server" / "grouping" / "traces"
+TRACES = Path(__file__).parents[1] / "grouping" / "traces"
 
 
 def test_python_chain_in_print_order_with_sentences_and_folds() -> None:
