@@ -89,7 +89,7 @@ VALIDATE = textwrap.dedent(
     from datetime import datetime, timezone
     import orjson
     from bench_server import _entry
-    from tracehub_server.api.ingest import _validate
+    from tracehub_server.api.ingest import validate_body
     from tracehub_server.api.validation import EntryValidator
     from tracehub_server.queue.messages import encode_entries
 
@@ -101,7 +101,8 @@ VALIDATE = textwrap.dedent(
     for r in range(rounds + 1):
         start = time.thread_time()
         for body in bodies:
-            accepted, _ = _validate(validator, gzip.decompress(body), datetime.now(timezone.utc))
+            now = datetime.now(timezone.utc)
+            accepted, _ = validate_body(validator, gzip.decompress(body), now)
             encode_entries(accepted)
         if r:
             results.append((time.thread_time() - start) / len(bodies) * 1e6)

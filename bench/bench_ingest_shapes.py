@@ -1,7 +1,7 @@
 """What validating a request costs the API, by client: our SDK's body against the originals'.
 
 Prints, per body shape, the median time of the ingest view's validation step
-(``tracehub_server.api.ingest._validate``: decode, check, derive missing event ids) per
+(``tracehub_server.api.ingest.validate_body``: decode, check, derive missing event ids) per
 entry, next to the baseline measured in the same run: a body as our SDK writes it. Nothing
 here asserts on time.
 
@@ -29,7 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from original_sdks import SDKS, original_timestamp
 from tracehub_server.api.event_ids import RequestEventIds
-from tracehub_server.api.ingest import _validate
+from tracehub_server.api.ingest import validate_body
 from tracehub_server.api.validation import EntryValidator
 
 
@@ -59,7 +59,7 @@ def _us_per_entry(validator: EntryValidator, body: bytes, count: int) -> float:
     now = datetime.now(timezone.utc)
     started = time.perf_counter()
     for _ in range(20):
-        accepted, rejected = _validate(validator, body, now, RequestEventIds(1, body))
+        accepted, rejected = validate_body(validator, body, now, RequestEventIds(1, body))
     elapsed = (time.perf_counter() - started) / 20 / count * 1e6
     assert not rejected, rejected[:1]
     assert len(accepted) == count

@@ -4,7 +4,7 @@
 
 The request bodies are ``bench_server.py``'s (SDK-like gzip batches of 50 entries, 10 %
 ERROR with tracebacks, ``extra`` with a few keys). For every body it times what the ingest
-request does with it on the CPU -- gunzip, parse and validate (``api.ingest._validate``),
+request does with it on the CPU -- gunzip, parse and validate (``api.ingest.validate_body``),
 encode the queue message (``encode_entries``) -- once without and once with
 :class:`~tracehub_server.api.scrubbing.Scrubber` (the default rules) in between, alternating
 every 20 bodies which goes first, in CPU time of the benchmark's thread. The slowdown of
@@ -26,7 +26,7 @@ import orjson
 
 from bench_server import _entry
 from tracehub.stacktrace import StackCapture
-from tracehub_server.api.ingest import _validate
+from tracehub_server.api.ingest import validate_body
 from tracehub_server.api.scrubbing import Scrubber
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.queue.messages import encode_entries
@@ -66,7 +66,7 @@ def _time(bodies: list[bytes], scrubber: Scrubber | None) -> float:
     validator = EntryValidator(retention_days=30)
     start = time.thread_time()
     for body in bodies:
-        accepted, _ = _validate(validator, gzip.decompress(body), datetime.now(timezone.utc))
+        accepted, _ = validate_body(validator, gzip.decompress(body), datetime.now(timezone.utc))
         if scrubber is not None:
             scrubber.scrub(accepted)
         encode_entries(accepted)

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 import tracehub_server.app  # noqa: F401 -- importing the composition root registers every metric
+from tracehub.entry import WIRE_FIELDS
 from tracehub_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,14 @@ def test_every_setting_is_documented_with_its_meaning() -> None:
         assert f"`TRACEHUB_{name.upper()}`" in table
         assert comments.get(name), f"Settings.{name} has no #: comment for the reference"
     assert "<!-- reference: settings -->" in (ROOT / "docs/server/configuration.md").read_text()
+
+
+def test_wire_format_fields_are_generated_from_the_entry_definition() -> None:
+    """The wire-format page's field table comes from tracehub.entry: every sent field, no other."""
+    table = reference.wire_fields_table()
+    names = re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)
+    assert names == [field.name for field in WIRE_FIELDS]
+    assert "<!-- reference: wire-fields -->" in (ROOT / "docs/reference/wire-format.md").read_text()
 
 
 def test_every_command_the_docs_name_exists() -> None:

@@ -1,9 +1,10 @@
-"""MkDocs hook: the configuration, CLI and metrics references, generated from the code.
+"""MkDocs hook: the configuration, CLI, metrics and wire references, generated from the code.
 
-A page holds a marker line (``<!-- reference: settings -->``, ``cli``, ``metrics`` or
-``sdk-options``) that :func:`on_page_markdown` replaces with tables built from :class:`Settings`,
-the click commands, the Prometheus metrics and the SDK's option groups, so the reference cannot
-drift from what the server reads, accepts and exports. ``tests/test_docs.py`` uses the same
+A page holds a marker line (``<!-- reference: settings -->``, ``cli``, ``metrics``,
+``sdk-options`` or ``wire-fields``) that :func:`on_page_markdown` replaces with tables built
+from :class:`Settings`, the click commands, the Prometheus metrics, the SDK's option groups and
+the entry's definition (``tracehub.entry``), so the reference cannot drift from what the
+server reads, accepts and exports. ``tests/test_docs.py`` uses the same
 functions to check every name the prose uses."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import click
 from prometheus_client.metrics import MetricWrapperBase
 
 import tracehub_server
+from tracehub import entry
 from tracehub.config import GROUPS
 from tracehub_server import settings as settings_module
 from tracehub_server.cli import cli
@@ -143,11 +145,45 @@ def sdk_options_table() -> str:
     return "\n".join(rows)
 
 
+def _limit_text(field: entry.Field) -> str:
+    if field.limit is None:
+        return "—"
+    if field.unit == "max":
+        return f"0 … {field.limit:,}"
+    if field.unit == "bytes":
+        return f"{field.limit:,} bytes as JSON"
+    return f"{field.limit:,} {field.unit}"
+
+
+def _stored_text(field: entry.Field) -> str:
+    if field.name != "level":
+        return field.stored
+    levels = ", ".join(f"`{level}`" for level in entry.LEVELS)
+    aliases = ", ".join(f"`{alias}` → `{level}`" for alias, level in entry.LEVEL_ALIASES.items())
+    return f"{levels}, any case; {aliases}"
+
+
+def wire_fields_table() -> str:
+    """The wire entry's fields, one row each, from ``tracehub.entry.WIRE_FIELDS``."""
+    rows = [
+        "| field | type | required | limit | when absent | stored |",
+        "|---|---|---|---|---|---|",
+    ]
+    for field in entry.WIRE_FIELDS:
+        absent = f'`"{field.default}"` (also for `""`)' if field.default else field.absent
+        rows.append(
+            f"| `{field.name}` | {field.kind} | {'yes' if field.required else 'no'} | "
+            f"{_limit_text(field)} | {absent} | {_stored_text(field)} |"
+        )
+    return "\n".join(rows)
+
+
 GENERATORS = {
     "settings": settings_table,
     "cli": cli_reference,
     "metrics": metrics_table,
     "sdk-options": sdk_options_table,
+    "wire-fields": wire_fields_table,
 }
 
 

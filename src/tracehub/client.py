@@ -26,7 +26,8 @@ from tracehub.buffer import RingBuffer
 from tracehub.config import ClientConfig, DeadLetter, Delivery, Retry, group_from
 from tracehub.dlq import DeadLetterQueue
 from tracehub.enricher import THREAD, ExcInfoArg, Fingerprint, capture_error, current_trace_id
-from tracehub.models import DEBUG, ERROR, FATAL, INFO, WARN, Stats, normalize_level
+from tracehub.entry import DEBUG, ERROR, FATAL, INFO, WARN, normalize_level
+from tracehub.models import Stats
 from tracehub.serializer import _IMMUTABLE, EntryEncoder, safe_text, snapshot_extra
 from tracehub.stacktrace import ErrorOptions, StackCapture
 from tracehub.transport import HttpTransport, Transport

@@ -1,4 +1,4 @@
-"""The SDK's data shapes: levels, the buffered record, delivery results and counters.
+"""The SDK's data shapes: the buffered record, delivery results and counters.
 
 A logging call stores a :data:`Record` — a plain tuple, because building one is the
 cheapest thing the caller's thread can do. The worker turns records into wire entries
@@ -14,32 +14,12 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "LEVELS",
     "LOST_REASONS",
     "ErrorInfo",
     "Record",
     "SendResult",
     "Stats",
-    "normalize_level",
 ]
-
-DEBUG = "DEBUG"
-INFO = "INFO"
-WARN = "WARN"
-ERROR = "ERROR"
-FATAL = "FATAL"
-#: The wire levels, lowest first.
-LEVELS = (DEBUG, INFO, WARN, ERROR, FATAL)
-
-_ALIASES = {
-    **{name: name for name in LEVELS},
-    "WARNING": WARN,
-    "CRITICAL": FATAL,
-    "EXCEPTION": ERROR,
-    "TRACE": DEBUG,
-    "NOTSET": DEBUG,
-}
-_NUMERIC = ((50, FATAL), (40, ERROR), (30, WARN), (20, INFO))
 
 #: ``(error_type, error_message, stack_trace, exception, fingerprint)``; each part None when
 #: not captured. ``exception`` is the structured chain's wire ``values``
@@ -49,18 +29,6 @@ ErrorInfo = tuple["str | None", "str | None", "str | None", "list[dict[str, Any]
 #: What the caller's thread buffers:
 #: ``(level, message, unix_time, module, extra, trace_id, thread_id, error_info)``.
 Record = tuple[str, str, float, Any, "dict[str, Any] | None", "str | None", str, "ErrorInfo | None"]
-
-
-def normalize_level(level: object) -> str:
-    """Map a level name or stdlib number to a wire level (unknown names become INFO)."""
-    if isinstance(level, str):
-        return _ALIASES.get(level.strip().upper(), INFO)
-    if isinstance(level, int) and not isinstance(level, bool):
-        for threshold, name in _NUMERIC:
-            if level >= threshold:
-                return name
-        return DEBUG
-    return INFO
 
 
 #: Why an entry was lost (neither delivered nor kept on disk), as counted in

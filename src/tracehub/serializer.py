@@ -5,7 +5,8 @@ application can't change what is sent — a shallow dict copy, deep copies of ne
 containers only, and ``str()`` at call time for objects that might change later.
 
 Worker side: :class:`EntryEncoder` adds the constant fields, formats the timestamp,
-assigns the ``event_id``, truncates to :mod:`tracehub.limits` and encodes with orjson.
+assigns the ``event_id``, truncates to the limits of :mod:`tracehub.entry` and encodes
+with orjson.
 Values orjson can't encode (Decimal, set, bytes, arbitrary objects, huge ints, lone
 surrogates, non-string keys) are converted; an entry is never lost to encoding.
 """
@@ -24,27 +25,30 @@ from typing import Any
 
 import orjson
 
-from tracehub.limits import (
-    MAX_ERROR_MESSAGE_CHARS,
-    MAX_EXTRA_BYTES,
-    MAX_FINGERPRINT_PART_CHARS,
-    MAX_FINGERPRINT_PARTS,
-    MAX_MESSAGE_CHARS,
-    MAX_SHORT_FIELD_CHARS,
-    MAX_STACK_TRACE_CHARS,
-    MAX_TRACE_ID_CHARS,
-    truncate_text,
-)
+from tracehub.entry import ERROR, FIELD, limit_of
+from tracehub.limits import MAX_FINGERPRINT_PART_CHARS, truncate_text
 from tracehub.models import Record
 
 __all__ = ["EntryEncoder", "new_event_ids", "safe_text", "snapshot_extra"]
 
 #: Nesting kept when snapshotting ``extra``; deeper values (and cycles) become a marker.
 MAX_EXTRA_DEPTH = 16
-#: Items copied per nested container; more can never fit in MAX_EXTRA_BYTES anyway.
+#: Items copied per nested container; more can never fit in ``extra``'s limit anyway.
 MAX_EXTRA_ITEMS = 1_000
 #: Bytes of the original ``extra`` kept as a preview when it is over the limit.
 EXTRA_PREVIEW_BYTES = 1_024
+
+
+# The limits of tracehub.entry, read once: the worker's path looks up nothing per entry.
+_MAX_MESSAGE_CHARS = limit_of("message")
+_MAX_TRACE_ID_CHARS = limit_of("trace_id")
+_MAX_MODULE_CHARS = limit_of("module")
+_MAX_ERROR_TYPE_CHARS = limit_of("error_type")
+_MAX_ERROR_MESSAGE_CHARS = limit_of("error_message")
+_MAX_STACK_TRACE_CHARS = limit_of("stack_trace")
+_MAX_EXTRA_BYTES = limit_of("extra")
+_MAX_FINGERPRINT_PARTS = limit_of("fingerprint")
+_STACK_KEEPS_END = FIELD["stack_trace"].keep_end
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 # Values that can't change after the call, so the snapshot may keep a reference.
@@ -203,9 +207,9 @@ def dumps(value: object) -> bytes:
 
 
 def encode_extra(extra: dict[str, Any]) -> bytes:
-    """Encode ``extra``, replacing it with a documented summary when over MAX_EXTRA_BYTES."""
+    """Encode ``extra``, replacing it with a documented summary when over its limit."""
     data = dumps(extra)
-    if len(data) <= MAX_EXTRA_BYTES:
+    if len(data) <= _MAX_EXTRA_BYTES:
         return data
     preview = data[:EXTRA_PREVIEW_BYTES].decode("utf-8", "ignore")
     return dumps({"_truncated": True, "_original_bytes": len(data), "_preview": preview})
@@ -241,13 +245,12 @@ class EntryEncoder:
 
     def refresh_process_fields(self) -> None:
         """Recompute host and pid (after a fork the child has a new pid)."""
-        short = MAX_SHORT_FIELD_CHARS
         self._constant = (
-            truncate_text(self._service, short),
-            truncate_text(self._environment, short),
-            truncate_text(socket.gethostname() or "unknown", short),
+            truncate_text(self._service, limit_of("service")),
+            truncate_text(self._environment, limit_of("environment")),
+            truncate_text(socket.gethostname() or "unknown", limit_of("host")),
             os.getpid(),
-            truncate_text(self._sdk_version, short),
+            truncate_text(self._sdk_version, limit_of("sdk_version")),
         )
 
     def encode(self, records: list[Record]) -> list[bytes]:
@@ -269,7 +272,7 @@ class EntryEncoder:
         except (orjson.JSONEncodeError, RecursionError, TypeError, ValueError):
             data = b""
         # The entry bounds its extra: only a large entry needs extra measured on its own.
-        if data and (not extra or len(data) <= MAX_EXTRA_BYTES):
+        if data and (not extra or len(data) <= _MAX_EXTRA_BYTES):
             return data
         if extra:
             try:
@@ -288,8 +291,8 @@ class EntryEncoder:
         level, message, ts, module, _extra, trace_id, thread_id, error = record
         if type(message) is not str:
             message = safe_text(message)
-        if len(message) > MAX_MESSAGE_CHARS:
-            message = truncate_text(message, MAX_MESSAGE_CHARS)
+        if len(message) > _MAX_MESSAGE_CHARS:
+            message = truncate_text(message, _MAX_MESSAGE_CHARS)
         service, environment, host, pid, sdk_version = self._constant
         entry: dict[str, Any] = {
             "level": level,
@@ -305,13 +308,11 @@ class EntryEncoder:
         }
         if trace_id:
             text = trace_id if type(trace_id) is str else safe_text(trace_id)
-            entry["trace_id"] = text[:MAX_TRACE_ID_CHARS]
+            entry["trace_id"] = text[:_MAX_TRACE_ID_CHARS]
         if module:
             text = module if type(module) is str else safe_text(module)
             entry["module"] = (
-                text
-                if len(text) <= MAX_SHORT_FIELD_CHARS
-                else truncate_text(text, MAX_SHORT_FIELD_CHARS)
+                text if len(text) <= _MAX_MODULE_CHARS else truncate_text(text, _MAX_MODULE_CHARS)
             )
         if error is not None:
             self._add_error(entry, error)
@@ -321,13 +322,15 @@ class EntryEncoder:
     def _add_error(entry: dict[str, Any], error: tuple[Any, ...]) -> None:
         error_type, error_message, stack_trace = error[:3]
         if error_type:
-            entry["error_type"] = truncate_text(safe_text(error_type), MAX_SHORT_FIELD_CHARS)
+            entry["error_type"] = truncate_text(safe_text(error_type), _MAX_ERROR_TYPE_CHARS)
         if error_message is not None:
             text = safe_text(error_message)
-            entry["error_message"] = truncate_text(text, MAX_ERROR_MESSAGE_CHARS)
+            entry["error_message"] = truncate_text(text, _MAX_ERROR_MESSAGE_CHARS)
         if stack_trace:
             text = safe_text(stack_trace)
-            entry["stack_trace"] = truncate_text(text, MAX_STACK_TRACE_CHARS, keep_end=True)
+            entry["stack_trace"] = truncate_text(
+                text, _MAX_STACK_TRACE_CHARS, keep_end=_STACK_KEEPS_END
+            )
         if len(error) > 3:
             values, fingerprint = error[3:5]
             if values:
@@ -335,14 +338,14 @@ class EntryEncoder:
             if fingerprint:
                 entry["fingerprint"] = [
                     truncate_text(safe_text(p), MAX_FINGERPRINT_PART_CHARS)
-                    for p in fingerprint[:MAX_FINGERPRINT_PARTS]
+                    for p in fingerprint[:_MAX_FINGERPRINT_PARTS]
                 ]
 
     def _fallback(self, record: object, event_id: str, exc: Exception) -> dict[str, Any]:
         service, environment, host, pid, sdk_version = self._constant
         return {
-            "level": "ERROR",
-            "message": truncate_text(safe_text(record), MAX_MESSAGE_CHARS),
+            "level": ERROR,
+            "message": truncate_text(safe_text(record), _MAX_MESSAGE_CHARS),
             "timestamp": self._timestamps.format(time.time()),
             "service": service,
             "environment": environment,
@@ -352,5 +355,5 @@ class EntryEncoder:
             "thread_id": None,
             "event_id": event_id,
             "error_type": "TraceHubEncodingError",
-            "error_message": truncate_text(safe_text(exc), MAX_ERROR_MESSAGE_CHARS),
+            "error_message": truncate_text(safe_text(exc), _MAX_ERROR_MESSAGE_CHARS),
         }

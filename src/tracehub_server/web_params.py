@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from tracehub.entry import LEVEL_NAMES
 from tracehub_server.storage.issue_queries import (
     ISSUE_SORTS,
     ISSUE_STATUSES,
@@ -59,7 +60,6 @@ from tracehub_server.storage.log_filters import (
     LogFilter,
 )
 
-_LEVEL_ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _RELATIVE = re.compile(r"^(\d{1,6})(s|m|h|d|w)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MAX_RELATIVE = timedelta(days=3650)
@@ -151,9 +151,8 @@ def split_values(param: str, values: list[str], limit: int) -> tuple[str, ...]:
 def _parse_levels(values: list[str]) -> tuple[str, ...]:
     out = []
     for value in split_values("level", values, 16):
-        level = value.upper()
-        level = _LEVEL_ALIASES.get(level, level)
-        if level not in LEVELS:
+        level = LEVEL_NAMES.get(value.upper())
+        if level is None:
             raise FilterError("level", f"must be one of {', '.join(LEVELS)}, got {value!r}")
         out.append(level)
     return tuple(dict.fromkeys(out))

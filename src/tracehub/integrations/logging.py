@@ -31,6 +31,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from tracehub._diagnostics import is_sdk_internal
+from tracehub.entry import normalize_level
 
 if TYPE_CHECKING:
     from tracehub.client import TraceHubLogger
@@ -55,25 +56,14 @@ _STANDARD_ATTRS = frozenset(
 # an argument's __str__) is dropped instead of re-entering the SDK through any bridge.
 _emitting = threading.local()
 _LEVELS = {
-    logging.DEBUG: "DEBUG",
-    logging.INFO: "INFO",
-    logging.WARNING: "WARN",
-    logging.ERROR: "ERROR",
-    logging.CRITICAL: "FATAL",
+    number: normalize_level(number)
+    for number in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
 }
 
 
 def tracehub_level(levelno: int) -> str:
     """Map a stdlib level number to a TraceHub level (custom levels round down)."""
-    if levelno >= logging.CRITICAL:
-        return "FATAL"
-    if levelno >= logging.ERROR:
-        return "ERROR"
-    if levelno >= logging.WARNING:
-        return "WARN"
-    if levelno >= logging.INFO:
-        return "INFO"
-    return "DEBUG"
+    return normalize_level(levelno)
 
 
 class TraceHubHandler(logging.Handler):

@@ -1,12 +1,13 @@
-"""The ingest hot path: a body in the SDK's canonical form, decoded and checked in one C pass.
+"""The ingest fast path: a body in the SDK's canonical form, decoded and checked in one C pass.
 
 What the SDK sends is already valid: every field present has the right type, the level is
 upper case, the event id (if any) is 32 lower-case hex digits, the thread id a string,
 the timestamp is UTC in ``isoformat()`` shape -- which is also what the original SDKs send,
 except for the event id, which they leave out. For such a body, msgspec decodes the JSON
-and checks every type, length, range and pattern in C, about a third of what parsing with
-orjson and checking each field in Python costs (``bench/bench_server.py``; the docs'
-Performance page has the figures).
+and checks every type, length, range and pattern in C -- its ``Struct`` is built from the
+entry's definition (:mod:`tracehub.entry`), so its limits are the general path's -- about a
+third of what parsing with orjson and checking each field in Python costs
+(``bench/bench_server.py``; the docs' Performance page has the figures).
 
 This module only *recognises* canonical bodies; it never decides anything differently from
 :mod:`tracehub_server.api.validation`. Anything that needs a default other than
@@ -21,20 +22,15 @@ order, the form a version-3 queue message carries and the digest converts by pos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
 
-from tracehub.limits import (
-    MAX_ENTRIES_PER_BATCH,
-    MAX_ERROR_MESSAGE_CHARS,
-    MAX_MESSAGE_CHARS,
-    MAX_SHORT_FIELD_CHARS,
-    MAX_STACK_TRACE_CHARS,
-    MAX_TRACE_ID_CHARS,
-)
+from tracehub.entry import LEVELS, WIRE_FIELDS, Field
+from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api.event_ids import EventIdSource, random_event_id
 from tracehub_server.api.structured import StructureError, checked_exception, checked_fingerprint
 from tracehub_server.api.validation import (
@@ -44,40 +40,42 @@ from tracehub_server.api.validation import (
     is_canonical_utc,
 )
 
-__all__ = ["canonical_rows"]
+__all__ = ["WireEntry", "canonical_rows"]
 
-_Short = Annotated[str, msgspec.Meta(max_length=min(MAX_SHORT_FIELD_CHARS, MAX_TRACE_ID_CHARS))]
-_Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
-
-
-class _CanonicalEntry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """An entry as the SDK writes it; any other key or shape fails the decode.
-
-    ``gc=False``: decoded entries hold no reference cycles, so the collector need not
-    track (and scan) thousands of them per second.
-    """
-
-    level: Literal["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
-    message: Annotated[str, msgspec.Meta(max_length=MAX_MESSAGE_CHARS)]
-    event_id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")] | None = None
-    timestamp: str | None = None
-    service: _Short | None = None
-    environment: _Short | None = None
-    host: _Short | None = None
-    pid: _Count | None = None
-    thread_id: _Short | None = None  # an integer ident takes the general path
-    sdk_version: _Short | None = None
-    module: _Short | None = None
-    trace_id: _Short | None = None
-    error_type: _Short | None = None
-    error_message: Annotated[str, msgspec.Meta(max_length=MAX_ERROR_MESSAGE_CHARS)] | None = None
-    stack_trace: Annotated[str, msgspec.Meta(max_length=MAX_STACK_TRACE_CHARS)] | None = None
-    extra: dict[str, Any] | None = None
-    exception: dict[str, Any] | None = None
-    fingerprint: list[str] | None = None
+#: What the fast path accepts of the fields the SDK writes in a shape of their own.
+_SHAPES: dict[str, Any] = {
+    "level": Literal[LEVELS],  # upper case, no alias
+    "event_id": Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")],  # as the SDK writes it
+}
 
 
-_decode = msgspec.json.Decoder(list[_CanonicalEntry]).decode
+def _shape(field: Field) -> Any:
+    """The type the fast path accepts for ``field``: only values that need no repair."""
+    if field.name in _SHAPES:
+        return _SHAPES[field.name]
+    if field.kind == "integer":
+        return Annotated[int, msgspec.Meta(ge=0, le=field.limit)]
+    if field.kind == "object":
+        return dict[str, Any]
+    if field.kind == "array of strings":
+        return list[str]
+    # A string within its limit (an integer thread id takes the general path).
+    return Annotated[str, msgspec.Meta(max_length=field.limit)] if field.limit else str
+
+
+#: An entry as the SDK writes it, built from :data:`tracehub.entry.WIRE_FIELDS`: any other
+#: key or shape fails the decode. ``gc=False``: decoded entries hold no reference cycles, so
+#: the collector need not track (and scan) thousands of them per second.
+WireEntry = msgspec.defstruct(
+    "WireEntry",
+    [(f.name, _shape(f)) if f.required else (f.name, _shape(f) | None, None) for f in WIRE_FIELDS],
+    kw_only=True,
+    forbid_unknown_fields=True,
+    gc=False,
+)
+
+# Typed Any: the Struct is built at import, so mypy knows none of its fields.
+_decode: Callable[[bytes], list[Any]] = msgspec.json.Decoder(list[WireEntry]).decode  # type: ignore[valid-type]
 _from_iso = datetime.fromisoformat
 
 
@@ -104,7 +102,7 @@ def canonical_rows(
     rows: list[list[Any]] = []
     append = rows.append
     try:
-        for index, entry in enumerate(entries):
+        for index, entry in enumerate(entries):  # fields by name, rows in ENTRY_KEYS order
             sent = entry.timestamp
             original = None
             if sent is None:

@@ -44,7 +44,7 @@ from tracehub_server.api.body import (
     read_body,
 )
 from tracehub_server.api.canonical import canonical_rows
-from tracehub_server.api.event_ids import EventIdSource, RequestEventIds
+from tracehub_server.api.event_ids import EventIdSource, RequestEventIds, random_event_id
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.offload import BodyParser
 from tracehub_server.api.ratelimit import RateLimiter
@@ -210,26 +210,29 @@ def _python_json(body: bytes) -> Any:
         return None
 
 
-def _validate(
+def validate_body(
     validator: EntryValidator,
     body: bytes,
     now: datetime,
-    event_ids: EventIdSource,
+    event_ids: EventIdSource = random_event_id,
+    items: list[Any] | None = None,
 ) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Accepted entries and rejections of one body; :class:`BodyError` if it is not an array.
+    """Accepted entries and rejections of one body: the one validation step of native ingest
+    and of the open protocols; :class:`BodyError` if ``body`` is not an array of entries.
 
-    A body in the SDK's canonical form is decoded and checked in one C pass; any other
-    takes the general path, which alone decides what to repair or reject and why.
-    ``event_ids`` names the entries sent without an id (see :mod:`.event_ids`).
+    A body in the SDK's canonical form is decoded and checked in one C pass (the fast path,
+    :mod:`.canonical`); any other takes the general path (:mod:`.validation`), which alone
+    decides what to repair or reject and why. ``items`` is the body already parsed (a
+    protocol's mapped entries), spared a second parse on the general path. ``event_ids``
+    names the entries sent without an id (see :mod:`.event_ids`).
     """
-    # JSON can carry a NUL only as the escape \u0000: without it, no string needs a scan.
-    nul_free = b"\\u0000" not in body
-    if nul_free:
+    # JSON can carry a NUL only as the escape \u0000: without it, no string needs a repair.
+    if b"\\u0000" not in body:
         received = now.isoformat()
         rows = canonical_rows(body, received, *validator.timestamp_range(now), event_ids)
         if rows is not None:
             return rows, []
-    return validator.validate(_parse(body), now, nul_free=nul_free, event_ids=event_ids)
+    return validator.validate(_parse(body) if items is None else items, now, event_ids=event_ids)
 
 
 async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
@@ -299,7 +302,7 @@ async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Re
             now = datetime.now(timezone.utc)
             ids = RequestEventIds(project_id, body)
             accepted, rejected = await service.parser.run(
-                len(body), _validate, service.validator, body, now, ids
+                len(body), validate_body, service.validator, body, now, ids
             )
         finally:
             admission.release()

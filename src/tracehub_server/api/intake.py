@@ -26,7 +26,6 @@ import orjson
 
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api.body import BodyError, check_content_length, read_body
-from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.ingest import (
     UNAVAILABLE_RETRY_AFTER,
     IngestService,
@@ -34,6 +33,7 @@ from tracehub_server.api.ingest import (
     Refusal,
     body_chunks,
     deliver,
+    validate_body,
 )
 from tracehub_server.api.validation import EntryValidator
 from tracehub_server.storage.projects import ApiKeyAuth
@@ -98,23 +98,16 @@ def check_count(count: int, *, what: str) -> None:
 def validate_entries(
     validator: EntryValidator, items: list[Any], now: datetime
 ) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Native ingest's two paths, in its order: entries in the SDK's canonical form are
-    checked in one C pass over their JSON (:func:`canonical_rows`), any other batch by the
-    per-entry validator, which alone decides what to repair or reject.
+    """Mapped entries validated as a native body is (:func:`validate_body`).
 
-    The mapped entries are written as JSON once for this: it costs less than the general
-    path saves, and it tells whether any string holds a NUL (JSON escapes it).
+    They are written as JSON once for this: it costs less than the general path saves, and
+    it tells whether any string holds a NUL (JSON escapes it).
     """
     try:
         body = orjson.dumps(items)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits: the general path reads it
         return validator.validate(items, now)
-    nul_free = b"\\u0000" not in body
-    if nul_free:
-        rows = canonical_rows(body, now.isoformat(), *validator.timestamp_range(now))
-        if rows is not None:
-            return rows, []
-    return validator.validate(items, now, nul_free=nul_free)
+    return validate_body(validator, body, now, items=items)
 
 
 def _map_and_validate(

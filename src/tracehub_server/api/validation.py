@@ -1,14 +1,17 @@
-"""Per-entry validation: a wire entry (parsed JSON object) becomes a validated entry dict.
+"""The general ingest path: a wire entry (parsed JSON object) becomes a validated entry dict.
 
-Hand-written checks over the dicts orjson returns: this is the API's hot path, and plain
-type checks cost a fraction of a pydantic model per entry (see ``bench/bench_server.py``).
+Per-field checks over the dicts orjson returns, driven by the entry's definition
+(:mod:`tracehub.entry`: each field's type, limit, truncation side and default); bodies in
+the SDK's canonical form take the fast path instead (:mod:`.canonical`), which a test holds
+to the same results. This path alone repairs (defaults, aliases, truncation, NULs) and says
+what is wrong with an entry.
 
 A validated entry has exactly the keys of :data:`ENTRY_KEYS`, in that order (the queue's
 contract, :mod:`tracehub_server.queue.messages`); optional ones may be None.
 Rules (the docs' wire-format reference documents them):
 
 * ``level`` and ``message`` are required; ``level`` is case-insensitive and accepts the
-  aliases WARNING -> WARN and CRITICAL -> FATAL.
+  aliases of :data:`tracehub.entry.LEVEL_ALIASES` (WARNING -> WARN, CRITICAL -> FATAL...).
 * ``null`` for an optional field means absent; ``service`` and ``environment`` default to
   ``"unknown"``.
 * ``event_id`` is a UUID (32 hex digits, dashes allowed); a missing one is assigned here
@@ -27,44 +30,36 @@ Rules (the docs' wire-format reference documents them):
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import orjson
 
-from tracehub.limits import (
-    MAX_ERROR_MESSAGE_CHARS,
-    MAX_EXTRA_BYTES,
-    MAX_MESSAGE_CHARS,
-    MAX_SHORT_FIELD_CHARS,
-    MAX_STACK_TRACE_CHARS,
-    MAX_TRACE_ID_CHARS,
-    truncate_text,
+from tracehub.entry import (
+    ENTRY_KEYS,
+    FIELD,
+    FIELDS,
+    LEVEL_NAMES,
+    LEVELS,
+    MAX_LEVEL_CHARS,
+    Field,
+    limit_of,
 )
+from tracehub.limits import truncate_text
 from tracehub_server.api.event_ids import EventIdSource, random_event_id
 from tracehub_server.api.structured import (
     StructureError,
     checked_exception,
     checked_fingerprint,
 )
-from tracehub_server.queue.messages import ENTRY_KEYS as ENTRY_KEYS  # re-exported
 
-LEVELS = {
-    "DEBUG": "DEBUG",
-    "INFO": "INFO",
-    "WARN": "WARN",
-    "WARNING": "WARN",
-    "ERROR": "ERROR",
-    "FATAL": "FATAL",
-    "CRITICAL": "FATAL",
-}
 #: Timestamps later than receive time + this are replaced (clock skew beyond it is a bug).
 FUTURE_TOLERANCE = timedelta(days=1)
 #: Longer timestamp strings are not ISO 8601; refused before parsing.
-MAX_TIMESTAMP_CHARS = 64
+MAX_TIMESTAMP_CHARS = limit_of("timestamp")
 #: Characters of an oversized ``extra`` kept in its summary's ``_preview``.
 EXTRA_PREVIEW_CHARS = 1024
 #: Levels of nesting ``extra`` may have (``{}`` is one). orjson, which writes it into queue
@@ -75,10 +70,11 @@ MAX_EXTRA_DEPTH = 200
 #: oversized one. Each key is an entry of the ``extra`` GIN index: this bounds the index
 #: work per stored row (16 KiB alone lets ~3,000 tiny keys through).
 MAX_EXTRA_KEYS = 1_000
-DEFAULT_SERVICE = "unknown"
-DEFAULT_ENVIRONMENT = "unknown"
+DEFAULT_SERVICE = FIELD["service"].default
+DEFAULT_ENVIRONMENT = FIELD["environment"].default
 
-_MAX_INT32 = 2**31 - 1
+_LEVEL_LIST = ", ".join(LEVELS)
+_EXTRA_BYTES = limit_of("extra")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _REPLACEMENT = "\ufffd"
 
@@ -91,15 +87,14 @@ def _clean(value: str) -> str:
     return value.replace("\x00", _REPLACEMENT) if "\x00" in value else value
 
 
-def _text(entry: dict[str, Any], key: str, limit: int, *, keep_end: bool = False) -> str | None:
-    value = entry.get(key)
+def _text(key: str, limit: int, keep_end: bool, default: str | None, value: object) -> str | None:
     if value is None:
-        return None
+        return default
     if type(value) is not str:
         raise EntryError(f"{key} must be a string, got {_json_type(value)}")
     if len(value) > limit:
         value = truncate_text(value, limit, keep_end=keep_end)
-    return _clean(value)
+    return _clean(value) if value or default is None else default
 
 
 def _json_type(value: object) -> str:
@@ -114,6 +109,15 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+def _level(value: object) -> str:
+    if type(value) is not str:
+        raise EntryError(f"level is required: one of {_LEVEL_LIST}")
+    level = LEVEL_NAMES.get(value.upper()) if len(value) <= MAX_LEVEL_CHARS else None
+    if level is None:
+        raise EntryError(f"level must be one of {_LEVEL_LIST}, got {value[:20]!r}")
+    return level
+
+
 def _event_id(value: object, index: int, event_ids: EventIdSource) -> str:
     if value is None:
         return event_ids(index)
@@ -126,7 +130,7 @@ def _event_id(value: object, index: int, event_ids: EventIdSource) -> str:
     return value.lower()
 
 
-def _int(value: object, key: str, maximum: int) -> int | None:
+def _int(key: str, maximum: int, value: object) -> int | None:
     if value is None:
         return None
     if type(value) is not int:
@@ -136,18 +140,18 @@ def _int(value: object, key: str, maximum: int) -> int | None:
     return value
 
 
-def _thread_id(value: object) -> str | None:
+def _text_or_int(key: str, limit: int, value: object) -> str | None:
     # The original SDKs send a thread name ("main", "MainThread") or an ident as a string
     # ("140245"); older clients an integer ident, which is kept as its decimal text.
     if value is None:
         return None
     if type(value) is str:
-        if len(value) > MAX_SHORT_FIELD_CHARS:
-            value = truncate_text(value, MAX_SHORT_FIELD_CHARS)
+        if len(value) > limit:
+            value = truncate_text(value, limit)
         return _clean(value)
     if type(value) is int:
         return str(value)
-    raise EntryError(f"thread_id must be a string or an integer, got {_json_type(value)}")
+    raise EntryError(f"{key} must be a string or an integer, got {_json_type(value)}")
 
 
 def _clean_json(value: Any) -> Any:
@@ -188,7 +192,7 @@ def checked_extra(value: object) -> dict[str, Any] | None:
             )
         if not raw:
             raise orjson.JSONEncodeError("extra holds a value orjson cannot write")
-    if len(raw) > MAX_EXTRA_BYTES:
+    if len(raw) > _EXTRA_BYTES:
         return _summary(raw)
     # Every key is written followed by '":', so this count bounds the keys from above: the
     # walk runs only for an extra that may hold too many (and is at most 16 KiB here).
@@ -285,128 +289,43 @@ def _lenient_iso(text: str, value: str) -> datetime:
     raise EntryError(f"timestamp is not an ISO 8601 date-time: {value[:40]!r}")
 
 
-# The text fields other than message, with their limits (in ENTRY_KEYS order).
-_TEXT_LIMITS = (
-    ("service", MAX_SHORT_FIELD_CHARS),
-    ("environment", MAX_SHORT_FIELD_CHARS),
-    ("host", MAX_SHORT_FIELD_CHARS),
-    ("sdk_version", MAX_SHORT_FIELD_CHARS),
-    ("module", MAX_SHORT_FIELD_CHARS),
-    ("trace_id", MAX_TRACE_ID_CHARS),
-    ("error_type", MAX_SHORT_FIELD_CHARS),
-    ("error_message", MAX_ERROR_MESSAGE_CHARS),
-    ("stack_trace", MAX_STACK_TRACE_CHARS),
-)
-_CANONICAL_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "FATAL"})
-_LOWER_HEX_DIGITS = "0123456789abcdef"
-_ENTRY_KEY_COUNT = len(ENTRY_KEYS)
-_from_iso = datetime.fromisoformat
-
-
-#: Every key of a validated entry, None: a wire entry is laid over a copy of it (in C), so
-#: missing optional keys come out None and the keys stay in ENTRY_KEYS order.
-_TEMPLATE: dict[str, Any] = dict.fromkeys(ENTRY_KEYS)
-#: Short text fields checked together against the smallest of their limits; a longer value
-#: (rare) takes the general path, which applies each field's own limit.
-_short_values = operator.itemgetter(
-    "service", "environment", "host", "thread_id", "sdk_version", "module", "trace_id", "error_type"
-)
-_SHORT_LIMIT = min(MAX_SHORT_FIELD_CHARS, MAX_TRACE_ID_CHARS)
-_STR_OR_NONE = frozenset({str, type(None)})
-
-
-def _fast_entry(
-    item: dict[str, Any], received: str, oldest: datetime, newest: datetime, nul_free: bool
-) -> dict[str, Any] | None:
-    """The validated entry if ``item`` is already in canonical form (what the SDK sends),
-    else None for :meth:`EntryValidator._entry` to decide.
-
-    Nothing is converted here -- only checked -- so every entry that needs a default, an
-    alias, a truncation, a NUL replacement or an error message takes the general path and
-    gets exactly its treatment (and its first error, in field order). An entry with a key
-    that is not a validated entry's takes it too (it is dropped there).
-    """
-    if not nul_free:
-        return None  # a NUL may hide in any string: the general path replaces it
-    entry = _TEMPLATE.copy()
-    entry.update(item)
-    if len(entry) != _ENTRY_KEY_COUNT:
-        return None
-    level = entry["level"]
-    message = entry["message"]
-    event_id = entry["event_id"]
-    if (
-        type(level) is not str
-        or level not in _CANONICAL_LEVELS
-        or type(message) is not str
-        or len(message) > MAX_MESSAGE_CHARS
-        or type(event_id) is not str
-        or len(event_id) != 32
-        or event_id.strip(_LOWER_HEX_DIGITS)  # anything left is not a lower-case hex digit
-    ):
-        return None
-    shorts = _short_values(entry)
-    if not _STR_OR_NONE.issuperset(map(type, shorts)) or (
-        max(map(len, filter(None, shorts)), default=0) > _SHORT_LIMIT
-    ):
-        return None
-    error_message = entry["error_message"]
-    if error_message is not None and (
-        type(error_message) is not str or len(error_message) > MAX_ERROR_MESSAGE_CHARS
-    ):
-        return None
-    stack_trace = entry["stack_trace"]
-    if stack_trace is not None and (
-        type(stack_trace) is not str or len(stack_trace) > MAX_STACK_TRACE_CHARS
-    ):
-        return None
-    pid = entry["pid"]
-    if pid is not None and (type(pid) is not int or not 0 <= pid <= _MAX_INT32):
-        return None
-    extra = entry["extra"]
-    if extra is not None:
-        if type(extra) is not dict:
-            return None
-        entry["extra"] = checked_extra(extra)
-    if entry["exception"] is not None or entry["fingerprint"] is not None:
-        try:
-            entry["exception"] = checked_exception(entry["exception"])
-            entry["fingerprint"] = checked_fingerprint(entry["fingerprint"])
-        except StructureError:
-            return None  # the general path says what is wrong
-    sent = entry["timestamp"]
-    if type(sent) is str and is_canonical_utc(sent):
-        # What the SDK sends, checked inline: the general helper re-tests what the shape
-        # already says (length, zone) and the calls cost more than the parse.
-        try:
-            parsed = _from_iso(sent)
-        except ValueError:
-            return None  # the general path says what is wrong with it
-        if oldest <= parsed <= newest:
-            entry["original_timestamp"] = None
-        else:
-            entry["timestamp"], entry["original_timestamp"] = received, sent
-    else:
-        entry["timestamp"], entry["original_timestamp"] = EntryValidator._timestamp(
-            sent, received, oldest, newest
-        )
-    entry["received_at"] = received
-    if not entry["service"]:
-        entry["service"] = DEFAULT_SERVICE
-    if not entry["environment"]:
-        entry["environment"] = DEFAULT_ENVIRONMENT
-    return entry
-
-
-def _structured(item: dict[str, Any]) -> dict[str, Any]:
-    """The entry's ``exception`` and ``fingerprint``, bounded (:mod:`.structured`)."""
+def _structured(check: Callable[[Any], Any], value: object) -> Any:
+    """``exception`` or ``fingerprint``, bounded (:mod:`.structured`)."""
     try:
-        return {
-            "exception": checked_exception(item.get("exception")),
-            "fingerprint": checked_fingerprint(item.get("fingerprint")),
-        }
+        return check(value)
     except StructureError as exc:
         raise EntryError(str(exc)) from None
+
+
+#: Fields with a check of their own; the others are checked by their kind and limit.
+_OWN_CHECKS: dict[str, Callable[[object], Any]] = {
+    "extra": checked_extra,
+    "exception": partial(_structured, checked_exception),
+    "fingerprint": partial(_structured, checked_fingerprint),
+}
+#: Set by :meth:`EntryValidator._entry` itself (required, derived or the server's).
+_SET_BY_ENTRY = frozenset(
+    {"event_id", "timestamp", "received_at", "level", "message", "original_timestamp"}
+)
+
+
+def _check(field: Field) -> Callable[[object], Any]:
+    """The check of one field of :data:`tracehub.entry.FIELDS`, from its kind and limit."""
+    if field.name in _OWN_CHECKS:
+        return _OWN_CHECKS[field.name]
+    limit = limit_of(field.name)
+    if field.kind == "integer":
+        return partial(_int, field.name, limit)
+    if field.kind == "string or integer":
+        return partial(_text_or_int, field.name, limit)
+    return partial(_text, field.name, limit, field.keep_end, field.default)
+
+
+#: ``(name, check)`` of every other field, in ENTRY_KEYS order (the order errors are found).
+_CHECKS = tuple((f.name, _check(f)) for f in FIELDS if f.name not in _SET_BY_ENTRY)
+#: Every key of a validated entry, None: filled in place, so the keys keep ENTRY_KEYS order.
+_TEMPLATE: dict[str, Any] = dict.fromkeys(ENTRY_KEYS)
+_MESSAGE_CHARS = limit_of("message")
 
 
 class EntryValidator:
@@ -427,16 +346,12 @@ class EntryValidator:
         items: list[Any],
         now: datetime,
         *,
-        nul_free: bool = False,
         event_ids: EventIdSource = random_event_id,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Split ``items`` into validated entries and ``{"index", "error"}`` rejections.
 
         ``event_ids`` gives the id of an entry sent without one, by its index (the API
         passes a :class:`~tracehub_server.api.event_ids.RequestEventIds`).
-        ``nul_free`` promises that no string in ``items`` holds a NUL character (true when
-        the JSON they were parsed from has no ``\\u0000`` escape: JSON cannot carry a raw
-        NUL), which spares a scan of every string.
         """
         received = now.isoformat()
         oldest, newest = self.timestamp_range(now)
@@ -444,12 +359,7 @@ class EntryValidator:
         rejected: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             try:
-                entry = None
-                if type(item) is dict:
-                    entry = _fast_entry(item, received, oldest, newest, nul_free)
-                if entry is None:
-                    entry = self._entry(item, received, oldest, newest, index, event_ids)
-                accepted.append(entry)
+                accepted.append(self._entry(item, received, oldest, newest, index, event_ids))
             except EntryError as exc:
                 rejected.append({"index": index, "error": str(exc)})
         return accepted, rejected
@@ -465,14 +375,7 @@ class EntryValidator:
     ) -> dict[str, Any]:
         if type(item) is not dict:
             raise EntryError(f"entry must be a JSON object, got {_json_type(item)}")
-        level = item.get("level")
-        if type(level) is not str:
-            raise EntryError("level is required: one of DEBUG, INFO, WARN, ERROR, FATAL")
-        normalised = LEVELS.get(level.upper()) if len(level) <= 8 else None
-        if normalised is None:
-            raise EntryError(
-                f"level must be one of DEBUG, INFO, WARN, ERROR, FATAL, got {level[:20]!r}"
-            )
+        level = _level(item.get("level"))
         message = item.get("message")
         if type(message) is not str:
             raise EntryError(
@@ -480,30 +383,20 @@ class EntryValidator:
                 if message is None
                 else f"message must be a string, got {_json_type(message)}"
             )
-        if len(message) > MAX_MESSAGE_CHARS:
-            message = truncate_text(message, MAX_MESSAGE_CHARS)
-        timestamp, original = self._timestamp(item.get("timestamp"), received, oldest, newest)
-        return {
-            "event_id": _event_id(item.get("event_id"), index, event_ids),
-            "timestamp": timestamp,
-            "received_at": received,
-            "level": normalised,
-            "service": _text(item, "service", MAX_SHORT_FIELD_CHARS) or DEFAULT_SERVICE,
-            "environment": _text(item, "environment", MAX_SHORT_FIELD_CHARS) or DEFAULT_ENVIRONMENT,
-            "message": _clean(message),
-            "host": _text(item, "host", MAX_SHORT_FIELD_CHARS),
-            "pid": _int(item.get("pid"), "pid", _MAX_INT32),
-            "thread_id": _thread_id(item.get("thread_id")),
-            "sdk_version": _text(item, "sdk_version", MAX_SHORT_FIELD_CHARS),
-            "module": _text(item, "module", MAX_SHORT_FIELD_CHARS),
-            "trace_id": _text(item, "trace_id", MAX_TRACE_ID_CHARS),
-            "error_type": _text(item, "error_type", MAX_SHORT_FIELD_CHARS),
-            "error_message": _text(item, "error_message", MAX_ERROR_MESSAGE_CHARS),
-            "stack_trace": _text(item, "stack_trace", MAX_STACK_TRACE_CHARS, keep_end=True),
-            "extra": checked_extra(item.get("extra")),
-            "original_timestamp": original,
-            **_structured(item),
-        }
+        if len(message) > _MESSAGE_CHARS:
+            message = truncate_text(message, _MESSAGE_CHARS)
+        entry = _TEMPLATE.copy()
+        entry["timestamp"], entry["original_timestamp"] = self._timestamp(
+            item.get("timestamp"), received, oldest, newest
+        )
+        entry["event_id"] = _event_id(item.get("event_id"), index, event_ids)
+        entry["received_at"] = received
+        entry["level"] = level
+        entry["message"] = _clean(message)
+        get = item.get
+        for name, check in _CHECKS:
+            entry[name] = check(get(name))
+        return entry
 
     @staticmethod
     def _timestamp(

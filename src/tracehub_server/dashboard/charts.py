@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup
 
+from tracehub.entry import LEVELS
+
 #: Gives a bar's link from its start and index (the explorer's zoom into that bucket).
 ZoomLinks = Callable[[datetime, int], str]
 #: Bottom-to-top stacking order of the volume chart.
-STACK_ORDER = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+STACK_ORDER = LEVELS
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from tracehub.entry import ERROR_LEVELS, LEVELS
 from tracehub_server.dashboard import charts, tree
 
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 ISSUE_STATUSES = ("OPEN", "IN_PROGRESS", "RESOLVED", "IGNORED")
 
 
@@ -113,6 +113,7 @@ def build_environment() -> Environment:
     )
     env.globals.update(
         LEVELS=LEVELS,
+        ERROR_LEVELS=ERROR_LEVELS,
         ISSUE_STATUSES=ISSUE_STATUSES,
         query_string=query_string,
         signup_enabled=signup_enabled,

@@ -1,21 +1,14 @@
 """The message that travels from the API to the worker: validated ingest requests.
 
-A message body is serialised with orjson, in one of three versions:
+A message body is ``{"v": 3, "batches": [{"project_id": 7, "entries": [[...], ...]}, ...]}``,
+serialised with orjson: the batches of the requests that arrived while the previous publish
+was being confirmed, in one message (one broker write, one confirm, one delivery for all of
+them). Each entry is the array of its values in :data:`ENTRY_KEYS` order (the stored entry
+of :mod:`tracehub.entry`): without the key names a message is ~40 % smaller, and the worker
+decodes it faster and converts it by position.
 
-* ``{"v": 3, "batches": [{"project_id": 7, "entries": [[...], ...]}, ...]}`` -- what the
-  API publishes: the batches of the requests that arrived while the previous publish was
-  being confirmed, in one message (one broker write, one confirm, one delivery for all of
-  them). Each entry is the array of its values in :data:`ENTRY_KEYS` order: without the
-  key names a message is ~40 % smaller, and the worker decodes it faster and converts it
-  by position.
-* ``{"v": 2, "batches": [{"project_id": 7, "entries": [{...}, ...]}, ...]}`` -- the same
-  with entry objects, and ``{"v": 1, "project_id": 7, "entries": [{...}, ...]}`` -- one
-  request; both still accepted, so messages queued by an older API are digested after an
-  upgrade.
-
-The entries are the API's validated entries (see :mod:`tracehub_server.api.validation`).
-The version field lets a newer worker refuse (and dead-letter) a body it does not know
-instead of misreading it.
+The version field lets a worker refuse (and dead-letter) a body it does not know instead of
+misreading it; 3 is the only version (nothing older was released).
 """
 
 from __future__ import annotations
@@ -27,39 +20,21 @@ from typing import Any
 
 import orjson
 
-#: Keys of a validated entry, in the order the API writes them (the digest relies on it:
-#: an entry with exactly these keys in this order is converted without a lookup per field).
-ENTRY_KEYS = (
-    "event_id",
-    "timestamp",
-    "received_at",
-    "level",
-    "service",
-    "environment",
-    "message",
-    "host",
-    "pid",
-    "thread_id",
-    "sdk_version",
-    "module",
-    "trace_id",
-    "error_type",
-    "error_message",
-    "stack_trace",
-    "extra",
-    "original_timestamp",
-    "exception",
-    "fingerprint",
-)
-#: Values of an entry in a version-3 message written before ``exception`` and
-#: ``fingerprint`` joined :data:`ENTRY_KEYS`; read as if both were null.
-LEGACY_ENTRY_LENGTH = 18
+from tracehub.entry import ENTRY_KEYS
 
-#: Version written by :func:`encode` (one batch).
-MESSAGE_VERSION = 1
-#: Version of grouped batches with entry objects (read, no longer written).
-GROUP_VERSION = 2
-#: Version written by :func:`encode_group`: grouped batches, entries as value arrays.
+__all__ = [
+    "ENTRY_KEYS",
+    "ROWS_VERSION",
+    "IngestBatch",
+    "MessageError",
+    "decode",
+    "encode_entries",
+    "encode_group",
+    "entry_dict",
+    "entry_values",
+]
+
+#: Version written by :func:`encode_group` and read by :func:`decode`.
 ROWS_VERSION = 3
 
 #: The values of an entry dict in :data:`ENTRY_KEYS` order, as a tuple, in one C call.
@@ -74,8 +49,8 @@ class MessageError(ValueError):
 class IngestBatch:
     """Validated entries of one project, as published by the API and digested by a worker.
 
-    An entry is a dict (from the API, or a version-1/2 message) or, decoded from a
-    version-3 message, the list of its values in :data:`ENTRY_KEYS` order; see
+    An entry is a dict (the API's general path, handed over in process) or the list of its
+    values in :data:`ENTRY_KEYS` order (the API's fast path, or decoded from a message); see
     :func:`entry_dict` for code that wants the dict either way.
     """
 
@@ -89,8 +64,6 @@ def entry_dict(entry: Any) -> dict[str, Any] | None:
         return entry
     if type(entry) is list and len(entry) == len(ENTRY_KEYS):
         return dict(zip(ENTRY_KEYS, entry, strict=True))
-    if type(entry) is list and len(entry) == LEGACY_ENTRY_LENGTH:
-        return dict(zip(ENTRY_KEYS, [*entry, None, None], strict=True))
     return None
 
 
@@ -124,12 +97,11 @@ def encode_group(parts: Sequence[tuple[int, bytes]]) -> bytes:
     return b"".join(pieces)
 
 
-def _batch(project_id: Any, entries: Any, entry_type: type = dict) -> IngestBatch:
+def _batch(project_id: Any, entries: Any) -> IngestBatch:
     if type(project_id) is not int or project_id <= 0:
         raise MessageError("message project_id must be a positive integer")
-    if type(entries) is not list or not all(type(e) is entry_type for e in entries):
-        kind = "objects" if entry_type is dict else "arrays"
-        raise MessageError(f"message entries must be a list of {kind}")
+    if type(entries) is not list or not all(type(e) is list for e in entries):
+        raise MessageError("message entries must be a list of arrays")
     return IngestBatch(project_id=project_id, entries=entries)
 
 
@@ -142,14 +114,11 @@ def decode(body: bytes) -> list[IngestBatch]:
     if type(data) is not dict:
         raise MessageError("message body must be a JSON object")
     version = data.get("v")
-    if version in (ROWS_VERSION, GROUP_VERSION):
-        batches = data.get("batches")
-        if type(batches) is not list or not batches:
-            raise MessageError("message batches must be a non-empty list")
-        if not all(type(b) is dict for b in batches):
-            raise MessageError("message batches must be objects")
-        kind = list if version == ROWS_VERSION else dict
-        return [_batch(b.get("project_id"), b.get("entries"), kind) for b in batches]
-    if version == MESSAGE_VERSION:
-        return [_batch(data.get("project_id"), data.get("entries"))]
-    raise MessageError(f"unsupported message version {version!r}")
+    if version != ROWS_VERSION:
+        raise MessageError(f"unsupported message version {version!r}")
+    batches = data.get("batches")
+    if type(batches) is not list or not batches:
+        raise MessageError("message batches must be a non-empty list")
+    if not all(type(b) is dict for b in batches):
+        raise MessageError("message batches must be objects")
+    return [_batch(b.get("project_id"), b.get("entries")) for b in batches]

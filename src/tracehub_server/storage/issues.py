@@ -20,7 +20,10 @@ from datetime import datetime
 
 import asyncpg
 
-ERROR_LEVELS = frozenset({"ERROR", "FATAL"})
+from tracehub.entry import ERROR_LEVELS as ENTRY_ERROR_LEVELS
+
+#: Levels whose entries make issues (the entry's, :mod:`tracehub.entry`), for lookups.
+ERROR_LEVELS = frozenset(ENTRY_ERROR_LEVELS)
 
 
 @dataclass(slots=True)

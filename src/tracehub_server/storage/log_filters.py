@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+from tracehub.entry import LEVELS as ENTRY_LEVELS
+
+#: The levels a filter takes (the entry's, :mod:`tracehub.entry`).
+LEVELS = ENTRY_LEVELS
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 #: Without ``since``, the explorer shows the last day.

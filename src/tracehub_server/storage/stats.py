@@ -14,9 +14,11 @@ from typing import Literal
 
 import asyncpg
 
+from tracehub.entry import ERROR_LEVELS as ENTRY_ERROR_LEVELS
+
 Bucket = Literal["hour", "day"]
-#: Levels counted as errors in the overview.
-ERROR_LEVELS = ("ERROR", "FATAL")
+#: Levels counted as errors in the overview (the entry's, :mod:`tracehub.entry`).
+ERROR_LEVELS = ENTRY_ERROR_LEVELS
 #: Issue statuses counted as open (not yet resolved or ignored).
 OPEN_STATUSES = ("OPEN", "IN_PROGRESS")
 

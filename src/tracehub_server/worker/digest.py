@@ -40,6 +40,7 @@ from typing import Any
 
 import asyncpg
 
+from tracehub.entry import FATAL
 from tracehub_server.queue.messages import IngestBatch
 from tracehub_server.storage.alert_outbox import queue_issue_triggers
 from tracehub_server.storage.issues import (
@@ -155,12 +156,12 @@ async def _count_issue_events(
         ts = record["timestamp"]
         agg = per_issue.get(issue_id)
         if agg is None:
-            per_issue[issue_id] = [1, ts, ts, record["level"] == "FATAL"]
+            per_issue[issue_id] = [1, ts, ts, record["level"] == FATAL]
         else:
             agg[0] += 1
             agg[1] = min(agg[1], ts)
             agg[2] = max(agg[2], ts)
-            agg[3] = agg[3] or record["level"] == "FATAL"
+            agg[3] = agg[3] or record["level"] == FATAL
         hour = ts.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
         per_hour[(issue_id, hour)] = per_hour.get((issue_id, hour), 0) + 1
 

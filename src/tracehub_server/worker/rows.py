@@ -1,5 +1,8 @@
 """Validated entries to log rows in Python, for the COPY.
 
+Levels, aliases and defaults are the entry's (:mod:`tracehub.entry`); entries arrive as
+value arrays in its ``ENTRY_KEYS`` order (or, in process, as dicts with those keys).
+
 Every entry is converted field by field and every oddity is repaired or counted (see the
 digest's module docstring): :func:`prepare` accepts anything a queue message may hold.
 :func:`prepare_lean` is the usual path: entries exactly as the API writes them become rows
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from tracehub.entry import FATAL, FIELD, LEVEL_NAMES, LEVELS
 from tracehub_server.grouping import fingerprint, title
 from tracehub_server.grouping.fingerprint import GROUPING_VERSION, previous_fingerprints
 from tracehub_server.queue.messages import IngestBatch, entry_dict, entry_values
@@ -23,8 +27,9 @@ from tracehub_server.storage.issues import ERROR_LEVELS, IssueCandidate
 from tracehub_server.storage.logs import EPOCH, MICROSECOND
 from tracehub_server.storage.partitions import day_of
 
-_LEVELS = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
-_LEVEL_ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_LEVELS = frozenset(LEVELS)
+_DEFAULT_SERVICE = FIELD["service"].default
+_DEFAULT_ENVIRONMENT = FIELD["environment"].default
 _EVENT_ID = re.compile(r"[0-9a-f]{32}")
 _MAX_INT4 = 2**31 - 1
 
@@ -153,9 +158,7 @@ def _level(value: Any) -> str | None:
         return value
     if not isinstance(value, str):
         return None
-    level = value.strip().upper()
-    level = _LEVEL_ALIASES.get(level, level)
-    return level if level in _LEVELS else None
+    return LEVEL_NAMES.get(value.strip().upper())
 
 
 def to_row(project_id: int, entry: dict[str, Any], now: datetime, times: Times) -> list[Any] | None:
@@ -172,8 +175,8 @@ def to_row(project_id: int, entry: dict[str, Any], now: datetime, times: Times) 
         _event_id(entry, project_id),
         received_at,
         level,
-        _text(get("service")) or "unknown",
-        _text(get("environment")) or "unknown",
+        _text(get("service")) or _DEFAULT_SERVICE,
+        _text(get("environment")) or _DEFAULT_ENVIRONMENT,
         _text(get("host")),
         _int(get("pid"), _MAX_INT4),
         _thread_id(get("thread_id")),
@@ -237,8 +240,8 @@ def group(
         return
     seen.first_seen = min(seen.first_seen, ts)
     seen.last_seen = max(seen.last_seen, ts)
-    if row[LEVEL] == "FATAL":
-        seen.level = "FATAL"
+    if row[LEVEL] == FATAL:
+        seen.level = FATAL
 
 
 def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
@@ -260,7 +263,7 @@ def prepare(batches: Sequence[IngestBatch], now: datetime) -> Prepared:
     return prepared
 
 
-_QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARN"})
+_QUIET_LEVELS = _LEVELS - ERROR_LEVELS
 _from_iso = datetime.fromisoformat
 
 
@@ -274,7 +277,7 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
     are fingerprinted as by :func:`prepare`). A value the COPY cannot encode or PostgreSQL
     refuses (a NUL, an integer out of range, a malformed id, a string where a number goes)
     raises when the rows are written, and the digest starts over on the general path. So
-    does an integer ``thread_id``, which an API older than the text column wrote.
+    does an integer ``thread_id``, which the API never writes.
     """
     prepared = Prepared()
     rows = prepared.rows
@@ -319,7 +322,8 @@ def prepare_lean(batches: Sequence[IngestBatch], now: datetime) -> Prepared | No
                         return None
                     micros = received_micros[received] = (moment - EPOCH) // MICROSECOND
                 row = [project_id, (timestamp - EPOCH) // MICROSECOND, eid, micros, level,
-                       service or "unknown", env or "unknown", host, pid, tid, sdk, message or "",
+                       service or _DEFAULT_SERVICE, env or _DEFAULT_ENVIRONMENT, host, pid, tid,
+                       sdk, message or "",
                        module, trace, etype, emsg, stack, extra, original, None,
                        None if exception is None else dumps(exception).decode(),
                        None if custom is None else dumps(custom).decode()]  # fmt: skip

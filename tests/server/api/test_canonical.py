@@ -28,14 +28,14 @@ from original_sdks import (
 )
 from tracehub import TraceHubLogger
 from tracehub.enricher import reset_trace_id, set_trace_id
+from tracehub.entry import ENTRY_KEYS
 from tracehub.limits import MAX_ENTRIES_PER_BATCH, MAX_EXTRA_BYTES
 from tracehub.testing import LocalReceiver
 from tracehub_server.api.body import BodyError
 from tracehub_server.api.canonical import canonical_rows
 from tracehub_server.api.event_ids import RequestEventIds
-from tracehub_server.api.ingest import _validate
+from tracehub_server.api.ingest import validate_body
 from tracehub_server.api.validation import (
-    ENTRY_KEYS,
     MAX_EXTRA_DEPTH,
     MAX_EXTRA_KEYS,
     EntryValidator,
@@ -66,7 +66,7 @@ def _general(body: bytes, now: datetime = NOW) -> list[list[Any]]:
 
 
 def _both(body: bytes, now: datetime = NOW) -> tuple[list[Any], list[dict[str, Any]]]:
-    return _validate(VALIDATOR, body, now, _ids(body))
+    return validate_body(VALIDATOR, body, now, _ids(body))
 
 
 def _body(entries: list[Any]) -> bytes:
@@ -291,7 +291,7 @@ def test_derived_event_ids_repeat_for_the_same_body_only() -> None:
     assert [e["event_id"] for e in general] == first
     other_body = body.replace(b"cache miss", b"cache hit!")
     assert not set(first) & {row[0] for row in _both(other_body)[0]}
-    elsewhere = _validate(VALIDATOR, body, NOW, RequestEventIds(PROJECT_ID + 1, body))[0]
+    elsewhere = validate_body(VALIDATOR, body, NOW, RequestEventIds(PROJECT_ID + 1, body))[0]
     assert not set(first) & {row[0] for row in elsewhere}
 
 

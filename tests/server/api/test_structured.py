@@ -9,6 +9,7 @@ import orjson
 import pytest
 from ingest_helpers import sdk_entry
 
+from tracehub.entry import ENTRY_KEYS
 from tracehub.limits import (
     MAX_EXCEPTION_BYTES,
     MAX_EXCEPTIONS_PER_CHAIN,
@@ -17,7 +18,7 @@ from tracehub.limits import (
 )
 from tracehub.stacktrace import StackCapture
 from tracehub_server.api.canonical import canonical_rows
-from tracehub_server.api.validation import ENTRY_KEYS, EntryValidator
+from tracehub_server.api.validation import EntryValidator
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 VALIDATOR = EntryValidator(retention_days=30)

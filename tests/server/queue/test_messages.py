@@ -1,4 +1,4 @@
-"""Queue message encoding: round trips of both versions, refusal of bodies that are not ours."""
+"""Queue message encoding: round trips, refusal of bodies that are not ours."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ from tracehub_server.queue.messages import (
 
 def _full(entry: dict[str, Any]) -> dict[str, Any]:
     return {**dict.fromkeys(ENTRY_KEYS), **entry}
-
-
-def test_version_1_body_decodes() -> None:
-    """A version-1 body (one request, entry objects) decodes to its batch."""
-    entries = [{"event_id": "a" * 32, "extra": {"k": [1]}}]
-    body = orjson.dumps({"v": 1, "project_id": 3, "entries": entries})
-    assert decode(body) == [IngestBatch(project_id=3, entries=entries)]
 
 
 def test_group_round_trip_keeps_order_and_projects() -> None:
@@ -51,13 +44,9 @@ def test_entries_travel_as_value_arrays_in_entry_key_order() -> None:
     assert orjson.loads(encode_entries([entry])) == [[f"{key}-value" for key in ENTRY_KEYS]]
 
 
-def test_version_2_messages_are_still_read() -> None:
-    """Messages an older API queued (entry objects) decode to the same dicts."""
-    body = b'{"v": 2, "batches": [{"project_id": 4, "entries": [{"message": "m"}]}]}'
-    assert decode(body) == [IngestBatch(project_id=4, entries=[{"message": "m"}])]
-
-
-@pytest.mark.parametrize("entry", [[], [1] * (len(ENTRY_KEYS) + 1), "x", 5, None])
+@pytest.mark.parametrize(
+    "entry", [[], [1] * (len(ENTRY_KEYS) - 2), [1] * (len(ENTRY_KEYS) + 1), "x", 5, None]
+)
 def test_entry_dict_refuses_what_is_not_an_entry(entry: Any) -> None:
     """A value array of the wrong length, or a non-entry, gives None (counted invalid)."""
     assert entry_dict(entry) is None
@@ -82,6 +71,10 @@ def test_group_of_many_large_batches() -> None:
         b'{"v": 1, "project_id": 1, "entries": {}}',
         b'{"v": 1, "project_id": 1, "entries": [1]}',
         b'{"v": 2, "project_id": 1, "entries": []}',
+        b'{"v": 1, "project_id": 1, "entries": [{"message": "m"}]}',
+        b'{"v": 2, "batches": [{"project_id": 1, "entries": [{"message": "m"}]}]}',
+        b'{"v": 3, "batches": []}',
+        b'{"v": 3, "batches": [{"project_id": 1, "entries": [[1], {}]}]}',
         b'{"v": 2, "batches": []}',
         b'{"v": 2, "batches": [1]}',
         b'{"v": 2, "batches": {"project_id": 1}}',
@@ -94,6 +87,6 @@ def test_group_of_many_large_batches() -> None:
     ],
 )
 def test_foreign_bodies_raise_message_error(body: bytes) -> None:
-    """Anything but a well-formed version-1, -2 or -3 message raises MessageError."""
+    """Anything but a well-formed version-3 message raises MessageError (dead-lettered)."""
     with pytest.raises(MessageError):
         decode(body)

@@ -11,7 +11,8 @@ import orjson
 import pytest
 from test_digest import NOW, error
 
-from tracehub_server.queue.messages import ENTRY_KEYS, LEGACY_ENTRY_LENGTH, IngestBatch, decode
+from tracehub.entry import ENTRY_KEYS
+from tracehub_server.queue.messages import IngestBatch, decode
 from tracehub_server.storage import issue_merge
 from tracehub_server.storage.projects import create_project
 from tracehub_server.worker.digest import digest
@@ -105,15 +106,14 @@ async def test_a_merged_fingerprint_routes_to_the_target(pool: asyncpg.Pool) -> 
     assert back == source
 
 
-async def test_version_3_messages_without_the_new_keys_still_digest(pool: asyncpg.Pool) -> None:
-    """Value arrays queued by an API from before ``exception``/``fingerprint`` are read."""
+async def test_value_arrays_of_another_length_are_counted_invalid(pool: asyncpg.Pool) -> None:
+    """An entry array shorter than ENTRY_KEYS (no older layout is read) stores nothing."""
     project = await _project(pool)
-    old = error()
-    legacy = [old[key] for key in ENTRY_KEYS[:LEGACY_ENTRY_LENGTH]]
-    message = orjson.dumps({"v": 3, "batches": [{"project_id": project, "entries": [legacy]}]})
+    short = [error()[key] for key in ENTRY_KEYS[:-2]]
+    message = orjson.dumps({"v": 3, "batches": [{"project_id": project, "entries": [short]}]})
     [batch] = decode(message)
     result = await digest(pool, [batch], now=lambda: NOW)
-    assert result.inserted == 1
+    assert (result.inserted, result.invalid) == (0, 1)
 
 
 async def test_a_new_algorithm_never_splits_an_existing_issue(

@@ -46,14 +46,13 @@ from typing import Any
 
 import orjson
 
-from tracehub_server.api.validation import LEVELS
+from tracehub.entry import DEBUG, ERROR, FATAL, INFO, LEVEL_NAMES, WARN
 from tracehub_server.api.wire_time import TimeRangeError, iso_from_nanos
 
 #: (severity_number - 1) // 4 for 1..24 (TRACE..FATAL4) -> level.
-_BY_SEVERITY = ("DEBUG", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+_BY_SEVERITY = (DEBUG, DEBUG, INFO, WARN, ERROR, FATAL)
 #: The level of each severity number 0..24 (0, unspecified, is decided by the text).
 _LEVEL_BY_NUMBER = ("", *(_BY_SEVERITY[(n - 1) // 4] for n in range(1, 25)))
-_TEXT_LEVELS = {**LEVELS, "TRACE": "DEBUG"}
 #: Resource attributes that become entry fields (and leave ``extra``).
 _RESOURCE_FIELDS = {
     "service.name": "service",
@@ -138,7 +137,7 @@ def level(severity_number: int, severity_text: str) -> str:
     """The level of a severity number (ranges of four), else of its text, else INFO."""
     if 1 <= severity_number <= 24:
         return _BY_SEVERITY[(severity_number - 1) // 4]
-    return _TEXT_LEVELS.get(severity_text.upper(), "INFO") if severity_text else "INFO"
+    return LEVEL_NAMES.get(severity_text.upper(), INFO) if severity_text else INFO
 
 
 def timestamp(nanos: int) -> str:

@@ -44,20 +44,12 @@ from typing import Any
 
 import orjson
 
+from tracehub.entry import ERROR, INFO, LEVEL_NAMES
 from tracehub_server.api.sentry.stacktrace import exception_values, render, structured, type_line
 from tracehub_server.api.wire_time import TimeRangeError, iso_from_seconds
 
-_LEVELS = {
-    "fatal": "FATAL",
-    "critical": "FATAL",
-    "error": "ERROR",
-    "warning": "WARN",
-    "warn": "WARN",
-    "info": "INFO",
-    "log": "INFO",
-    "debug": "DEBUG",
-    "trace": "DEBUG",
-}
+#: Sentry's level names (lower case) -> levels: the entry's names, and Sentry's ``log``.
+_LEVELS = {**{name.lower(): level for name, level in LEVEL_NAMES.items()}, "log": INFO}
 #: Event keys kept whole in ``extra``.
 EXTRA_KEYS = (
     "tags", "extra", "contexts", "user", "request", "platform", "release", "dist", "transaction"
@@ -127,7 +119,7 @@ def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
     values = exception_values(event)
     entry: dict[str, Any] = {
         "event_id": event.get("event_id") or fallback_id,
-        "level": _level(event.get("level"), "ERROR"),
+        "level": _level(event.get("level"), ERROR),
         "message": _message(event, values),
         "timestamp": timestamp(event.get("timestamp")),
         "service": _tag(event, "service"),
@@ -176,7 +168,7 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
         digest.update(position.to_bytes(8, "little"))
         entry: dict[str, Any] = {
             "event_id": digest.hexdigest(),
-            "level": _level(item.get("level"), "INFO"),
+            "level": _level(item.get("level"), INFO),
             "message": item.get("body"),
             "timestamp": timestamp(item.get("timestamp")),
         }

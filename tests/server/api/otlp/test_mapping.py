@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
+from tracehub.entry import WIRE_FIELDS
 from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.otlp import mapping
 from tracehub_server.api.otlp.mapping import Resource, wire_entry
 from tracehub_server.api.validation import EntryValidator
 
@@ -32,3 +34,10 @@ def test_thread_id_is_text_and_the_entry_is_canonical(sent: object, stored: str)
     rows = canonical_rows(orjson.dumps([entry]), now.isoformat(), oldest, newest)
     assert rows is not None
     assert rows[0][9] == stored
+
+
+def test_mapped_fields_are_the_entry_definitions() -> None:
+    """Every field the mapping fills is a wire field of tracehub.entry (it maps *into* it)."""
+    names = {field.name for field in WIRE_FIELDS}
+    targets = {*mapping._RESOURCE_FIELDS.values(), *mapping._RECORD_FIELDS.values()}
+    assert targets | set(_entry("main")) <= names

@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 
 import orjson
 
+from tracehub.entry import LEVELS, WIRE_FIELDS
 from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.sentry import mapping
 from tracehub_server.api.sentry.mapping import log_entries
 from tracehub_server.api.validation import EntryValidator
 
@@ -26,3 +28,9 @@ def test_log_thread_id_is_text_and_the_entry_is_canonical() -> None:
     rows = canonical_rows(orjson.dumps([entry]), now.isoformat(), oldest, newest)
     assert rows is not None
     assert rows[0][9] == "140000"
+
+
+def test_mapped_fields_and_levels_are_the_entry_definitions() -> None:
+    """Log attributes map to wire fields of tracehub.entry, and every level to one of its."""
+    assert set(mapping._LOG_FIELDS.values()) <= {field.name for field in WIRE_FIELDS}
+    assert set(mapping._LEVELS.values()) <= set(LEVELS)
