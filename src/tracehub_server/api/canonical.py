@@ -40,7 +40,7 @@ from tracehub_server.api.validation import (
     is_canonical_utc,
 )
 
-__all__ = ["WireEntry", "canonical_rows"]
+__all__ = ["WireEntry", "canonical_items", "canonical_rows"]
 
 #: What the fast path accepts of the fields the SDK writes in a shape of their own.
 _SHAPES: dict[str, Any] = {
@@ -75,7 +75,10 @@ WireEntry = msgspec.defstruct(
 )
 
 # Typed Any: the Struct is built at import, so mypy knows none of its fields.
-_decode: Callable[[bytes], list[Any]] = msgspec.json.Decoder(list[WireEntry]).decode  # type: ignore[valid-type]
+_ENTRIES: Any = list[WireEntry]  # type: ignore[valid-type]
+_decode: Callable[[bytes], list[Any]] = msgspec.json.Decoder(_ENTRIES).decode
+_convert = msgspec.convert
+_dumps = orjson.dumps
 _from_iso = datetime.fromisoformat
 
 
@@ -97,6 +100,42 @@ def canonical_rows(
         entries = _decode(body)
     except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         return None  # malformed or not canonical: the general path says what is wrong
+    return _rows(entries, received, oldest, newest, event_ids)
+
+
+def canonical_items(
+    items: list[Any],
+    received: str,
+    oldest: datetime,
+    newest: datetime,
+    event_ids: EventIdSource = random_event_id,
+) -> list[list[Any]] | None:
+    """The same for entries already parsed (a protocol's mapped entries): the same Struct
+    checks them, converted from the Python objects (``msgspec.convert``) rather than
+    decoded from their JSON.
+
+    They are still written as JSON (orjson, in C), for what a JSON body would tell: a NUL
+    in any string (JSON escapes it) or a value orjson cannot write (an integer beyond 64
+    bits, a lone surrogate, a key that is not a string) sends them to the general path.
+    """
+    try:
+        raw = _dumps(items)
+        entries = _convert(items, _ENTRIES)
+    except (msgspec.MsgspecError, RecursionError, orjson.JSONEncodeError):
+        return None
+    if b"\\u0000" in raw:
+        return None
+    return _rows(entries, received, oldest, newest, event_ids)
+
+
+def _rows(
+    entries: list[Any],
+    received: str,
+    oldest: datetime,
+    newest: datetime,
+    event_ids: EventIdSource,
+) -> list[list[Any]] | None:
+    """The rows of entries checked by the Struct, or None for the general path."""
     if len(entries) > MAX_ENTRIES_PER_BATCH:
         return None  # the general path answers 413
     rows: list[list[Any]] = []

@@ -43,7 +43,7 @@ from tracehub_server.api.body import (
     encoding_is_gzip,
     read_body,
 )
-from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.canonical import canonical_items, canonical_rows
 from tracehub_server.api.event_ids import EventIdSource, RequestEventIds, random_event_id
 from tracehub_server.api.keys import ApiKeyCache, KeyUsage
 from tracehub_server.api.offload import BodyParser
@@ -223,15 +223,21 @@ def validate_body(
     A body in the SDK's canonical form is decoded and checked in one C pass (the fast path,
     :mod:`.canonical`); any other takes the general path (:mod:`.validation`), which alone
     decides what to repair or reject and why. ``items`` is the body already parsed (a
-    protocol's mapped entries), spared a second parse on the general path. ``event_ids``
-    names the entries sent without an id (see :mod:`.event_ids`).
+    protocol's mapped entries; ``body`` is then not read): the fast path converts them from
+    the Python objects with the same Struct, and the general path takes them as they are.
+    ``event_ids`` names the entries sent without an id (see :mod:`.event_ids`).
     """
-    # JSON can carry a NUL only as the escape \u0000: without it, no string needs a repair.
-    if b"\\u0000" not in body:
-        received = now.isoformat()
-        rows = canonical_rows(body, received, *validator.timestamp_range(now), event_ids)
-        if rows is not None:
-            return rows, []
+    received = now.isoformat()
+    oldest, newest = validator.timestamp_range(now)
+    if items is not None:
+        rows = canonical_items(items, received, oldest, newest, event_ids)
+    # JSON can carry a NUL only as the escape \\u0000: without it, no string needs a repair.
+    elif b"\\u0000" not in body:
+        rows = canonical_rows(body, received, oldest, newest, event_ids)
+    else:
+        rows = None
+    if rows is not None:
+        return rows, []
     return validator.validate(_parse(body) if items is None else items, now, event_ids=event_ids)
 
 

@@ -32,7 +32,7 @@ from tracehub.entry import ENTRY_KEYS
 from tracehub.limits import MAX_ENTRIES_PER_BATCH, MAX_EXTRA_BYTES
 from tracehub.testing import LocalReceiver
 from tracehub_server.api.body import BodyError
-from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.canonical import canonical_items, canonical_rows
 from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.ingest import validate_body
 from tracehub_server.api.validation import (
@@ -164,6 +164,36 @@ def test_anything_else_takes_the_general_path(entries: list[Any]) -> None:
     assert _canonical(body) is None
     general = VALIDATOR.validate(orjson.loads(body), NOW, event_ids=_ids(body))
     assert _both(body) == general
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [*CANONICAL.values(), *NOT_CANONICAL.values()],
+    ids=[*CANONICAL.keys(), *NOT_CANONICAL.keys()],
+)
+def test_parsed_entries_take_the_path_their_body_takes(entries: list[Any]) -> None:
+    """Entries given as Python objects (a protocol's mapped entries) are converted by the
+    same Struct: canonical exactly when their JSON body is, storing what the general path
+    stores."""
+    ids = _ids(_body(entries))
+    rows = canonical_items(entries, NOW.isoformat(), *VALIDATOR.timestamp_range(NOW), ids)
+    general = VALIDATOR.validate(entries, NOW, event_ids=ids)
+    assert (rows is not None) == (_canonical(_body(entries)) is not None)
+    if rows is not None:
+        assert general[1] == []
+        assert rows == [[entry[key] for key in ENTRY_KEYS] for entry in general[0]]
+    both = validate_body(VALIDATOR, b"", NOW, ids, items=entries)
+    assert both == ((rows, []) if rows is not None else general)
+
+
+def test_parsed_entries_with_a_nul_or_a_huge_integer_take_the_general_path() -> None:
+    """What a JSON body would carry as ``\\u0000`` or could not carry at all is not
+    offered to the Struct."""
+    for entry in (_entry(message="a\x00b"), _entry(extra={"k\x00": 1}), _entry(pid=2**70)):
+        assert canonical_items([entry], NOW.isoformat(), *VALIDATOR.timestamp_range(NOW)) is None
+    accepted, rejected = validate_body(VALIDATOR, b"", NOW, items=[_entry(message="a\x00b")])
+    assert rejected == []
+    assert accepted[0]["message"] == "a\ufffdb"
 
 
 def test_what_orjson_reads_differently_takes_the_general_path() -> None:

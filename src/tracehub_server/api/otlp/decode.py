@@ -96,6 +96,7 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
         what="log records",
     )
     decoded = Decoded()
+    add_entry, add_position = decoded.entries.append, decoded.positions.append
     flat = 0
     for r_index, resource_logs in enumerate(request.resource_logs):
         resource = _pb_attributes(resource_logs.resource.attributes)
@@ -130,8 +131,8 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
                 except RecordError as exc:
                     decoded.rejected.append((flat, str(exc)))
                 else:
-                    decoded.entries.append(entry)
-                    decoded.positions.append(flat)
+                    add_entry(entry)
+                    add_position(flat)
                 flat += 1
     return decoded
 
@@ -167,6 +168,9 @@ def _int(value: Any, name: str, *, signed: bool = False) -> int:
     raise RecordError(f"{name} must be an integer (or its decimal string), got {value!r:.40}")
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _double(value: Any) -> float:
     if type(value) in (int, float):
         return float(value)
@@ -188,7 +192,10 @@ def _json_value(value: Any) -> Any:
                 raise RecordError("boolValue must be true or false")
             return inner
         if key in ("intValue", "int_value"):
-            return _int(inner, "intValue", signed=True)
+            value = _int(inner, "intValue", signed=True)
+            if not _INT64_MIN <= value <= _INT64_MAX:  # the JSON may write any size
+                raise RecordError(f"intValue must be a 64-bit integer, got {value}")
+            return value
         if key in ("doubleValue", "double_value"):
             return _double(inner)
         if key in ("arrayValue", "array_value"):

@@ -68,7 +68,7 @@ _RECORD_FIELDS = {
     "exception.stacktrace": "stack_trace",
     "thread.id": "thread_id",
 }
-_RECORD_KEYS = frozenset(_RECORD_FIELDS)
+_RECORD_ITEMS = tuple(_RECORD_FIELDS.items())
 _FILE_KEYS = ("code.file.path", "code.filepath")
 
 
@@ -183,30 +183,36 @@ def wire_entry(
             span_id, event_name,
         )
     )  # fmt: skip
+    if type(body) is not str:
+        body = "" if body is None else render(body)
     entry: dict[str, Any] = {
         "event_id": digest.hexdigest(),
         "level": _LEVEL_BY_NUMBER[severity_number]
         if 0 < severity_number < 25
         else level(severity_number, severity_text),
-        "message": body if type(body) is str else ("" if body is None else render(body)),
+        "message": body,
+        **resource.fields,
     }
     nanos = time_ns or observed_ns
     if nanos:
         entry["timestamp"] = timestamp(nanos)
-    entry.update(resource.fields)
     # ``attributes`` is the decoder's own dict, built for this record: it may be extended.
     extra = {**resource.extra, **attributes} if resource.extra else attributes
-    for key in _RECORD_KEYS.intersection(attributes):
-        field = _RECORD_FIELDS[key]
-        entry[field] = _field_value(field, extra.pop(key))
-    module = resource.module
+    for key, field in _RECORD_ITEMS:
+        if key in attributes:
+            value = extra.pop(key)
+            if type(value) is not str or field == "thread_id":
+                value = _field_value(field, value)
+            entry[field] = value
     namespace = attributes.get("code.namespace")
     if type(namespace) is str:
-        module = namespace
-    elif module is None:
+        entry["module"] = namespace
+    elif resource.module is not None:
+        entry["module"] = resource.module
+    else:
         module = next((attributes[k] for k in _FILE_KEYS if type(attributes.get(k)) is str), None)
-    if module is not None:
-        entry["module"] = module
+        if module is not None:
+            entry["module"] = module
     if trace_id:
         entry["trace_id"] = trace_id
     if span_id:

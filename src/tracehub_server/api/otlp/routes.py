@@ -53,6 +53,17 @@ _PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
 _CODINGS = frozenset({"gzip", "deflate", "br"})
 # google.rpc.Code for each status we answer with.
 _RPC_CODES = {400: 3, 401: 16, 403: 7, 405: 12, 413: 3, 415: 3, 429: 8, 503: 14}
+# labels() takes a lock and builds a key per call; the few statuses are resolved once each.
+_REQUESTS_BY_STATUS: dict[int, Any] = {}
+
+
+def _count(status: int) -> None:
+    counter = _REQUESTS_BY_STATUS.get(status)
+    if counter is None:
+        counter = _REQUESTS_BY_STATUS[status] = metrics.PROTOCOL_REQUESTS.labels(
+            "otlp", str(status)
+        )
+    counter.inc()
 
 
 def _status_body(protobuf: bool, status: int, message: str) -> bytes:
@@ -114,9 +125,9 @@ async def serve(
         if status == 405:
             extra.append((b"allow", b"POST"))
     except Disconnected:
-        metrics.PROTOCOL_REQUESTS.labels("otlp", "499").inc()
+        _count(499)
         return
-    metrics.PROTOCOL_REQUESTS.labels("otlp", str(status)).inc()
+    _count(status)
     await respond(send, status, body, content_type, extra)
 
 

@@ -170,18 +170,21 @@ def test_invalid_records_are_a_partial_success(
 ) -> None:
     """Bad records are rejected alone and counted; the good ones are stored (a time out of
     the retention range is replaced as natively, the sent one kept)."""
+    huge = {"key": "n", "value": {"intValue": "99999999999999999999"}}  # beyond int64
     body = _request(
         _record(),
         _record(traceId="xyz"),
         _record(timeUnixNano="999999999999999999999"),
         _record(timeUnixNano="99999999999999999999"),
+        _record(attributes=[huge]),
     )
     response = _post(server_url, project_key[1], body)
     assert response.status_code == 200
     partial = response.json()["partialSuccess"]
-    assert partial["rejectedLogRecords"] == "2"
+    assert partial["rejectedLogRecords"] == "3"
     assert "record 1: traceId must be 32 hexadecimal digits" in partial["errorMessage"]
     assert "record 2: time_unix_nano" in partial["errorMessage"]
+    assert "record 4: intValue must be a 64-bit integer" in partial["errorMessage"]
     rows = stored(migrated_database_url, project_key[0])
     assert len(rows) == 2
     assert [r["original_timestamp"] for r in rows].count("5138-11-16T09:46:39.999999+00:00") == 1
