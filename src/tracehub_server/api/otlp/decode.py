@@ -65,12 +65,13 @@ def _pb_attributes(pairs: Any) -> dict[str, Any]:
     for pair in pairs:
         value = pair.value
         # Strings and integers are nearly every attribute: a non-empty string is read in
-        # one access (an unset or other kind reads as ""), an integer in two.
+        # one access (an unset or other kind reads as ""), a non-zero integer in two (a
+        # member of the oneof that is not set reads as 0).
         text = value.string_value
         if text:
             out[pair.key] = text
-        elif value.WhichOneof("value") == "int_value":
-            out[pair.key] = value.int_value
+        elif number := value.int_value:
+            out[pair.key] = number
         else:
             out[pair.key] = _pb_value(value)
     return out
