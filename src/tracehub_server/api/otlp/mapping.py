@@ -107,7 +107,7 @@ class Resource:
         self.extra = extra
         self.module = scope_name or None
         identity = _identity(
-            project_id, place, resource, scope_name, scope_version, scope_attributes
+            (project_id, place, resource, scope_name, scope_version, scope_attributes)
         )
         self.hasher = hashlib.blake2b(identity, digest_size=16)
 
@@ -148,7 +148,7 @@ def timestamp(nanos: int) -> str:
         raise RecordError(f"time_unix_nano {nanos} is not a representable time") from None
 
 
-def _identity(*values: Any) -> bytes:
+def _identity(values: tuple[Any, ...]) -> bytes:
     """The record's content as bytes: the same for a record sent as protobuf or as JSON,
     and cheaper than re-serialising the protobuf message."""
     try:
@@ -177,12 +177,11 @@ def wire_entry(
     """
     digest = resource.hasher.copy()
     digest.update(position.to_bytes(8, "little"))
-    digest.update(
-        _identity(
-            time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
-            span_id, event_name,
-        )
+    record = (
+        time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
+        span_id, event_name,
     )  # fmt: skip
+    digest.update(_identity(record))
     if type(body) is not str:
         body = "" if body is None else render(body)
     entry: dict[str, Any] = {
