@@ -1,15 +1,17 @@
 """Ingest throughput of the same entries natively, as OTLP protobuf and as Sentry envelopes.
 
 Usage: ``python bench/bench_protocols.py [--entries 60000] [--runs 3] [--batch 50]
-[--concurrency 8]`` (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` as for
-``bench_server.py``).
+[--concurrency 8] [--slices 6]`` (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL``
+as for ``bench_server.py``).
 
 One run starts a real ``tracehub server`` publishing to RabbitMQ (a scratch database and
-vhost) and one worker, then sends the same entries three ways, in turn, each as gzip bodies
-of ``--batch`` entries over keep-alive connections: native JSON to ``/api/v1/ingest``; an
+vhost) and one worker, then sends the same entries three ways, each as gzip bodies of
+``--batch`` entries over keep-alive connections: native JSON to ``/api/v1/ingest``; an
 OTLP ``ExportLogsServiceRequest`` (protobuf) to ``/v1/logs``; a Sentry envelope to
 ``/api/<id>/envelope/`` (the ERROR entries as ``event`` items with their exception and
-frames, the others as one ``log`` item). Entries are 10 % errors with a traceback, like
+frames, the others as one ``log`` item). Each protocol's requests go in ``--slices`` parts,
+the protocols taking turns (the order rotating), so a change in a shared machine's load
+meets all three alike. Entries are 10 % errors with a traceback, like
 ``bench_server.py``'s. Real Sentry SDKs send one event per envelope; packing the batch
 measures the per-entry cost, which is what the protocol adds (the per-request cost is the
 same for every protocol).
@@ -289,18 +291,26 @@ async def _setup(dsn: str) -> tuple[int, str]:
 
 
 async def _measure(args: argparse.Namespace, dsn: str, port: int, api: psutil.Process) -> dict:
+    """One run: each protocol's requests in ``--slices`` parts, sent in turn (the order
+    rotating), so a change in the machine's load meets every protocol alike."""
     project_id, key = await _setup(dsn)
     entries = [_entry(i) for i in range(args.entries)]
+    requests = {p: _requests(p, entries, args.batch, key, project_id, port) for p in PROTOCOLS}
+    elapsed = dict.fromkeys(PROTOCOLS, 0.0)
+    used = dict.fromkeys(PROTOCOLS, 0.0)
+    for part in range(args.slices):
+        for turn in range(len(PROTOCOLS)):
+            protocol = PROTOCOLS[(part + turn) % len(PROTOCOLS)]
+            share = requests[protocol][part :: args.slices]
+            await asyncio.sleep(0.5)  # the previous part's backlog is digested meanwhile
+            cpu = _cpu(api)
+            elapsed[protocol] += await _send(port, share, args.concurrency)
+            used[protocol] += _cpu(api) - cpu
     result = {}
     for protocol in PROTOCOLS:
-        requests = _requests(protocol, entries, args.batch, key, project_id, port)
-        await asyncio.sleep(1)  # the previous protocol's backlog is digested meanwhile
-        cpu = _cpu(api)
-        elapsed = await _send(port, requests, args.concurrency)
-        used = _cpu(api) - cpu
-        result[protocol] = (args.entries / elapsed, used * 10_000 / args.entries)
-        print(f"  {protocol:7s} {args.entries / elapsed:9.0f} entries/s"
-              f"  API CPU {used * 10_000 / args.entries:.3f} s per 10,000", flush=True)  # fmt: skip
+        rate, cost = args.entries / elapsed[protocol], used[protocol] * 10_000 / args.entries
+        result[protocol] = (rate, cost)
+        print(f"  {protocol:7s} {rate:9.0f} entries/s  API CPU {cost:.3f} s per 10,000", flush=True)
     return result
 
 
@@ -515,6 +525,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=50, help="entries per request (1-1000)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--slices", type=int, default=6, help="parts per protocol and run")
     parser.add_argument("--mode", choices=("served", "inprocess", "decode"), default="served")
     args = parser.parse_args()
     if args.mode == "decode":
