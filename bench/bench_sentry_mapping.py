@@ -10,6 +10,9 @@ process per source tree, ``routes._envelope_items`` over every body and then
 CPU per entry. The trees alternate (before, after, before, ...) so a shared machine's noise
 falls on both; medians and the ratio after/before are printed last.
 
+``--heap N`` holds N long-lived objects first, as a server's heap (modules, caches): the
+garbage collector's full passes walk them, so an allocation-heavy path costs more there.
+
 ``--profile`` instead prints a cProfile of one pass over the bodies with this tree's code.
 """
 
@@ -37,8 +40,10 @@ def _bodies(entries: int, batch: int) -> list[bytes]:
     return [_sentry(made[start : start + batch]) for start in range(0, entries, batch)]
 
 
-def _child(entries: int, batch: int) -> None:
+def _child(entries: int, batch: int, heap: int) -> None:
     """One round with the code on ``sys.path``: prints mapping and validation us/entry."""
+    # A server's long-lived objects, which every full garbage collection walks.
+    kept = [{"n": [index]} for index in range(heap)]
     from tracehub_server.api.intake import validate_entries
     from tracehub_server.api.sentry.routes import _envelope_items
     from tracehub_server.api.validation import EntryValidator
@@ -61,12 +66,13 @@ def _child(entries: int, batch: int) -> None:
         if rejected or len(accepted) != len(items):
             raise RuntimeError(f"entries rejected: {rejected[:1]}")
     print(f"{mapping / entries * 1e6} {validation / entries * 1e6}")
+    del kept
 
 
 def _run(tree: str, args: argparse.Namespace) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{HERE}"}
     command = [sys.executable, __file__, "--child", "--entries", str(args.entries),
-               "--batch", str(args.batch)]  # fmt: skip
+               "--batch", str(args.batch), "--heap", str(args.heap)]  # fmt: skip
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     mapping, validation = map(float, out.split())
     return mapping, validation
@@ -118,11 +124,17 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--heap",
+        type=int,
+        default=0,
+        help="long-lived objects to hold, as a server does (GC walks them)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.entries, args.batch)
+        _child(args.entries, args.batch, args.heap)
     elif args.profile:
         _profile(args)
     else:
