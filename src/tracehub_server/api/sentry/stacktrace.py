@@ -87,7 +87,7 @@ def _path(frame: Frame) -> str:
     return path if type(path) is str else ""
 
 
-def _lineno(frame: dict[str, Any]) -> int | None:
+def _lineno(frame: Frame) -> int | None:
     lineno = frame.get("lineno")
     return lineno if type(lineno) is int else None
 
