@@ -37,13 +37,15 @@ first request needs is imported before the worker starts.
 
 Sending never waits on ``logging``'s module lock, which ``dictConfig`` and
 ``logging.shutdown()`` hold while they flush handlers (a bridge's flush may wait on us).
-httpx and httpcore call ``Logger.isEnabledFor`` on every request, and once a
-reconfiguration has cleared the level caches that call takes the module lock. So the
-HTTP stack's loggers get an ``isEnabledFor`` that answers False on SDK threads without
-asking ``logging`` (:func:`quiet_http_loggers_on_sdk_threads`, run at construction and
-again by :meth:`HttpTransport.prepare`). On application threads the original check runs
-unchanged, so the app's own httpx logging is unaffected; only the SDK's own requests go
-unlogged by httpx (a bridge would drop those records anyway).
+httpx and httpcore call ``Logger.isEnabledFor`` on every request -- and so does an
+application's instrumentation wrapped around httpx (``sentry-sdk``'s httpx integration logs a
+debug line per traced request) --, and once a reconfiguration has cleared the level caches
+that call takes the module lock. So those loggers (:data:`QUIETED_LOGGERS`) get an
+``isEnabledFor`` that answers False on SDK threads without asking ``logging``
+(:func:`quiet_loggers_on_sdk_threads`, run at construction and again by
+:meth:`HttpTransport.prepare`). On application threads the original check runs unchanged, so
+the app's own logging is unaffected; only what they would log about the SDK's own requests
+goes unlogged (a bridge would drop those records anyway).
 """
 
 from __future__ import annotations
@@ -71,12 +73,12 @@ from tracehub.backoff import full_jitter
 from tracehub.models import SendResult
 
 __all__ = [
-    "HTTP_CLIENT_LOGGERS",
     "OPTIONAL_HOOKS",
+    "QUIETED_LOGGERS",
     "HttpTransport",
     "Transport",
     "call_optional_hook",
-    "quiet_http_loggers_on_sdk_threads",
+    "quiet_loggers_on_sdk_threads",
 ]
 
 #: Response bytes read for an error report (a hostile server can't make us buffer more).
@@ -93,12 +95,15 @@ _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 _OK, _TOO_LARGE, _RETRYABLE, _REJECTED, _DEADLINE, _THROTTLED, _REFUSED = range(7)
 
-#: Top-level names of the HTTP stack's loggers (children included) quieted on SDK threads.
-HTTP_CLIENT_LOGGERS = frozenset({httpx.__name__, httpcore.__name__})
+#: Top-level names of the loggers (children included) quieted on SDK threads: the HTTP
+#: stack's, and those of instrumentation that wraps httpx in the application and logs from
+#: inside the wrapper -- Sentry's (``sentry_sdk.errors``, on every traced request) and
+#: OpenTelemetry's.
+QUIETED_LOGGERS = frozenset({httpx.__name__, httpcore.__name__, "sentry_sdk", "opentelemetry"})
 _quiet_lock = threading.Lock()
 
 
-def quiet_http_loggers_on_sdk_threads() -> None:
+def quiet_loggers_on_sdk_threads() -> None:
     """Let the HTTP stack's loggers skip SDK threads without taking ``logging``'s lock.
 
     Each existing ``httpx``/``httpcore`` logger gets an instance-level ``isEnabledFor``
@@ -110,7 +115,7 @@ def quiet_http_loggers_on_sdk_threads() -> None:
         for name, logger in list(logging.Logger.manager.loggerDict.items()):
             if not isinstance(logger, logging.Logger):
                 continue  # a PlaceHolder: no logger of that exact name yet
-            if name.partition(".")[0] not in HTTP_CLIENT_LOGGERS:
+            if name.partition(".")[0] not in QUIETED_LOGGERS:
                 continue
             if not getattr(logger.isEnabledFor, "_tracehub_quiet", False):
                 logger.isEnabledFor = _quiet_on_sdk_threads(logger.isEnabledFor)  # type: ignore[method-assign, assignment]
@@ -210,7 +215,7 @@ class HttpTransport:
         # Built here, on the constructing thread, never on the worker (module docstring).
         self._tls = _tls_context(url)
         self._client: httpx.Client | None = self._new_client()
-        quiet_http_loggers_on_sdk_threads()
+        quiet_loggers_on_sdk_threads()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -233,7 +238,7 @@ class HttpTransport:
 
     def prepare(self) -> None:
         """Quiet the HTTP stack's loggers on SDK threads (see above); cheap and idempotent."""
-        quiet_http_loggers_on_sdk_threads()
+        quiet_loggers_on_sdk_threads()
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None

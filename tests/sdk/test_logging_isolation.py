@@ -96,6 +96,46 @@ def test_http_loggers_stay_enabled_for_the_application(
     assert "/health" in records[0].getMessage()
 
 
+_SENTRY_SCRIPT = textwrap.dedent(
+    """
+    import logging
+    import sentry_sdk
+    from tracehub import TraceHubLogger
+    from tracehub.testing import LocalReceiver
+
+    # Tracing on: sentry-sdk's httpx integration wraps every request, ours included, and
+    # logs a debug line from inside the wrapper on the thread that sends.
+    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", traces_sample_rate=1.0)
+    with LocalReceiver() as rx:
+        logger = TraceHubLogger(
+            api_key="k", service="s", environment="e", endpoint=rx.url, dlq_path=None
+        )
+        with sentry_sdk.start_transaction(name="app"):
+            logger.info("before")
+            assert logger.flush(5)
+            logging.getLogger("clear-caches").setLevel(logging.INFO)
+            with logging._lock:
+                logger.info("while the lock is held")
+                print("delivered" if logger.flush(5) else "blocked")
+        logger.close()
+    """
+)
+
+
+def test_worker_delivers_under_sentry_sdk_while_the_logging_lock_is_held() -> None:
+    """An app that also runs sentry-sdk (its httpx integration traces our requests): the
+    delivery thread still never waits on logging's lock (a process of its own: sentry_sdk.init
+    patches httpx for the whole process)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SENTRY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "delivered", result.stderr
+
+
 _UNREACHABLE_SCRIPT = textwrap.dedent(
     """
     import logging, socket, sys

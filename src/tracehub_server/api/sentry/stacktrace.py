@@ -30,6 +30,9 @@ from collections.abc import Callable
 from typing import Any
 
 Value = dict[str, Any]
+Frame = dict[str, Any]
+#: Each exception of a chain with its frames (read once, for every renderer).
+Chain = list[tuple[Value, list[Frame]]]
 
 _HEAD = "Traceback (most recent call last):\n"
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
@@ -54,17 +57,19 @@ def exception_values(event: dict[str, Any]) -> list[Value]:
     return [value for value in exception if type(value) is dict]
 
 
-def type_line(value: Value) -> str:
-    """``module.Type: value`` as Python's last traceback line prints it."""
+def type_line(value: Value, *, qualified: bool = True) -> str:
+    """``module.Type: value`` as Python's last traceback line prints it (``Type: value``
+    when not ``qualified``)."""
     kind = _text(value.get("type"), "Exception")
-    module = _text(value.get("module"))
-    if module not in _UNQUALIFIED:
-        kind = f"{module}.{kind}"
+    if qualified:
+        module = _text(value.get("module"))
+        if module not in _UNQUALIFIED:
+            kind = f"{module}.{kind}"
     message = _text(value.get("value"))
     return f"{kind}: {message}" if message else kind
 
 
-def frames_of(value: Value) -> list[dict[str, Any]]:
+def frames_of(value: Value) -> list[Frame]:
     """The exception's frames (objects only), oldest first."""
     stacktrace = value.get("stacktrace")
     frames = stacktrace.get("frames") if type(stacktrace) is dict else None
@@ -73,11 +78,16 @@ def frames_of(value: Value) -> list[dict[str, Any]]:
     return [frame for frame in frames if type(frame) is dict]
 
 
-def _path(frame: dict[str, Any], default: str) -> str:
-    return _text(frame.get("abs_path")) or _text(frame.get("filename")) or default
+def _path(frame: Frame) -> str:
+    """The frame's absolute path, else its file name, else empty."""
+    path = frame.get("abs_path")
+    if type(path) is str and path:
+        return path
+    path = frame.get("filename")
+    return path if type(path) is str else ""
 
 
-def _lineno(frame: dict[str, Any]) -> int | None:
+def _lineno(frame: Frame) -> int | None:
     lineno = frame.get("lineno")
     return lineno if type(lineno) is int else None
 
@@ -85,39 +95,39 @@ def _lineno(frame: dict[str, Any]) -> int | None:
 # -- Python and the fallback -----------------------------------------------------------------
 
 
-def _python_frames(frames: list[dict[str, Any]]) -> list[str]:
-    lines = []
+def _python_frames(frames: list[Frame], parts: list[str]) -> None:
     for frame in frames:
-        path = _path(frame, _text(frame.get("module"), "<unknown>"))
-        line = f'  File "{path}", line {_lineno(frame) or 0}, in '
-        lines.append(line + _text(frame.get("function"), "?") + "\n")
-        code = _text(frame.get("context_line")).strip()
+        path = _path(frame) or _text(frame.get("module"), "<unknown>")
+        function = _text(frame.get("function"), "?")
+        parts.append(f'  File "{path}", line {_lineno(frame) or 0}, in {function}\n')
+        code = frame.get("context_line")
+        code = code.strip() if type(code) is str else ""
         if code:
-            lines.append(f"    {code}\n")
-    return lines
+            parts.append(f"    {code}\n")
 
 
-def _python_layout(values: list[Value], head: str) -> str:
+def _python_layout(chain: Chain, head: str) -> str:
     parts: list[str] = []
-    for index, value in enumerate(values):
-        if index:
-            mechanism = values[index - 1].get("mechanism")
+    previous: Value | None = None
+    for value, frames in chain:
+        if previous is not None:
+            mechanism = previous.get("mechanism")
             source = mechanism.get("source") if type(mechanism) is dict else None
             parts.append(_CONTEXT if source == "__context__" else _CAUSE)
-        frames = _python_frames(frames_of(value))
         if frames:
             parts.append(head)
-            parts.extend(frames)
+            _python_frames(frames, parts)
         parts.append(type_line(value) + "\n")
+        previous = value
     return "".join(parts)
 
 
-def _python(values: list[Value]) -> str:
-    return _python_layout(values, _HEAD)
+def _python(chain: Chain) -> str:
+    return _python_layout(chain, _HEAD)
 
 
-def _fallback(values: list[Value]) -> str:
-    return _python_layout(values, "")
+def _fallback(chain: Chain) -> str:
+    return _python_layout(chain, "")
 
 
 # -- Raise site first: JavaScript, Java, Go ----------------------------------------------------
@@ -137,8 +147,8 @@ def _java_type_line(value: Value) -> str:
     return f"{kind}: {message}" if message else kind
 
 
-def _javascript_frame(frame: dict[str, Any]) -> str:
-    where = _path(frame, _text(frame.get("module"), "<anonymous>"))
+def _javascript_frame(frame: Frame) -> str:
+    where = _path(frame) or _text(frame.get("module"), "<anonymous>")
     lineno = _lineno(frame)
     colno = frame.get("colno")
     if lineno is not None:
@@ -149,7 +159,7 @@ def _javascript_frame(frame: dict[str, Any]) -> str:
     return f"    at {function} ({where})"
 
 
-def _java_frame(frame: dict[str, Any]) -> str:
+def _java_frame(frame: Frame) -> str:
     module = _text(frame.get("module"))
     function = _text(frame.get("function"), "<unknown>")
     name = f"{module}.{function}" if module else function
@@ -160,30 +170,30 @@ def _java_frame(frame: dict[str, Any]) -> str:
     return f"\tat {name}({filename}{'' if lineno is None else f':{lineno}'})"
 
 
-def _go_frame(frame: dict[str, Any]) -> str:
+def _go_frame(frame: Frame) -> str:
     module = _text(frame.get("module"))
     function = _text(frame.get("function"), "?")
     name = f"{module}.{function}" if module else function
-    return f"{name}(...)\n\t{_path(frame, '???')}:{_lineno(frame) or 0}"
+    return f"{name}(...)\n\t{_path(frame) or '???'}:{_lineno(frame) or 0}"
 
 
 def _raise_site_first(
-    type_line_of: Callable[[Value], str], frame_line: Callable[[dict[str, Any]], str]
-) -> Callable[[list[Value]], str]:
+    type_line_of: Callable[[Value], str], frame_line: Callable[[Frame], str]
+) -> Callable[[Chain], str]:
     """A renderer printing the raised exception first, then each cause ("Caused by: "),
     each with its frames innermost first."""
 
-    def render(values: list[Value]) -> str:
+    def render(chain: Chain) -> str:
         lines: list[str] = []
-        for index, value in enumerate(reversed(values)):
+        for index, (value, frames) in enumerate(reversed(chain)):
             lines.append(("Caused by: " if index else "") + type_line_of(value))
-            lines.extend(frame_line(frame) for frame in reversed(frames_of(value)))
+            lines.extend(frame_line(frame) for frame in reversed(frames))
         return "\n".join(lines) + "\n"
 
     return render
 
 
-_RENDERERS: dict[str, Callable[[list[Value]], str]] = {
+_RENDERERS: dict[str, Callable[[Chain], str]] = {
     "python": _python,
     "javascript": _raise_site_first(_plain_type_line, _javascript_frame),
     "node": _raise_site_first(_plain_type_line, _javascript_frame),
@@ -194,10 +204,11 @@ _RENDERERS: dict[str, Callable[[list[Value]], str]] = {
 
 def render(values: list[Value], platform: object = "python") -> str:
     """The chain as ``platform`` prints it; empty when no exception has a frame."""
-    if not any(frames_of(value) for value in values):
+    chain = [(value, frames_of(value)) for value in values]
+    if not any(frames for _, frames in chain):
         return ""
     renderer = _RENDERERS.get(platform, _fallback) if type(platform) is str else _fallback
-    return renderer(values)
+    return renderer(chain)
 
 
 def structured(values: list[Value]) -> dict[str, Any]:
@@ -211,7 +222,8 @@ def structured(values: list[Value]) -> dict[str, Any]:
     }
 
 
-def _wire_frame(frame: dict[str, Any]) -> dict[str, Any]:
-    wire = {key: item for key, item in frame.items() if key != "vars"}
-    wire["filename"] = _path(frame, "") or None
+def _wire_frame(frame: Frame) -> Frame:
+    wire = frame.copy()
+    wire.pop("vars", None)
+    wire["filename"] = _path(frame) or None
     return wire

@@ -1,10 +1,14 @@
-"""The Sentry log mapping writes entries in canonical form, so they take the C path."""
+"""The Sentry log mapping: entries in canonical form (they take the C path), the same from
+the SDKs' shape decoded in C as from any shape read as plain JSON, ids stable."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
+import msgspec
 import orjson
+import pytest
 
 from tracehub.entry import LEVELS, WIRE_FIELDS
 from tracehub_server.api.canonical import canonical_rows
@@ -34,3 +38,93 @@ def test_mapped_fields_and_levels_are_the_entry_definitions() -> None:
     """Log attributes map to wire fields of tracehub.entry, and every level to one of its."""
     assert set(mapping._LOG_FIELDS.values()) <= {field.name for field in WIRE_FIELDS}
     assert set(mapping._LEVELS.values()) <= set(LEVELS)
+
+
+def _log(**more: object) -> dict[str, object]:
+    attributes = {
+        "sentry.environment": {"value": "production", "type": "string"},
+        "server.address": {"value": "web-1", "type": "string"},
+        "thread.id": {"value": 140000, "type": "integer"},
+        "sentry.message.parameter.0": {"value": 2.5, "type": "double"},
+        "flag": {"value": True, "type": "boolean"},
+        "ids": {"value": [1, 2], "type": "array"},
+        "size": {"value": 3, "type": "integer", "unit": "byte"},
+    }
+    return {"timestamp": 1_700_000_000.123456, "level": "info", "body": "hi",
+            "trace_id": "ab" * 16, "span_id": "cd" * 8, "severity_number": 9,
+            "attributes": attributes, **more}  # fmt: skip
+
+
+def _as_read_by_orjson(monkeypatch: pytest.MonkeyPatch, payload: bytes) -> list[object]:
+    def refuse(payload: bytes) -> object:
+        raise msgspec.ValidationError("forced")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mapping, "_decode_logs", refuse)
+        return log_entries(payload, 7)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [_log()],
+        [_log(level="WARNING", timestamp=1_700_000_000), _log(attributes={}), {"body": "bare"}],
+        [_log(timestamp="2023-11-14T22:13:20Z", trace_id="", attributes=None)],
+    ],
+)
+def test_the_sdks_shape_decoded_in_c_maps_as_the_general_reading_does(
+    monkeypatch: pytest.MonkeyPatch, items: list[object]
+) -> None:
+    """A log item in the shape Sentry SDKs send gives, value for value and type for type,
+    the entries the general (orjson) reading gives."""
+    payload = orjson.dumps({"items": items})
+    mapping._decode_logs(payload)  # the shape is the fast one
+    fast, general = log_entries(payload, 7), _as_read_by_orjson(monkeypatch, payload)
+    assert orjson.dumps(fast, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        general, option=orjson.OPT_SORT_KEYS
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        # Beyond 64 bits orjson reads a float: so is it stored.
+        (b'{"items":[{"attributes":{"n":{"value":18446744073709551617}}}]}',
+         {"n": 18446744073709551617.0}),
+        # An attribute without "value" is kept whole; a bare value as it is.
+        (b'{"items":[{"attributes":{"a":{"type":"string"},"b":"x"}}]}',
+         {"a": {"type": "string"}, "b": "x"}),
+        # An unknown key, an object value: the general reading.
+        (b'{"items":[{"new":1,"attributes":{"o":{"value":{"k":1}}}}]}', {"o": {"k": 1}}),
+    ],
+)  # fmt: skip
+def test_any_other_shape_takes_the_general_reading(payload: bytes, expected: object) -> None:
+    """What the C decoder would read differently, or not at all, is read by orjson."""
+    with pytest.raises(msgspec.ValidationError):
+        mapping._decode_logs(payload)
+    [entry] = log_entries(payload, 7)
+    assert orjson.dumps(entry["extra"]) == orjson.dumps(expected)  # types too: 1.0 is not 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"items":[{"body":"x","new":1e400}]}', b'{"items":[{"body":"\\ud800"}]}',
+     b'{"items":[{"body":"x","new":"\xff"}]}', b'{"items":{}}', b"[]"],
+)  # fmt: skip
+def test_what_is_not_a_log_item_is_refused_even_in_a_key_nobody_reads(payload: bytes) -> None:
+    """Invalid JSON anywhere (an infinite number, a lone surrogate, bad UTF-8), or no list
+    of items, is a ValueError (the view's 400), as orjson says."""
+    with pytest.raises(ValueError):
+        log_entries(payload, 7)
+
+
+def test_log_ids_are_the_keyed_hash_of_the_payload_and_the_position() -> None:
+    """Ids derive from the project, the payload and the position as every release has
+    derived them, so an envelope retried across an upgrade is still stored once."""
+    payload = orjson.dumps({"items": [_log(), _log()]})
+    ids = [entry["event_id"] for entry in log_entries(payload, 7)]
+    assert ids == [
+        hashlib.blake2b(payload + position.to_bytes(8, "little"), digest_size=16,
+                        key=b"7").hexdigest()
+        for position in range(2)
+    ]  # fmt: skip
