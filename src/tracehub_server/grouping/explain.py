@@ -54,9 +54,7 @@ def grouping_view(
     if parts[0] == "frames":
         parsed = parse_stack(stack_trace)
         view.chain = list(parsed.chain) if parsed else []
-        view.frames = (
-            [f"{f.module}:{f.function}" for f in grouping_frames(parsed.frames)] if parsed else []
-        )
+        view.frames = [f.key for f in grouping_frames(parsed.frames)] if parsed else []
     else:
         view.kind = "message"
         view.message = normalise(error_message)

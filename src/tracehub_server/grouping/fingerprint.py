@@ -65,7 +65,7 @@ def fingerprint_parts(
         "frames",
         kind,
         ">".join(parsed.chain),
-        *(f"{frame.module}:{frame.function}" for frame in frames),
+        *(frame.key for frame in frames),
     ]
 
 
