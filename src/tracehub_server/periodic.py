@@ -22,6 +22,7 @@ class PeriodicTask:
             raise ValueError(f"interval must be > 0 seconds, got {interval}")
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._first_run = asyncio.Event()
 
     def start(self) -> None:
         """Start the timer; the first run happens at once, in the background."""
@@ -36,6 +37,10 @@ class PeriodicTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def first_run_done(self) -> None:
+        """Wait until the first run (started by :meth:`start`) has finished."""
+        await self._first_run.wait()
+
     async def tick(self) -> None:
         """One run; must not raise for the errors it expects."""
         raise NotImplementedError
@@ -43,4 +48,5 @@ class PeriodicTask:
     async def _loop(self) -> None:
         while True:
             await self.tick()
+            self._first_run.set()
             await asyncio.sleep(self._interval)

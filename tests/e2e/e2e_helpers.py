@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +49,19 @@ def stop(process: subprocess.Popen, *, timeout: float = 60) -> None:
             process.wait(timeout)
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds."""
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, what: str, logs: Sequence[Path] = ()
+) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds,
+    quoting the end of each of ``logs`` (the processes whose work was awaited)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            tails = "".join(f"\n--- {log.name}:\n{log.read_text()[-3000:]}" for log in logs)
+            raise AssertionError(f"timed out waiting for {what}{tails}")
         time.sleep(0.1)
 
 

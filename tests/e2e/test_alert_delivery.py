@@ -55,19 +55,22 @@ def test_worker_killed_between_commit_and_delivery_still_delivers(
         # This worker digests but would not dispatch for five minutes.
         slow = {**pipeline_env, "TRACEHUB_ALERT_DISPATCH_SECONDS": "300"}
         first = start(["worker"], slow, tmp_path / "worker1.log")
-        response = httpx.post(
-            api_server + "/api/v1/ingest", json=[_error("kill")], headers={"X-API-Key": key}
-        )
-        assert response.status_code == 202, response.text
-        wait_until(
-            lambda: query(
-                dsn, "SELECT count(*) FROM alert_triggers WHERE project_id = $1", project_id
-            ),
-            timeout=60,
-            what="the committed outbox row",
-        )
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(30)
+        try:
+            response = httpx.post(
+                api_server + "/api/v1/ingest", json=[_error("kill")], headers={"X-API-Key": key}
+            )
+            assert response.status_code == 202, response.text
+            wait_until(
+                lambda: query(
+                    dsn, "SELECT count(*) FROM alert_triggers WHERE project_id = $1", project_id
+                ),
+                timeout=60,
+                what="the committed outbox row",
+                logs=[tmp_path / "worker1.log", tmp_path / "server.log"],
+            )
+        finally:  # a failure must not leave the worker consuming for later tests
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(30)
         assert receiver.received == []
         second = start(["worker"], pipeline_env, tmp_path / "worker2.log")
         try:

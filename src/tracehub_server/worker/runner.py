@@ -69,6 +69,10 @@ async def run_worker(settings: Settings) -> None:
     maintenance.start()
     alerts = start_alerts(settings, pool)
     try:
+        # What a killed predecessor left in the alert outbox is planned and sent before new
+        # work is taken: the next pass is then a whole interval after this worker's first
+        # digest, never racing it.
+        await alerts.first_run_done()
         consumer = Consumer(
             amqp_url=settings.amqp_url,
             pool=pool,
