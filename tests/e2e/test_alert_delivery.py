@@ -44,6 +44,24 @@ def _error(tag: str) -> dict[str, str]:
     }
 
 
+def _digest_state(dsn: str, project_id: int) -> str:
+    """The project's stored rows and the database's sessions, for a failure message."""
+    counts = query(
+        dsn,
+        "SELECT format('logs=%s issues=%s notifications=%s',"
+        " (SELECT count(*) FROM logs WHERE project_id = $1),"
+        " (SELECT count(*) FROM issues WHERE project_id = $1),"
+        " (SELECT count(*) FROM alert_notifications WHERE project_id = $1))",
+        project_id,
+    )
+    sessions = query(
+        dsn,
+        "SELECT string_agg(format('%s %s %s/%s %s', pid, state, wait_event_type, wait_event,"
+        " left(query, 120)), E'\\n') FROM pg_stat_activity WHERE datname = current_database()",
+    )
+    return f"{counts}\nsessions:\n{sessions}"
+
+
 def test_worker_killed_between_commit_and_delivery_still_delivers(
     tmp_path, pipeline_env, project_key, api_server, migrated_database_url
 ) -> None:
@@ -60,14 +78,17 @@ def test_worker_killed_between_commit_and_delivery_still_delivers(
                 api_server + "/api/v1/ingest", json=[_error("kill")], headers={"X-API-Key": key}
             )
             assert response.status_code == 202, response.text
-            wait_until(
-                lambda: query(
-                    dsn, "SELECT count(*) FROM alert_triggers WHERE project_id = $1", project_id
-                ),
-                timeout=60,
-                what="the committed outbox row",
-                logs=[tmp_path / "worker1.log", tmp_path / "server.log"],
-            )
+            try:
+                wait_until(
+                    lambda: query(
+                        dsn, "SELECT count(*) FROM alert_triggers WHERE project_id = $1", project_id
+                    ),
+                    timeout=60,
+                    what="the committed outbox row",
+                    logs=[tmp_path / "worker1.log", tmp_path / "server.log"],
+                )
+            except AssertionError as exc:  # say where the digest stands: stored? waiting?
+                raise AssertionError(f"{exc}\n{_digest_state(dsn, project_id)}") from None
         finally:  # a failure must not leave the worker consuming for later tests
             os.kill(first.pid, signal.SIGKILL)
             first.wait(30)
