@@ -22,6 +22,8 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,12 +43,27 @@ OFFLOAD_BYTES = 256 * 1024
 #: loop (health checks, small batches, queries) before another slice of a huge parse.
 PARSER_NICENESS = 19
 
+#: Seconds between a parser child's checks that the server that started it still runs.
+PARENT_CHECK_SECONDS = 1.0
+
 _executor: ProcessPoolExecutor | None = None
 
 
-def _lower_priority() -> None:
+def _start_child(parent: int) -> None:
+    """A parser child's set-up: a low priority, and an exit of its own once ``parent`` is
+    gone -- a server killed outright (SIGKILL, out of memory) never shuts its pool down, and
+    its idle children would otherwise wait for work forever."""
     with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
         os.nice(PARSER_NICENESS)
+    threading.Thread(
+        target=_exit_without, args=(parent,), name="tracehub-parent-watch", daemon=True
+    ).start()
+
+
+def _exit_without(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _pool(processes: int) -> ProcessPoolExecutor:
@@ -55,7 +72,8 @@ def _pool(processes: int) -> ProcessPoolExecutor:
         _executor = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_lower_priority,
+            initializer=_start_child,
+            initargs=(os.getpid(),),
         )
     return _executor
 
