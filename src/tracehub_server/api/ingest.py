@@ -162,6 +162,32 @@ async def _respond(send: Send, reply: _Reply) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def authenticate(service: IngestService, key: str | None, *, header: str) -> ApiKeyAuth:
+    """The key's project; 401 for a missing or unknown key, 403 revoked, 503 no database."""
+    if not key:
+        raise Refusal(401, f"missing {header}")
+    try:
+        auth = await service.keys.lookup(key)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        logger.warning("API key lookup failed: %s", exc)
+        raise Refusal(503, "database unavailable", retry_after=UNAVAILABLE_RETRY_AFTER) from None
+    if auth is None:
+        raise Refusal(401, "unknown API key")
+    if auth.revoked:
+        raise Refusal(403, "API key has been revoked")
+    return auth
+
+
+async def admit(service: IngestService, project_id: int) -> None:
+    """429 while the project is over its rate limit or the queue is over its depth."""
+    wait = service.limiter.retry_after(project_id)
+    if wait:
+        raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
+    depth = await service.queue.depth()
+    if depth is not None and depth >= service.max_queue_depth:
+        raise Refusal(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
+
+
 def _error(
     status: int, message: str, *, retry_after: float | None = None, close: bool = False
 ) -> _Reply:
@@ -280,24 +306,12 @@ async def serve(service: IngestService, scope: Scope, receive: Receive, send: Se
 
 async def _ingest(service: IngestService, scope: Scope, receive: Receive) -> _Reply:
     key, length, encoding = _headers(scope)
-    if not key:
-        return _error(401, "missing X-API-Key header")
     try:
-        auth = await service.keys.lookup(key)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        logger.warning("API key lookup failed: %s", exc)
-        return _error(503, "database unavailable", retry_after=UNAVAILABLE_RETRY_AFTER)
-    if auth is None:
-        return _error(401, "unknown API key")
-    if auth.revoked:
-        return _error(403, "API key has been revoked")
+        auth = await authenticate(service, key, header="X-API-Key header")
+        await admit(service, auth.project_id)
+    except Refusal as refusal:
+        return _error(refusal.status, refusal.message, retry_after=refusal.retry_after)
     project_id = auth.project_id
-    wait = service.limiter.retry_after(project_id)
-    if wait:
-        return _error(429, "rate limit exceeded for this project", retry_after=wait)
-    depth = await service.queue.depth()
-    if depth is not None and depth >= service.max_queue_depth:
-        return _error(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
 
     try:
         check_content_length(length)

@@ -21,12 +21,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-import asyncpg
-
 from tracehub.limits import MAX_ENTRIES_PER_BATCH
 from tracehub_server.api.body import BodyError, check_content_length, read_body
 from tracehub_server.api.ingest import (
-    UNAVAILABLE_RETRY_AFTER,
     IngestService,
     Outcome,
     Refusal,
@@ -44,32 +41,6 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 T = TypeVar("T")
 #: A protocol's mapping: ``(body, *args)`` to wire entries and what the view needs besides.
 Mapper = Callable[..., tuple[list[Any], T]]
-
-
-async def authenticate(service: IngestService, key: str | None, *, header: str) -> ApiKeyAuth:
-    """The key's project; 401 for a missing or unknown key, 403 revoked, 503 no database."""
-    if not key:
-        raise Refusal(401, f"missing {header}")
-    try:
-        auth = await service.keys.lookup(key)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        logger.warning("API key lookup failed: %s", exc)
-        raise Refusal(503, "database unavailable", retry_after=UNAVAILABLE_RETRY_AFTER) from None
-    if auth is None:
-        raise Refusal(401, "unknown API key")
-    if auth.revoked:
-        raise Refusal(403, "API key has been revoked")
-    return auth
-
-
-async def admit(service: IngestService, project_id: int) -> None:
-    """429 while the project is over its rate limit or the queue is over its depth."""
-    wait = service.limiter.retry_after(project_id)
-    if wait:
-        raise Refusal(429, "rate limit exceeded for this project", retry_after=wait)
-    depth = await service.queue.depth()
-    if depth is not None and depth >= service.max_queue_depth:
-        raise Refusal(429, "ingest queue is full; retry later", retry_after=UNAVAILABLE_RETRY_AFTER)
 
 
 async def read_request(

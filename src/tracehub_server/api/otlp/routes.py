@@ -27,13 +27,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, content_coding
-from tracehub_server.api.ingest import Disconnected, IngestService
+from tracehub_server.api.ingest import Disconnected, IngestService, admit, authenticate
 from tracehub_server.api.intake import (
     Receive,
     Refusal,
     Send,
-    admit,
-    authenticate,
     headers_of,
     map_and_submit,
     read_request,

@@ -32,13 +32,11 @@ import orjson
 
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, content_coding
-from tracehub_server.api.ingest import Disconnected, IngestService
+from tracehub_server.api.ingest import Disconnected, IngestService, admit, authenticate
 from tracehub_server.api.intake import (
     Receive,
     Refusal,
     Send,
-    admit,
-    authenticate,
     check_count,
     headers_of,
     map_and_submit,
