@@ -7,7 +7,7 @@ read is a 404 (its existence is not confirmed); a state change the user may not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -108,15 +108,8 @@ async def project_page(request: Request, project_id: int, page: Page) -> Project
     project = next((p for p in page.projects if p.id == project_id), None)
     if project is None:
         raise not_found()
-    in_project = ProjectPageContext(
-        user=page.user,
-        csrf=page.csrf,
-        session_token=page.session_token,
-        access=page.access,
-        projects=page.projects,
-        project=project,
-        nav=page.nav,
-    )
+    values = {field.name: getattr(page, field.name) for field in fields(page)}
+    in_project = ProjectPageContext(**{**values, "project": project})
     request.state.page = in_project
     return in_project
 
