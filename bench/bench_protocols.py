@@ -1,8 +1,8 @@
 """Ingest throughput of the same entries natively, as OTLP protobuf and as Sentry envelopes.
 
 Usage: ``python bench/bench_protocols.py [--entries 60000] [--runs 3] [--batch 50]
-[--concurrency 8] [--slices 6]`` (``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL``
-as for ``bench_server.py``).
+[--concurrency 8] [--slices 6] [--mode served|stored|inprocess|decode]``
+(``TRACEHUB_BENCH_PG_URL`` / ``TRACEHUB_BENCH_AMQP_URL`` as for ``bench_server.py``).
 
 One run starts a real ``tracehub server`` publishing to RabbitMQ (a scratch database and
 vhost) and one worker, then sends the same entries three ways, each as gzip bodies of
@@ -20,6 +20,11 @@ Bodies are built before the clock starts. Reported per protocol: entries/s accep
 time until every request got its 2xx) and the API process's CPU seconds per 10,000 entries,
 and the ratio of each to native. Medians over the runs are printed last; the target is
 >= 70 % of native entries/s for both protocols.
+
+``--mode stored`` sends each protocol's requests in turn (the order rotating by run), each
+to a project of its own, and times them until the worker has committed every entry: the
+entries/s a deployment sustains end to end, with the accepted rate and the API's and the
+worker's CPU per entry beside it.
 
 ``--mode inprocess`` times the three ASGI views alone in this process (no HTTP server, a
 queue that only encodes the message, keys always valid): CPU microseconds per entry of what
@@ -314,6 +319,57 @@ async def _measure(args: argparse.Namespace, dsn: str, port: int, api: psutil.Pr
     return result
 
 
+async def _stored(
+    args: argparse.Namespace, dsn: str, port: int, run: int, api: psutil.Process,
+    worker: psutil.Process,
+) -> dict:  # fmt: skip
+    """One run of ``--mode stored``: each protocol in turn (the order rotating by run) to a
+    project of its own, timed until the worker has committed every entry."""
+    entries = [_entry(i) for i in range(args.entries)]
+    result = {}
+    conn = await asyncpg.connect(dsn)
+    try:
+        for turn in range(len(PROTOCOLS)):
+            protocol = PROTOCOLS[(run + turn) % len(PROTOCOLS)]
+            project_id, key = await _setup(dsn)
+            requests = _requests(protocol, entries, args.batch, key, project_id, port)
+            await asyncio.sleep(1.0)  # the previous protocol's connections and GC settle
+            cpu = (_cpu(api), _cpu(worker))
+            started = time.perf_counter()
+            accepted = await _send(port, requests, args.concurrency)
+            count = "SELECT count(*) FROM logs WHERE project_id = $1"
+            while await conn.fetchval(count, project_id) < args.entries:
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - started
+            per_entry = [
+                (_cpu(p) - before) * 1e6 / args.entries
+                for p, before in zip((api, worker), cpu, strict=True)
+            ]
+            rate, accept_rate = args.entries / elapsed, args.entries / accepted
+            result[protocol] = (rate, accept_rate, *per_entry)
+            print(f"  {protocol:7s} {rate:9.0f} entries/s stored  ({accept_rate:.0f} accepted);"
+                  f" CPU per entry: API {per_entry[0]:.1f} us, worker {per_entry[1]:.1f} us",
+                  flush=True)  # fmt: skip
+    finally:
+        await conn.close()
+    return result
+
+
+def _stored_summary(args: argparse.Namespace, results: list[dict]) -> None:
+    print(f"\nmedian of {len(results)} runs, {args.entries} entries per protocol, {args.batch}"
+          f" per request, concurrency {args.concurrency}, until committed:")  # fmt: skip
+    print(f"{'protocol':10s} {'stored/s':>10s} {'vs native':>10s} {'accepted/s':>11s}"
+          f" {'vs native':>10s} {'API us':>7s} {'worker us':>10s}")  # fmt: skip
+    medians = {
+        protocol: [statistics.median(r[protocol][i] for r in results) for i in range(4)]
+        for protocol in PROTOCOLS
+    }
+    native = medians["native"]
+    for protocol, (rate, accepted, api, worker) in medians.items():
+        print(f"{protocol:10s} {rate:10.0f} {rate / native[0]:10.0%} {accepted:11.0f}"
+              f" {accepted / native[1]:10.0%} {api:7.1f} {worker:10.1f}")  # fmt: skip
+
+
 def _summary(args: argparse.Namespace, results: list[dict]) -> None:
     print(f"\nmedian of {len(results)} runs, {args.entries} entries per protocol,"
           f" {args.batch} per request, concurrency {args.concurrency}:")  # fmt: skip
@@ -526,7 +582,8 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="entries per request (1-1000)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--slices", type=int, default=6, help="parts per protocol and run")
-    parser.add_argument("--mode", choices=("served", "inprocess", "decode"), default="served")
+    modes = ("served", "stored", "inprocess", "decode")
+    parser.add_argument("--mode", choices=modes, default="served")
     args = parser.parse_args()
     if args.mode == "decode":
         _decode(args)
@@ -557,7 +614,8 @@ async def main() -> None:
             [*TRACEHUB, "server", "--port", str(port)], env=env, stdout=log, stderr=log
         )
         processes.append(server)
-        processes.append(subprocess.Popen([*TRACEHUB, "worker"], env=env, stdout=log, stderr=log))
+        worker = subprocess.Popen([*TRACEHUB, "worker"], env=env, stdout=log, stderr=log)
+        processes.append(worker)
         for _ in range(600):
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
@@ -569,8 +627,13 @@ async def main() -> None:
         results = []
         for index in range(args.runs):
             print(f"run {index + 1}:", flush=True)
-            results.append(await _measure(args, dsn, port, api))
-        _summary(args, results)
+            if args.mode == "stored":
+                results.append(
+                    await _stored(args, dsn, port, index, api, psutil.Process(worker.pid))
+                )
+            else:
+                results.append(await _measure(args, dsn, port, api))
+        (_stored_summary if args.mode == "stored" else _summary)(args, results)
     finally:
         for process in processes:
             process.terminate()

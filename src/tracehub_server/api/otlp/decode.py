@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
+from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.intake import check_count
 from tracehub_server.api.otlp.mapping import RecordError, Resource, wire_entry
 
@@ -98,27 +99,23 @@ def from_protobuf(body: bytes, project_id: int) -> Decoded:
     )
     decoded = Decoded()
     add_entry, add_position = decoded.entries.append, decoded.positions.append
+    event_ids = RequestEventIds(project_id, body)
     flat = 0
-    for r_index, resource_logs in enumerate(request.resource_logs):
+    for resource_logs in request.resource_logs:
         resource = _pb_attributes(resource_logs.resource.attributes)
-        for s_index, scope_logs in enumerate(resource_logs.scope_logs):
+        for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope
             context = Resource(
-                project_id,
-                resource,
-                scope.name,
-                scope.version,
-                _pb_attributes(scope.attributes),
-                (r_index, s_index),
+                resource, scope.name, scope.version, _pb_attributes(scope.attributes)
             )
-            for position, record in enumerate(scope_logs.log_records):
+            for record in scope_logs.log_records:
                 payload = record.body  # the empty AnyValue when unset: no kind, None
                 text = payload.string_value
                 trace_id, span_id = record.trace_id, record.span_id
                 try:
                     entry = wire_entry(
                         context,
-                        position,
+                        event_ids(flat),
                         time_ns=record.time_unix_nano,
                         observed_ns=record.observed_time_unix_nano,
                         severity_number=record.severity_number,
@@ -251,13 +248,13 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def _json_record(context: Resource, position: int, record: Any) -> dict[str, Any]:
+def _json_record(context: Resource, event_id: str, record: Any) -> dict[str, Any]:
     if type(record) is not dict:
         raise RecordError("a log record must be a JSON object")
     body = _get(record, "body", "body")
     return wire_entry(
         context,
-        position,
+        event_id,
         time_ns=_int(_get(record, "timeUnixNano", "time_unix_nano"), "timeUnixNano"),
         observed_ns=_int(
             _get(record, "observedTimeUnixNano", "observed_time_unix_nano"), "observedTimeUnixNano"
@@ -306,27 +303,21 @@ def from_json(body: bytes, project_id: int) -> Decoded:
         raise Undecodable(f"body is not valid JSON: {exc}") from None
     resource_logs = _list(request, "resourceLogs", "resource_logs", "request")
     groups = []
-    for r_index, item in enumerate(resource_logs):
-        for s_index, scope_logs in enumerate(
-            _list(item, "scopeLogs", "scope_logs", "resourceLogs")
-        ):
+    for item in resource_logs:
+        for scope_logs in _list(item, "scopeLogs", "scope_logs", "resourceLogs"):
             records = _list(scope_logs, "logRecords", "log_records", "scopeLogs")
-            groups.append((r_index, s_index, item, scope_logs, records))
-    check_count(sum(len(group[4]) for group in groups), what="log records")
+            groups.append((item, scope_logs, records))
+    check_count(sum(len(group[2]) for group in groups), what="log records")
     decoded = Decoded()
+    event_ids = RequestEventIds(project_id, body)
     flat = 0
-    for r_index, s_index, item, scope_logs, records in groups:
-        resource = item.get("resource")
-        scope = scope_logs.get("scope")
+    for item, scope_logs, records in groups:
         context = Resource(
-            project_id,
-            _json_resource(resource),
-            *_json_scope(scope),
-            (r_index, s_index),
+            _json_resource(item.get("resource")), *_json_scope(scope_logs.get("scope"))
         )
-        for position, record in enumerate(records):
+        for record in records:
             try:
-                entry = _json_record(context, position, record)
+                entry = _json_record(context, event_ids(flat), record)
             except RecursionError:
                 decoded.rejected.append((flat, "a value is nested too deeply"))
             except RecordError as exc:

@@ -31,17 +31,15 @@ every other resource, scope and record    ``extra`` (record over scope over reso
 attribute; scope name and version         with ``otel.scope.name``/``otel.scope.version``
 ========================================  ==================================================
 
-The event id is derived, not random: OTLP records carry none, and an exporter retries a
-whole request after a 429/503 or a lost response. ``blake2b(project, resource, scope,
-position, record)`` -- the record's content written canonically, the same whether it came
-as protobuf or JSON -- gives a retried record the id it had, so the digest stores it once,
-while two identical records in one request (same text, same nanosecond) still differ by
-position.
+The event id is derived, not random (:mod:`tracehub_server.api.event_ids`, as for a native
+body without ids): OTLP records carry none, and an exporter retries a whole request after a
+429/503 or a lost response, byte for byte. The decompressed body and the record's position
+in it give a retried record the id it had, so the digest stores it once, while two
+identical records in one request (same text, same nanosecond) still differ by position.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
@@ -79,18 +77,15 @@ class RecordError(ValueError):
 class Resource:
     """What a resource and a scope give every record under them, computed once per scope."""
 
-    __slots__ = ("extra", "fields", "hasher", "module")
+    __slots__ = ("extra", "fields", "module")
 
     def __init__(
         self,
-        project_id: int,
         resource: dict[str, Any],
         scope_name: str,
         scope_version: str,
         scope_attributes: dict[str, Any],
-        place: tuple[int, int],
     ) -> None:
-        """``place``: the indexes of the resource and of the scope in the request."""
         self.fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in resource.items():
@@ -106,10 +101,6 @@ class Resource:
             extra["otel.scope.version"] = scope_version
         self.extra = extra
         self.module = scope_name or None
-        identity = _identity(
-            (project_id, place, resource, scope_name, scope_version, scope_attributes)
-        )
-        self.hasher = hashlib.blake2b(identity, digest_size=16)
 
 
 def _field_value(field: str, value: Any) -> Any:
@@ -148,18 +139,9 @@ def timestamp(nanos: int) -> str:
         raise RecordError(f"time_unix_nano {nanos} is not a representable time") from None
 
 
-def _identity(values: tuple[Any, ...]) -> bytes:
-    """The record's content as bytes: the same for a record sent as protobuf or as JSON,
-    and cheaper than re-serialising the protobuf message."""
-    try:
-        return orjson.dumps(values)
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits (JSON only)
-        return repr(values).encode("utf-8", "surrogatepass")
-
-
 def wire_entry(
     resource: Resource,
-    position: int,
+    event_id: str,
     *,
     time_ns: int,
     observed_ns: int,
@@ -171,21 +153,14 @@ def wire_entry(
     span_id: str,
     event_name: str,
 ) -> dict[str, Any]:
-    """The wire entry of one record; ``position`` is its index within its scope.
+    """The wire entry of one record, ``event_id`` its derived id.
 
     ``attributes`` must be a dict built for this record: it may become the entry's ``extra``.
     """
-    digest = resource.hasher.copy()
-    digest.update(position.to_bytes(8, "little"))
-    record = (
-        time_ns, observed_ns, severity_number, severity_text, body, attributes, trace_id,
-        span_id, event_name,
-    )  # fmt: skip
-    digest.update(_identity(record))
     if type(body) is not str:
         body = "" if body is None else render(body)
     entry: dict[str, Any] = {
-        "event_id": digest.hexdigest(),
+        "event_id": event_id,
         "level": _LEVEL_BY_NUMBER[severity_number]
         if 0 < severity_number < 25
         else level(severity_number, severity_text),

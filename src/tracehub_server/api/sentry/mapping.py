@@ -34,19 +34,19 @@ items (``sentry_sdk.logger``) map ``level``, ``body``, ``timestamp``, ``trace_id
 attributes ``sentry.environment`` -> ``environment``, ``server.address`` -> ``host``,
 ``logger.name`` -> ``module``, ``thread.id`` -> ``thread_id``, the others (with ``span_id``)
 -> ``extra``. Log items carry no id: theirs is derived from the project, the
-item's bytes and the log's position, so a retried envelope is stored once.
+item's bytes and the log's position (:mod:`tracehub_server.api.event_ids`), so a retried
+envelope is stored once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 
 from tracehub.entry import ERROR, INFO, LEVEL_NAMES
-from tracehub.limits import MAX_ENTRIES_PER_BATCH
+from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.sentry.stacktrace import exception_values, render, structured, type_line
 from tracehub_server.api.wire_time import TimeRangeError, iso_from_seconds
 
@@ -111,11 +111,6 @@ def _sdk_version(sdk: Any) -> str | None:
     return f"{sdk['name']}/{version}" if type(version) is str else sdk["name"]
 
 
-def derived_id(project_id: int, data: bytes) -> str:
-    """A stable event id for what carries none: the same bytes in one project, the same id."""
-    return hashlib.blake2b(data, digest_size=16, key=b"%d" % project_id).hexdigest()
-
-
 def event_entry(event: dict[str, Any], *, fallback_id: str) -> dict[str, Any]:
     """The wire entry of one event (``fallback_id`` when it has no ``event_id``)."""
     values = exception_values(event)
@@ -165,12 +160,13 @@ def log_entries(payload: bytes, project_id: int) -> list[Any]:
     entries: list[Any] = []
     append = entries.append
     fields = _LOG_FIELD_ITEMS
-    for event_id, log in zip(_log_ids(payload, project_id, len(logs)), logs, strict=True):
+    event_ids = RequestEventIds(project_id, payload)
+    for position, log in enumerate(logs):
         if type(log) is not _Log:
             append(log)
             continue
         entry: dict[str, Any] = {
-            "event_id": event_id,
+            "event_id": event_ids(position),
             "level": _level(log.level, INFO),
             "message": log.body,
             "timestamp": timestamp(log.timestamp),
@@ -223,25 +219,6 @@ def _read_logs(payload: bytes) -> list[Any]:
     return logs
 
 
-def _log_ids(payload: bytes, project_id: int, count: int) -> list[str]:
-    """The derived ids of a log item's logs: the payload hashed once, each position added
-    to a copy (the same envelope sent again, the same ids)."""
-    payload_hash = hashlib.blake2b(payload, digest_size=16, key=b"%d" % project_id)
-    positions = _POSITIONS[:count] if count <= len(_POSITIONS) else _positions(count)
-    ids = []
-    for position in positions:
-        digest = payload_hash.copy()
-        digest.update(position)
-        ids.append(digest.hexdigest())
-    return ids
-
-
-def _positions(count: int) -> list[bytes]:
-    return [position.to_bytes(8, "little") for position in range(count)]
-
-
-#: A log's position as hashed into its id, for every position a request may hold.
-_POSITIONS = _positions(MAX_ENTRIES_PER_BATCH)
 _ABSENT: Any = object()
 
 

@@ -32,6 +32,7 @@ import orjson
 
 from tracehub_server.api import metrics
 from tracehub_server.api.body import BodyError, content_coding
+from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.ingest import Disconnected, IngestService, admit, authenticate
 from tracehub_server.api.intake import (
     Receive,
@@ -46,7 +47,7 @@ from tracehub_server.api.intake import (
 )
 from tracehub_server.api.sentry import cors, envelope, legacy
 from tracehub_server.api.sentry.auth import dsn_parts, match_path, sentry_key
-from tracehub_server.api.sentry.mapping import derived_id, event_entry, log_entries
+from tracehub_server.api.sentry.mapping import event_entry, log_entries
 from tracehub_server.storage.projects import ApiKeyAuth
 
 _JSON = b"application/json"
@@ -192,7 +193,7 @@ def _store_items(body: bytes, project_id: int) -> tuple[list[Any], Context]:
         raise Refusal(400, f"body is not a JSON event: {exc}") from None
     if type(event) is not dict:
         raise Refusal(400, "body must be a JSON event object")
-    entry = event_entry(event, fallback_id=derived_id(project_id, body))
+    entry = event_entry(event, fallback_id=RequestEventIds(project_id, body)(0))
     return [entry], (_id_of(entry), [])
 
 
@@ -223,7 +224,8 @@ def _envelope_items(body: bytes, project_id: int) -> tuple[list[Any], Context]:
             raise Refusal(400, f"item {index} ({item.type}) is not valid: {exc}") from None
         if type(event) is not dict:
             raise Refusal(400, f"item {index} (event) must be a JSON object")
-        entry = event_entry(event, fallback_id=event_id or derived_id(project_id, item.payload))
+        fallback_id = event_id or RequestEventIds(project_id, item.payload)(0)
+        entry = event_entry(event, fallback_id=fallback_id)
         entries.append(entry)
         event_id = event_id or _id_of(entry)
     check_count(len(entries), what="entries")

@@ -15,9 +15,9 @@ from tracehub_server.api.validation import EntryValidator
 
 
 def _entry(thread_id: object) -> dict[str, object]:
-    resource = Resource(7, {"service.name": "api", "process.pid": 42}, "app", "", {}, (0, 0))
+    resource = Resource({"service.name": "api", "process.pid": 42}, "app", "", {})
     return wire_entry(
-        resource, 0, time_ns=1_700_000_000_123_456_789, observed_ns=0, severity_number=9,
+        resource, "0" * 32, time_ns=1_700_000_000_123_456_789, observed_ns=0, severity_number=9,
         severity_text="", body="hello", attributes={"thread.id": thread_id, "user": 3},
         trace_id="", span_id="", event_name="",
     )  # fmt: skip

@@ -3,7 +3,6 @@ the SDKs' shape decoded in C as from any shape read as plain JSON, ids stable.""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 
 import msgspec
@@ -12,6 +11,7 @@ import pytest
 
 from tracehub.entry import LEVELS, WIRE_FIELDS
 from tracehub_server.api.canonical import canonical_rows
+from tracehub_server.api.event_ids import RequestEventIds
 from tracehub_server.api.sentry import mapping
 from tracehub_server.api.sentry.mapping import log_entries
 from tracehub_server.api.validation import EntryValidator
@@ -118,13 +118,14 @@ def test_what_is_not_a_log_item_is_refused_even_in_a_key_nobody_reads(payload: b
         log_entries(payload, 7)
 
 
-def test_log_ids_are_the_keyed_hash_of_the_payload_and_the_position() -> None:
-    """Ids derive from the project, the payload and the position as every release has
-    derived them, so an envelope retried across an upgrade is still stored once."""
+def test_log_ids_are_derived_from_the_project_the_payload_and_the_position() -> None:
+    """Ids derive as a native body's do (one derivation): a resent payload gets the same
+    ids, another payload or another project other ones, and two equal logs differ."""
     payload = orjson.dumps({"items": [_log(), _log()]})
     ids = [entry["event_id"] for entry in log_entries(payload, 7)]
-    assert ids == [
-        hashlib.blake2b(payload + position.to_bytes(8, "little"), digest_size=16,
-                        key=b"7").hexdigest()
-        for position in range(2)
-    ]  # fmt: skip
+    assert ids == [RequestEventIds(7, payload)(position) for position in range(2)]
+    assert len(set(ids)) == 2
+    assert [entry["event_id"] for entry in log_entries(payload, 7)] == ids
+    assert not {entry["event_id"] for entry in log_entries(payload, 8)} & set(ids)
+    other = orjson.dumps({"items": [_log(), _log(), _log()]})
+    assert not {entry["event_id"] for entry in log_entries(other, 7)} & set(ids)
