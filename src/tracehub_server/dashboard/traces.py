@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tracehub_server.grouping.explain import GroupingView, grouping_view
+from tracehub_server.grouping.explain import GroupingView, event_grouping_view, grouping_view
 from tracehub_server.grouping.frames import READS_CAUSE_FRAMES, frame_of, parse_stack
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
@@ -206,13 +206,7 @@ def error_detail(issue: Any, event: Any, *, newest_first: bool) -> ErrorDetail:
         trace = trace_view(None, issue.sample_stack_trace, newest_first=newest_first,
                            used_frames=_used(grouping))  # fmt: skip
         return ErrorDetail(trace=trace, grouping=grouping)
-    grouping = grouping_view(
-        event.error_type,
-        event.error_message or event.message,
-        event.stack_trace,
-        event.fingerprint,
-        issue.grouping_version,
-    )
+    grouping = event_grouping_view(event, issue.grouping_version)
     trace = trace_view(
         event.exception, event.stack_trace, newest_first=newest_first, used_frames=_used(grouping)
     )

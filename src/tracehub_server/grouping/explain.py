@@ -7,7 +7,7 @@ and steer it (a custom fingerprint, a merge).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tracehub_server.grouping.fingerprint import (
     GROUPING_VERSION,
@@ -18,7 +18,7 @@ from tracehub_server.grouping.fingerprint import (
 from tracehub_server.grouping.frames import parse_stack
 from tracehub_server.grouping.normalise import normalise
 
-__all__ = ["GroupingView", "grouping_view"]
+__all__ = ["GroupingView", "StoredError", "event_grouping_view", "grouping_view"]
 
 
 @dataclass(slots=True)
@@ -63,3 +63,30 @@ def grouping_view(
         view.uses_default = any(is_default_placeholder(part) for part in custom)
         view.kind = "custom"
     return view
+
+
+class StoredError(Protocol):
+    """The fields of a stored event that its fingerprint was computed from."""
+
+    @property
+    def error_type(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def stack_trace(self) -> str | None: ...
+    @property
+    def fingerprint(self) -> list[str] | None: ...
+
+
+def event_grouping_view(event: StoredError, version: str) -> GroupingView:
+    """:func:`grouping_view` of a stored event, read as the worker fingerprinted it (the
+    message stands in for an error message the event lacks)."""
+    return grouping_view(
+        event.error_type,
+        event.error_message or event.message,
+        event.stack_trace,
+        event.fingerprint,
+        version,
+    )

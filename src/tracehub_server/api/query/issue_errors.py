@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tracehub_server.api.query.deps import CurrentUser, forbidden, not_found, unprocessable
 from tracehub_server.api.query.routing import LimitedBodyRoute
 from tracehub_server.api.query.schemas import AUTH_ERRORS, IssueOut
-from tracehub_server.grouping.explain import grouping_view
+from tracehub_server.grouping.explain import event_grouping_view
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage import issue_events, issue_merge, issue_queries, log_queries
 from tracehub_server.storage.issue_queries import Issue
@@ -77,13 +77,7 @@ async def get_issue_event(
     out = event.as_dict()
     out["exception"] = event.exception if structured else parse_exception(event.stack_trace)
     out["exception_source"] = "sent" if structured else "parsed" if out["exception"] else None
-    grouping = grouping_view(
-        event.error_type,
-        event.error_message or event.message,
-        event.stack_trace,
-        event.fingerprint,
-        issue.grouping_version,
-    )
+    grouping = event_grouping_view(event, issue.grouping_version)
     return {
         "event": out,
         "grouping": grouping.as_dict(),
