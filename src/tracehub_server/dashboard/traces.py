@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracehub_server.grouping.explain import GroupingView, event_grouping_view, grouping_view
+from tracehub_server.grouping.fingerprint import reads_groups
 from tracehub_server.grouping.frames import READS_CAUSE_FRAMES, frame_of, parse_stack
 from tracehub_server.grouping.structure import parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
@@ -124,23 +125,43 @@ def _runs(frames: list[FrameView]) -> list[FrameRun]:
     return runs
 
 
-def _mark_used(chain: list[list[FrameView]], used: list[str], language: str) -> None:
+def _mark_used(
+    chain: list[list[FrameView]],
+    types: list[str],
+    members: list[int | None],
+    grouping: GroupingView,
+    language: str,
+) -> None:
     """Mark, from the raise site back, the frames whose key the fingerprint hashed.
 
-    ``chain`` is in print order, the raised exception last: its frames are the ones the
-    grouping reads (Python's last traceback, the first exception of the other layouts); where
-    it reads the causes' frames too, they follow, the nearest cause first.
+    ``chain`` is in print order, the raised exception last -- or, when it is an exception
+    group, last but for its members (``members``: each value's position in its group, if
+    any): its frames are the ones the grouping reads (Python's last traceback, the first
+    exception of the other layouts); where it reads the causes' frames too, they follow, the
+    nearest cause first. A group member's frames are marked by the member of the grouping
+    of its type.
     """
-    read = chain[::-1] if language in READS_CAUSE_FRAMES else chain[-1:]
-    wanted = list(used)
+    if language in READS_CAUSE_FRAMES:
+        read = chain[::-1]
+    else:
+        outside = [index for index, member in enumerate(members) if member is None]
+        read = [chain[outside[-1] if outside else -1]]
     for frames in read:
-        for frame in reversed(frames):
-            if not wanted:
-                return
-            key = frame_key(frame, language)
-            if key in wanted:
-                frame.used = True
-                wanted.remove(key)
+        _mark_frames(frames, list(grouping.frames), language)
+    for keys in grouping.members:
+        for frames, kind, member in zip(chain, types, members, strict=True):
+            if member is not None and kind == keys[0]:
+                _mark_frames(frames, keys[1:], language)
+
+
+def _mark_frames(frames: list[FrameView], wanted: list[str], language: str) -> None:
+    for frame in reversed(frames):
+        if not wanted:
+            return
+        key = frame_key(frame, language)
+        if key in wanted:
+            frame.used = True
+            wanted.remove(key)
 
 
 def trace_view(
@@ -148,24 +169,31 @@ def trace_view(
     stack_trace: str | None,
     *,
     newest_first: bool,
-    used_frames: list[str] | None = None,
+    grouping: GroupingView | None = None,
 ) -> TraceView | None:
-    """The chain to show: ``exception`` as sent, else ``stack_trace`` parsed; None if neither."""
+    """The chain to show: ``exception`` as sent, else ``stack_trace`` parsed; None if neither.
+
+    ``grouping``: the frames it hashed are marked (none for a custom fingerprint that leaves
+    the default parts out).
+    """
     structured = bool(exception and exception.get("values"))
     data = exception if structured else parse_exception(stack_trace)
     if not data:
         return None
     values = data["values"]
     chain = [[_frame(f) for f in value["stacktrace"]["frames"]] for value in values]
-    parsed = parse_stack(stack_trace) if used_frames else None
-    if used_frames and parsed is not None:
-        _mark_used(chain, used_frames, parsed.language)
+    sources = [(value.get("mechanism") or {}).get("source") or "" for value in values]
+    members = [_member(source) for source in sources]
+    if grouping is not None and _marks_frames(grouping):
+        parsed = parse_stack(stack_trace, groups=reads_groups(grouping.version))
+        if parsed is not None:
+            types = [value.get("type") or "" for value in values]
+            _mark_used(chain, types, members, grouping, parsed.language)
     views: list[ExceptionView] = []
-    for value, frames in zip(values, chain, strict=True):
+    for value, frames, source, member in zip(values, chain, sources, members, strict=True):
         if newest_first:
             frames.reverse()
         mechanism = value.get("mechanism") or {}
-        source = mechanism.get("source") or ""
         views.append(
             ExceptionView(
                 type=value.get("type") or "Error",
@@ -174,7 +202,7 @@ def trace_view(
                 runs=_runs(frames),
                 frame_count=len(frames),
                 sentence_after=_SENTENCES.get(source),
-                member_of=_member(source),
+                member_of=member,
                 is_group=bool(mechanism.get("is_exception_group")),
             )
         )
@@ -203,18 +231,19 @@ def error_detail(issue: Any, event: Any, *, newest_first: bool) -> ErrorDetail:
             issue.error_type, issue.error_message, issue.sample_stack_trace, None,
             issue.grouping_version,
         )  # fmt: skip
-        trace = trace_view(None, issue.sample_stack_trace, newest_first=newest_first,
-                           used_frames=_used(grouping))  # fmt: skip
+        trace = trace_view(
+            None, issue.sample_stack_trace, newest_first=newest_first, grouping=grouping
+        )
         return ErrorDetail(trace=trace, grouping=grouping)
     grouping = event_grouping_view(event, issue.grouping_version)
     trace = trace_view(
-        event.exception, event.stack_trace, newest_first=newest_first, used_frames=_used(grouping)
+        event.exception, event.stack_trace, newest_first=newest_first, grouping=grouping
     )
     return ErrorDetail(trace=trace, grouping=grouping)
 
 
-def _used(grouping: GroupingView) -> list[str]:
-    """The frames to mark: those hashed, unless a custom fingerprint left them out."""
+def _marks_frames(grouping: GroupingView) -> bool:
+    """Whether frames were hashed: not for a message, nor a custom fingerprint without them."""
     if grouping.kind == "custom" and not grouping.uses_default:
-        return []
-    return grouping.frames
+        return False
+    return bool(grouping.frames)

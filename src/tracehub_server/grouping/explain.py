@@ -14,6 +14,8 @@ from tracehub_server.grouping.fingerprint import (
     fingerprint_parts,
     grouping_frames,
     is_default_placeholder,
+    member_keys,
+    reads_groups,
 )
 from tracehub_server.grouping.frames import parse_stack
 from tracehub_server.grouping.normalise import normalise
@@ -30,6 +32,8 @@ class GroupingView:
     error_type: str
     chain: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
+    #: An exception group's distinct members: each its type, then its frames' keys.
+    members: list[list[str]] = field(default_factory=list)
     message: str = ""
     custom: list[str] = field(default_factory=list)
     uses_default: bool = False
@@ -50,11 +54,15 @@ def grouping_view(
     hashes them."""
     kind = (error_type or "").strip()
     view = GroupingView(kind="frames", version=version, error_type=kind)
-    parts = fingerprint_parts(error_type, error_message, stack_trace)
+    groups = reads_groups(version)
+    parts = fingerprint_parts(error_type, error_message, stack_trace, groups=groups)
     if parts[0] == "frames":
-        parsed = parse_stack(stack_trace)
-        view.chain = list(parsed.chain) if parsed else []
-        view.frames = [f.key for f in grouping_frames(parsed.frames)] if parsed else []
+        parsed = parse_stack(stack_trace, groups=groups)
+        if parsed is not None:
+            view.chain = list(parsed.chain)
+            view.frames = [f.key for f in grouping_frames(parsed.frames)]
+            distinct = {tuple(member_keys(member)) for member in parsed.members}
+            view.members = [list(keys) for keys in sorted(distinct)]
     else:
         view.kind = "message"
         view.message = normalise(error_message)

@@ -5,7 +5,8 @@ The fingerprint of an ERROR/FATAL event is SHA-256, per project, over:
 * with a parsable stack trace: the error type, the chain of cause types, and the five frames
   nearest the raise site (module/file and function, no line numbers), preferring the
   application's own frames over the standard library's and third-party packages' (all frames
-  are used only when none is the application's);
+  are used only when none is the application's); for a Python exception group, its own
+  frames, and each distinct member's type and five frames chosen alike;
 * otherwise: the error type and the normalised error message;
 * with a custom fingerprint (the entry's ``fingerprint``, a list of strings): those strings,
   ``"{{ default }}"`` among them standing for the default parts above.
@@ -22,9 +23,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from tracehub_server.grouping.frames import Frame, parse_stack, python_head
+from tracehub_server.grouping.frames import Frame, GroupMember, parse_stack, python_head
 from tracehub_server.grouping.normalise import normalise
 
 #: Frames hashed per fingerprint.
@@ -34,13 +35,11 @@ MAX_TITLE_CHARS = 200
 #: The grouping algorithm's version, hashed into every fingerprint. Bump it when the
 #: algorithm changes (old and new fingerprints then never collide by accident) and keep the
 #: old function in :data:`PREVIOUS_ALGORITHMS`.
-GROUPING_VERSION = "th1"
+GROUPING_VERSION = "th2"
 #: ``(project_id, error_type, error_message, stack_trace, custom) -> fingerprint``.
 FingerprintFn = Callable[
     [int, "str | None", "str | None", "str | None", "tuple[str, ...] | None"], str
 ]
-#: Replaced algorithms by version, still consulted for events of existing issues.
-PREVIOUS_ALGORITHMS: dict[str, FingerprintFn] = {}
 _VERSION = GROUPING_VERSION
 #: The placeholder of a custom fingerprint that stands for the default parts (Sentry's).
 DEFAULT_PLACEHOLDER = "{{ default }}"
@@ -52,20 +51,32 @@ def grouping_frames(frames: tuple[Frame, ...]) -> list[Frame]:
     return (in_app or list(frames))[:TOP_FRAMES]
 
 
+def member_keys(member: GroupMember) -> list[str]:
+    """An exception-group member as its fingerprint part names it: type, then frames."""
+    return [member.type, *(frame.key for frame in grouping_frames(member.frames))]
+
+
 def fingerprint_parts(
-    error_type: str | None, error_message: str | None, stack_trace: str | None
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    *,
+    groups: bool = True,
 ) -> list[str]:
-    """The strings a fingerprint hashes (exposed so tests and docs can show them)."""
+    """The strings a fingerprint hashes (exposed so tests and docs can show them);
+    ``groups=False``: as ``th1``, which did not read exception groups."""
     kind = (error_type or "").strip()
-    parsed = parse_stack(stack_trace)
+    parsed = parse_stack(stack_trace, groups=groups)
     if parsed is None:
         return ["message", kind, normalise(error_message)]
     frames = grouping_frames(parsed.frames)
+    members = {"member:" + ">".join(member_keys(member)) for member in parsed.members}
     return [
         "frames",
         kind,
         ">".join(parsed.chain),
         *(frame.key for frame in frames),
+        *sorted(members),
     ]
 
 
@@ -96,12 +107,14 @@ def custom_parts(
     error_type: str | None,
     error_message: str | None,
     stack_trace: str | None,
+    *,
+    groups: bool = True,
 ) -> list[str]:
     """The strings a custom fingerprint hashes, ``{{ default }}`` expanded."""
     parts = ["custom"]
     for part in custom:
         if is_default_placeholder(part):
-            parts.extend(fingerprint_parts(error_type, error_message, stack_trace))
+            parts.extend(fingerprint_parts(error_type, error_message, stack_trace, groups=groups))
         else:
             parts.append(part)
     return parts
@@ -122,47 +135,81 @@ def fingerprint(
     events of one bug -- ids, amounts) cannot change the result (see
     :func:`~tracehub_server.grouping.frames.python_head`).
     """
+    return _versioned(_VERSION, project_id, error_type, error_message, stack_trace, custom)
+
+
+def reads_groups(version: str) -> bool:
+    """Whether grouping ``version`` reads a Python exception group's trace (``th1`` did not)."""
+    return _READS_GROUPS.get(version, True)
+
+
+def _versioned(
+    version: str,
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
+    custom: tuple[str, ...] | None,
+) -> str:
     if custom:
-        return _custom_fingerprint(project_id, custom, error_type, error_message, stack_trace)
-    head = python_head(stack_trace)
+        return _custom_fingerprint(
+            version, project_id, custom, error_type, error_message, stack_trace
+        )
+    head = python_head(stack_trace)  # None for an exception group: the versions differ there
     if head is not None:
-        cached = _fingerprint_of_head(project_id, error_type, head)
+        cached = _fingerprint_of_head(version, project_id, error_type, head)
         if cached is not None:
             return cached
-    return _fingerprint(project_id, error_type, error_message, stack_trace)
+    return _fingerprint(version, project_id, error_type, error_message, stack_trace)
 
 
-@lru_cache(maxsize=4096)
-def _fingerprint_of_head(project_id: int, error_type: str | None, head: str) -> str | None:
+#: Replaced algorithms by version, still consulted for events of existing issues. ``th1``
+#: is the current one except that it read no Python exception group's trace (its lines are
+#: ``|``-prefixed): such an event was grouped by its message.
+PREVIOUS_ALGORITHMS: dict[str, FingerprintFn] = {"th1": partial(_versioned, "th1")}
+#: Whether each version reads exception groups.
+_READS_GROUPS = {_VERSION: True, "th1": False}
+
+
+@lru_cache(maxsize=8192)
+def _fingerprint_of_head(
+    version: str, project_id: int, error_type: str | None, head: str
+) -> str | None:
     parsed = parse_stack(head)
     if parsed is None or parsed.language != "python":
         return None  # not what _python_head assumed: the caller takes the general path
-    return _fingerprint(project_id, error_type, None, head)
+    return _fingerprint(version, project_id, error_type, None, head)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _fingerprint(
-    project_id: int, error_type: str | None, error_message: str | None, stack_trace: str | None
+    version: str,
+    project_id: int,
+    error_type: str | None,
+    error_message: str | None,
+    stack_trace: str | None,
 ) -> str:
-    parts = [_VERSION, str(project_id), *fingerprint_parts(error_type, error_message, stack_trace)]
-    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()
+    groups = reads_groups(version)
+    parts = fingerprint_parts(error_type, error_message, stack_trace, groups=groups)
+    return _digest(version, project_id, parts)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=2048)
 def _custom_fingerprint(
+    version: str,
     project_id: int,
     custom: tuple[str, ...],
     error_type: str | None,
     error_message: str | None,
     stack_trace: str | None,
 ) -> str:
-    parts = [
-        _VERSION,
-        str(project_id),
-        *custom_parts(custom, error_type, error_message, stack_trace),
-    ]
-    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    groups = reads_groups(version)
+    parts = custom_parts(custom, error_type, error_message, stack_trace, groups=groups)
+    return _digest(version, project_id, parts)
+
+
+def _digest(version: str, project_id: int, parts: list[str]) -> str:
+    data = "\x1f".join([version, str(project_id), *parts]).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()
 
 

@@ -43,12 +43,22 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupMember:
+    """One exception of a Python exception group: its type and frames (raise site first)."""
+
+    type: str
+    frames: tuple[Frame, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedTrace:
-    """Frames (raise site first), the language recognised, and the chain's exception types."""
+    """Frames (raise site first), the language recognised, and the chain's exception types;
+    for a Python exception group, the group's own frames and its members."""
 
     language: str
     frames: tuple[Frame, ...]
     chain: tuple[str, ...] = ()
+    members: tuple[GroupMember, ...] = ()
 
 
 # --- Python -----------------------------------------------------------------------------
@@ -61,6 +71,12 @@ _PY_CHAIN = re.compile(
     re.M,
 )
 _PY_EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]{0,200})(?::|$)", re.M)
+#: What every printed exception group holds: found by a substring search, which is much
+#: cheaper than the pattern's scan of every line of every trace.
+_GROUP_HEADER = "+ Exception Group Traceback"
+_PY_GROUP = re.compile(
+    r"^(?P<indent> *)\+ Exception Group Traceback \(most recent call last\):", re.M
+)
 _PY_STDLIB = re.compile(r"/lib/python\d(?:\.\d+)?/|\\lib\\|^<frozen |^<")
 _PY_THIRD_PARTY = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
 
@@ -153,8 +169,13 @@ def python_frame(path: str, func: str) -> Frame:
     return Frame(module=module, function=func.strip(), in_app=in_app)
 
 
-def parse_python(trace: str) -> ParsedTrace | None:
-    """The raised exception's frames; earlier chained tracebacks contribute only their types."""
+def parse_python(trace: str, *, groups: bool = True) -> ParsedTrace | None:
+    """The raised exception's frames; earlier chained tracebacks contribute only their types.
+
+    When the raised exception is an exception group (``groups``; grouping ``th1`` read none,
+    its lines being ``|``-prefixed), its own frames are the frames, and each of its direct
+    members is read as a traceback of its own (a nested group: its own frames only).
+    """
     blocks = _PY_CHAIN.split(trace)
     chain = []
     for block in blocks[:-1]:
@@ -162,15 +183,63 @@ def parse_python(trace: str) -> ParsedTrace | None:
         types = [t for t in types if t not in ("Traceback", "File")]
         if types:
             chain.append(types[-1])
+    raised: str = blocks[-1]
+    members: tuple[GroupMember, ...] = ()
+    if groups and (group := _exception_group(raised)) is not None:
+        raised, members = group
+    frames = _python_frames(raised)
+    if not frames:
+        return None
+    return ParsedTrace("python", frames, tuple(chain), members)
+
+
+def _python_frames(block: str) -> tuple[Frame, ...]:
     frames = []
-    for line in blocks[-1].splitlines():
+    for line in block.splitlines():
         match = _PY_FRAME.match(line)
         if match:
             frames.append(frame_of("python", match.group("path"), match.group("func") or "?"))
-    if not frames:
-        return None
     frames.reverse()
-    return ParsedTrace("python", tuple(collapse_recursion(frames)), tuple(chain))
+    return tuple(collapse_recursion(frames))
+
+
+def _exception_group(block: str) -> tuple[str, tuple[GroupMember, ...]] | None:
+    """The group's own traceback (its ``|`` prefix removed) and its direct members, as
+    :func:`traceback.format_exception` prints a group: own lines ``  | ``, each member
+    opened by ``  +-+---- 1 ----`` or ``    +---- 2 ----`` and printed ``    | ``."""
+    header = _PY_GROUP.search(block) if _GROUP_HEADER in block else None
+    if header is None:
+        return None
+    indent = header.group("indent")
+    own_prefix, member_prefix = indent + "| ", indent + "  | "
+    opening, separator = indent + "+-+-", indent + "  +-"
+    own: list[str] = []
+    members: list[list[str]] = []
+    for line in block[header.end() :].splitlines():
+        if line.startswith(opening) or (
+            members and line.startswith(separator) and not line.startswith(separator + "+")
+        ):
+            members.append([])
+        elif members:
+            if line.startswith(member_prefix):
+                members[-1].append(line[len(member_prefix) :])
+        elif line.startswith(own_prefix):
+            own.append(line[len(own_prefix) :])
+    read = (_group_member("\n".join(lines)) for lines in members)
+    distinct = {member for member in read if member is not None}
+    ordered = sorted(distinct, key=lambda m: (m.type, [frame.key for frame in m.frames]))
+    return "\n".join(own), tuple(ordered)
+
+
+def _group_member(text: str) -> GroupMember | None:
+    """A member's type (the first exception line after its last frame) and frames."""
+    raised = _PY_CHAIN.split(text)[-1]
+    frames = _python_frames(raised)
+    tail = raised[raised.rfind('File "') :] if frames else raised
+    found = next((m.group("type") for m in _PY_EXC_LINE.finditer(tail)), None)
+    if found is None or found in ("Traceback", "File"):
+        return None
+    return GroupMember(found, frames)
 
 
 def java_frame(match: re.Match[str]) -> Frame:
@@ -321,15 +390,20 @@ def frame_of(language: str, file: str, function: str, module: str = "") -> Frame
 _PARSERS = (parse_python, parse_java, parse_go, parse_javascript)
 
 
-def parse_stack(trace: str | None) -> ParsedTrace | None:
-    """Parse a trace in any supported language; None if no frame is recognised."""
+def parse_stack(trace: str | None, *, groups: bool = True) -> ParsedTrace | None:
+    """Parse a trace in any supported language; None if no frame is recognised.
+
+    ``groups=False`` reads a Python exception group as grouping ``th1`` did: not at all.
+    """
     if not trace:
         return None
     text = clip_trace(trace)
     for parser in _PARSERS:
-        parsed = parser(text)
+        parsed = parse_python(text, groups=groups) if parser is parse_python else parser(text)
         if parsed is not None:
-            return ParsedTrace(parsed.language, parsed.frames[:MAX_FRAMES], parsed.chain)
+            return ParsedTrace(
+                parsed.language, parsed.frames[:MAX_FRAMES], parsed.chain, parsed.members
+            )
     return None
 
 
@@ -340,8 +414,8 @@ def python_head(stack_trace: str | None) -> str | None:
     tracebacks only at the chain sentences, so a tail holding neither changes nothing --
     provided the trace is short enough to be parsed whole (the parser keeps the end).
     """
-    if not stack_trace or len(stack_trace) > MAX_TRACE_CHARS:
-        return None
+    if not stack_trace or len(stack_trace) > MAX_TRACE_CHARS or _GROUP_HEADER in stack_trace:
+        return None  # a group's members' types follow its last frame line
     start = stack_trace.rfind('File "')
     if start < 0:
         return None

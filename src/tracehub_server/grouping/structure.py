@@ -13,8 +13,8 @@ every entry, and a parse of stored text works for events stored before it existe
 
 Frames are recognised and described by :mod:`.frames`'s helpers, but this is not the
 grouping's parser and cannot become it: the grouping's readings are hashed into stored
-fingerprints (``GROUPING_VERSION`` ``th1``) and differ from the ones wanted here. It
-ignores the frames of an exception group's members (``|``-prefixed lines), keeps Java
+fingerprints (``GROUPING_VERSION``) and differ from the ones wanted here. It reads an
+exception group's direct members only (a nested group by its own frames), keeps Java
 frames printed before any exception line (``Exception in thread "main" …``), cuts a
 function name at 300 characters, and takes a chained Python exception's type from the
 last line of its block shaped like ``Name:`` or ``Name`` (which may be a line of the

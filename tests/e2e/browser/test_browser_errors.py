@@ -12,6 +12,7 @@ from browser_support import World, login, screenshot
 from playwright.sync_api import expect
 
 from tracehub import TraceHubLogger
+from tracehub_server.grouping.fingerprint import GROUPING_VERSION
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_issue_page_shows_the_structured_chain(context: Any, world: World, sdk: 
     expect(library.locator("ol.lib-frames")).to_be_visible()
     expect(page.locator("#grouping-frames")).to_contain_text("errors_app:charge")
     expect(trace.locator(".frame.used").first).to_contain_text("charge")
-    expect(page.locator("#grouping-version")).to_have_text("th1")
+    expect(page.locator("#grouping-version")).to_have_text(GROUPING_VERSION)
     expect(page.locator("#event-extra")).to_contain_text("order_id")
     # Newest first by default: the raise site leads; the choice is remembered per user.
     first_frame = exceptions.nth(1).locator(".frame-where").first

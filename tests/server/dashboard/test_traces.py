@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ def test_python_chain_in_print_order_with_sentences_and_folds() -> None:
     """Causes first with Python's sentence after them; library runs folded; raise site on top."""
     text = (TRACES / "py_chained_a.txt").read_text()
     grouping = grouping_view("OrderNotFound", "order x not found", text, None)
-    view = trace_view(None, text, newest_first=True, used_frames=grouping.frames)
+    view = trace_view(None, text, newest_first=True, grouping=grouping)
     assert view is not None
     assert not view.structured
     first, last = view.exceptions
@@ -73,7 +74,7 @@ def test_a_text_trace_marks_every_frame_its_fingerprint_hashed(name: str) -> Non
     once, whatever the language."""
     text = (TRACES / name).read_text()
     grouping = grouping_view("E", "m", text, None)
-    view = trace_view(None, text, newest_first=True, used_frames=grouping.frames)
+    view = trace_view(None, text, newest_first=True, grouping=grouping)
     assert sum(map(len, _marked(view))) == len(grouping.frames) > 0
 
 
@@ -83,7 +84,7 @@ def _sentry(event: dict[str, Any]) -> TraceView | None:
         entry["error_type"], entry["error_message"], entry["stack_trace"], None
     )
     return trace_view(
-        entry["exception"], entry["stack_trace"], newest_first=False, used_frames=grouping.frames
+        entry["exception"], entry["stack_trace"], newest_first=False, grouping=grouping
     )
 
 
@@ -104,3 +105,39 @@ def test_sentry_frames_are_marked_as_the_grouping_names_them() -> None:
         ]}}]}  # fmt: skip
     assert _marked(_sentry(java)) == [["checkout"]]
     assert _marked(_sentry(go)) == [["serve.func1"]]
+
+
+def _task_group_failure() -> tuple[dict[str, Any], str]:
+    """A real ``asyncio.TaskGroup`` failure captured by the SDK: its structure and text."""
+    import asyncio
+
+    from tracehub.stacktrace import StackCapture
+
+    async def fetch_user() -> None:
+        raise KeyError("u1")
+
+    async def handler() -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(fetch_user())
+
+    try:
+        asyncio.run(handler())
+    except BaseException as exc:  # the group is what is captured
+        values, text = StackCapture().capture(exc)
+        return {"values": values}, text
+    raise AssertionError("the task group did not fail")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup needs Python 3.11")
+@pytest.mark.parametrize("sent", ["structure", "text"])
+def test_an_exception_group_marks_its_own_frames_and_its_members(sent: str) -> None:
+    """The group's own frames (the TaskGroup's caller) and its member's frames are marked,
+    whether the chain was sent as structure or parsed from the text."""
+    exception, text = _task_group_failure()
+    grouping = grouping_view("ExceptionGroup", "unhandled errors", text, None)
+    assert [keys[0] for keys in grouping.members] == ["KeyError"]
+    structure = exception if sent == "structure" else None
+    view = trace_view(structure, text, newest_first=False, grouping=grouping)
+    marked = _marked(view)
+    assert "handler" in marked[0]
+    assert marked[1] == ["fetch_user"]

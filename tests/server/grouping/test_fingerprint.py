@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tracehub_server.grouping.fingerprint import MAX_TITLE_CHARS, fingerprint, title
+from tracehub_server.grouping.fingerprint import (
+    GROUPING_VERSION,
+    MAX_TITLE_CHARS,
+    PREVIOUS_ALGORITHMS,
+    fingerprint,
+    title,
+)
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -174,14 +180,31 @@ _HEAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("trace", _HEAD_CASES)
-def test_head_cache_gives_the_uncached_fingerprint(trace: str) -> None:
-    """Looking a trace up by its head always equals fingerprinting the whole trace."""
+_GROUP_TRACE = (
+    "  + Exception Group Traceback (most recent call last):\n"
+    '  |   File "/app/a.py", line 3, in f\n'
+    "  |     raise ExceptionGroup('many', errs)\n"
+    "  | ExceptionGroup: many (1 sub-exception)\n"
+    "  +-+---------------- 1 ----------------\n"
+    "    | Traceback (most recent call last):\n"
+    '    |   File "/app/b.py", line 9, in g\n'
+    "    |     raise KeyError(k)\n"
+    "    | KeyError: 'k'\n"
+    "    +------------------------------------\n"
+)
+
+
+@pytest.mark.parametrize("trace", [*_HEAD_CASES, _GROUP_TRACE])
+@pytest.mark.parametrize("version", ["th1", GROUPING_VERSION])
+def test_head_cache_gives_the_uncached_fingerprint(trace: str, version: str) -> None:
+    """Looking a trace up by its head always equals fingerprinting the whole trace, under
+    each version the digest computes."""
     from tracehub_server.grouping.fingerprint import _fingerprint
 
-    got = fingerprint(1, "ValueError", "message", trace)
+    compute = fingerprint if version == GROUPING_VERSION else PREVIOUS_ALGORITHMS[version]
+    got = compute(1, "ValueError", "message", trace, None)
     _fingerprint.cache_clear()
-    assert got == _fingerprint.__wrapped__(1, "ValueError", "message", trace)
+    assert got == _fingerprint.__wrapped__(version, 1, "ValueError", "message", trace)
 
 
 def test_messages_after_the_last_frame_share_one_cache_entry() -> None:

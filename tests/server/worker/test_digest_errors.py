@@ -145,3 +145,49 @@ async def test_a_new_algorithm_never_splits_an_existing_issue(
         )
         count = await conn.fetchval("SELECT event_count FROM issues WHERE id = $1", existing)
     assert (listed, count) == (1, 2)
+
+
+_TASK_GROUP = (
+    "  + Exception Group Traceback (most recent call last):\n"
+    '  |   File "/srv/app/{site}.py", line 40, in handle\n'
+    "  |     async with asyncio.TaskGroup() as tg:\n"
+    "  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+    "  +-+---------------- 1 ----------------\n"
+    "    | Traceback (most recent call last):\n"
+    '    |   File "/srv/app/users.py", line 8, in fetch_user\n'
+    "    |     raise KeyError(uid)\n"
+    "    | KeyError: 'u1'\n"
+    "    +------------------------------------\n"
+)
+
+
+def _group_error(site: str) -> dict[str, Any]:
+    return error(
+        error_type="ExceptionGroup",
+        error_message="unhandled errors in a TaskGroup (1 sub-exception)",
+        stack_trace=_TASK_GROUP.format(site=site),
+    )
+
+
+async def test_task_groups_of_two_sites_are_two_issues_and_a_th1_issue_keeps_its_events(
+    pool: asyncpg.Pool,
+) -> None:
+    """th2 reads exception groups: two call sites are two issues. An issue th1 made for
+    them (by the group's message) still gets its events, through the th1 fallback."""
+    project = await _project(pool)
+    checkout, profile = await _issues(
+        pool, project, [_group_error("checkout"), _group_error("profile")]
+    )
+    assert checkout != profile
+    other = await _project(pool)
+    th1 = fingerprint_module.PREVIOUS_ALGORITHMS["th1"]
+    entry = _group_error("checkout")
+    async with pool.acquire() as conn:
+        existing = await conn.fetchval(
+            "INSERT INTO issues (project_id, fingerprint, title, level, first_seen, last_seen,"
+            " grouping_version) VALUES ($1, $2, 'ExceptionGroup', 'ERROR', now(), now(), 'th1')"
+            " RETURNING id",
+            other,
+            th1(other, entry["error_type"], entry["error_message"], entry["stack_trace"], None),
+        )
+    assert await _issues(pool, other, [entry, _group_error("profile")]) == [existing, existing]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
-from pages_support import Seed
+from pages_support import Seed, insert_issue
 
 Client = tuple[httpx.AsyncClient, str]
 
@@ -52,3 +53,34 @@ async def test_frame_order_is_remembered_and_viewers_cannot_merge(
     assert "Merge selected" not in page.text
     merge = await client.post(f"{base}/merge", data={"csrf_token": csrf, "issue": "1"})
     assert merge.status_code == 403
+
+
+async def test_an_exception_group_shows_its_members_escaped(
+    as_viewer: Client, pool: asyncpg.Pool, seed: Seed
+) -> None:
+    """Why grouped names each distinct member of a group by type and frames; a hostile
+    function name in a member's frame is text."""
+    trace = (
+        "  + Exception Group Traceback (most recent call last):\n"
+        '  |   File "/srv/app/checkout.py", line 40, in place_order\n'
+        "  |     async with asyncio.TaskGroup() as tg:\n"
+        "  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+        "  +-+---------------- 1 ----------------\n"
+        "    | Traceback (most recent call last):\n"
+        '    |   File "/srv/app/users.py", line 8, in <img src=x onerror=alert(1)>\n'
+        "    |     raise KeyError(uid)\n"
+        "    | KeyError: 'u1'\n"
+        "    +------------------------------------\n"
+    )
+    async with pool.acquire() as conn:
+        issue_id = await insert_issue(
+            conn, seed.project_id, title="ExceptionGroup: unhandled errors",
+            error_type="ExceptionGroup", sample_stack_trace=trace, grouping_version="th2",
+        )  # fmt: skip
+    client, _ = as_viewer
+    page = await client.get(f"/projects/{seed.project_id}/issues/{issue_id}")
+    assert page.status_code == 200
+    assert "Group members" in page.text
+    assert "KeyError at app/users:&lt;img src=x onerror=alert(1)&gt;" in page.text
+    assert "<img src=x" not in page.text
+    assert "app/checkout:place_order" in page.text
