@@ -7,8 +7,8 @@ oldest first (Sentry's order). The entry's ``stack_trace`` is written as the eve
 that text, reads each frame's module (or file) and function back, whatever the language:
 
 * ``python`` -- exactly Python's traceback (absolute paths, ``line N, in func``, the chain
-  sentences, ``module.Type: value``), so a bug reported by ``sentry-sdk`` groups with the
-  same bug reported by our SDK;
+  sentences, ``module.Type: value``, exception groups with their members), so a bug
+  reported by ``sentry-sdk`` groups with the same bug reported by our SDK;
 * ``javascript``, ``node`` -- V8's ``Type: value`` then ``    at func (file:line:col)``,
   raise site first; causes follow as ``Caused by:`` blocks. The parser drops a URL's origin
   and a bundle's content hash, so a redeploy or another host does not split an issue;
@@ -123,7 +123,146 @@ def _python_layout(chain: Chain, head: str) -> str:
 
 
 def _python(chain: Chain) -> str:
+    if any(_member_index(value) is not None for value, _ in chain):
+        return _ExceptionGroups(chain).text()
     return _python_layout(chain, _HEAD)
+
+
+def _mechanism(value: Value) -> dict[str, Any]:
+    mechanism = value.get("mechanism")
+    return mechanism if type(mechanism) is dict else {}
+
+
+def _member_index(value: Value) -> int | None:
+    """``i`` of a member's ``exceptions[i]`` source (None: not a group's member)."""
+    source = _mechanism(value).get("source")
+    if type(source) is str and source.startswith("exceptions[") and source.endswith("]"):
+        digits = source[len("exceptions[") : -1]
+        return int(digits) if digits.isascii() and digits.isdigit() else None
+    return None
+
+
+class _ExceptionGroups:
+    """A chain holding exception groups, printed as :func:`traceback.format_exception`
+    prints it: each group's members indented under it with ``|`` margins and numbered
+    ``+---`` separators (up to 15 members and 10 levels, Python's defaults). Values hang
+    together by ``mechanism.exception_id``/``parent_id``: a member by ``exceptions[i]``, a
+    cause or context by ``__cause__``/``__context__``."""
+
+    MAX_WIDTH, MAX_DEPTH = 15, 10
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.ids = {id(value): _mechanism(value).get("exception_id") for value, _ in chain}
+        self.parents = self._parents()
+        self.lines: list[str] = []
+        self.depth = 0
+        self.need_close = False
+
+    def text(self) -> str:
+        # The raised exception is the last one that is no member; it is printed with what
+        # hangs on it, causes first.
+        roots = [entry for entry in self.chain if _member_index(entry[0]) is None]
+        self._format(roots[-1] if roots else self.chain[-1])
+        return "".join(self.lines)
+
+    def _emit(self, text: str, margin: str = "|") -> None:
+        prefix = " " * (2 * self.depth) + (f"{margin} " if self.depth else "")
+        self.lines.extend(prefix + line + "\n" for line in text.split("\n")[:-1])
+
+    def _parents(self) -> dict[int, Any]:
+        """Each value's parent id. sentry-sdk gives a cause inside a group's member the
+        group's id; its ids are assigned depth first, so such a cause hangs on the member
+        of that group with the highest id below its own (a group's own cause is numbered
+        before the group's members, so it stays on the group)."""
+        members: dict[Any, list[int]] = {}
+        for value, _ in self.chain:
+            mechanism = _mechanism(value)
+            eid = mechanism.get("exception_id")
+            if _member_index(value) is not None and type(eid) is int:
+                members.setdefault(mechanism.get("parent_id"), []).append(eid)
+        parents: dict[int, Any] = {}
+        for value, _ in self.chain:
+            mechanism = _mechanism(value)
+            parent, eid = mechanism.get("parent_id"), mechanism.get("exception_id")
+            if _member_index(value) is None and type(eid) is int:
+                below = [member for member in members.get(parent, ()) if member < eid]
+                parent = max(below, default=parent)
+            parents[id(value)] = parent
+        return parents
+
+    def _hanging(self, parent: Value, kind: str) -> list[tuple[Value, list[Frame]]]:
+        """The values hanging on ``parent`` by ``kind`` (a member's or a cause's source)."""
+        parent_id = self.ids[id(parent)]
+        if parent_id is None:
+            return []
+        found = []
+        for value, frames in self.chain:
+            if self.parents[id(value)] != parent_id or value is parent:
+                continue
+            member = _member_index(value)
+            if (kind == "member") == (member is not None):
+                found.append((member or 0, (value, frames)))
+        found.sort(key=lambda pair: pair[0])
+        return [entry for _, entry in found]
+
+    def _format(self, entry: tuple[Value, list[Frame]]) -> None:
+        value, frames = entry
+        for cause in self._hanging(value, "cause")[-1:]:  # one cause or context per value
+            self._format(cause)
+            source = _mechanism(cause[0]).get("source")
+            self._emit(_CONTEXT if source == "__context__" else _CAUSE)
+        members = self._hanging(value, "member")
+        if not members:
+            if frames:
+                self._emit(_HEAD)
+                self._emit(self._frames(frames))
+            self._emit(type_line(value) + "\n")
+            return
+        if self.depth > self.MAX_DEPTH:
+            self._emit(f"... (max_group_depth is {self.MAX_DEPTH})\n")
+            return
+        toplevel = self.depth == 0
+        if toplevel:
+            self.depth = 1
+        if frames:
+            self._emit(
+                "Exception Group Traceback (most recent call last):\n", "+" if toplevel else "|"
+            )
+            self._emit(self._frames(frames))
+        self._emit(type_line(value) + "\n")
+        shown = min(len(members), self.MAX_WIDTH + 1)
+        self.need_close = False
+        for index in range(shown):
+            last = index == shown - 1
+            if last:
+                self.need_close = True
+            truncated = index >= self.MAX_WIDTH
+            title = "..." if truncated else str(index + 1)
+            opening = "+-" if index == 0 else "  "
+            self.lines.append(
+                f"{' ' * (2 * self.depth)}{opening}+---------------- {title} ----------------\n"
+            )
+            self.depth += 1
+            if truncated:
+                more = len(members) - self.MAX_WIDTH
+                self._emit(f"and {more} more exception{'s' if more > 1 else ''}\n")
+            else:
+                self._format(members[index])
+            if last and self.need_close:
+                self.lines.append(
+                    " " * (2 * self.depth) + "+------------------------------------\n"
+                )
+                self.need_close = False
+            self.depth -= 1
+        if toplevel:
+            self.depth = 0
+
+    @staticmethod
+    def _frames(frames: list[Frame]) -> str:
+        parts: list[str] = []
+        _python_frames(frames, parts)
+        return "".join(parts)
 
 
 def _fallback(chain: Chain) -> str:
