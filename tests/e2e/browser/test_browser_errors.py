@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import errors_app
@@ -124,6 +126,44 @@ def test_issue_page_fits_a_phone(browser: Any, world: World, sdk: Any) -> None:
         )
         assert unwrapped == []
         screenshot(page, "issue-phone")
+    finally:
+        ctx.close()
+
+
+def _task_group_failure(tag: str) -> BaseException:
+    try:
+        errors_app.show_cart(tag)
+    except BaseException as exc:  # the group is what the application logs
+        return exc
+    raise AssertionError("show_cart did not fail")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup needs Python 3.11")
+def test_a_task_group_failure_shows_its_members_on_a_phone(
+    browser: Any, world: World, sdk: Any
+) -> None:
+    """A real TaskGroup failure sent by the SDK: Why grouped lists its member, the group's
+    and the member's hashed frames are marked, and the page fits 390 px."""
+    tag = uuid.uuid4().hex[:6]
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        failure = pool.submit(_task_group_failure, tag).result()
+    sdk.error(f"cart {tag} failed", exception=failure)
+    assert sdk.flush(timeout=10)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = login(ctx, world, world.member)
+        page.goto(world.url(f"/projects/{world.project_id}/issues?status=&q=cart+{tag}"))
+        page.get_by_role("link", name="ExceptionGroup").first.click()
+        page.wait_for_url("**/issues/*")
+        members = page.locator("#grouping-members")
+        expect(members).to_contain_text("LookupError at browser/errors_app:_load_customer")
+        trace = page.locator("#trace")
+        marked = trace.locator(".frame.used .frame-where")
+        expect(marked.filter(has_text="in _load_cart")).to_have_count(1)
+        expect(marked.filter(has_text="in _load_customer")).to_have_count(1)
+        assert page.evaluate("document.querySelector('main').scrollWidth") <= 390
+        screenshot(page, "issue-task-group-phone")
     finally:
         ctx.close()
 
