@@ -19,7 +19,7 @@ from typing import Any
 from tracehub_server.grouping.explain import GroupingView, event_grouping_view, grouping_view
 from tracehub_server.grouping.fingerprint import reads_groups
 from tracehub_server.grouping.frames import READS_CAUSE_FRAMES, frame_of, parse_stack
-from tracehub_server.grouping.structure import parse_exception
+from tracehub_server.grouping.structure import member_index, parse_exception
 from tracehub_server.storage.preferences import FRAME_ORDERS
 
 __all__ = ["FRAME_ORDERS", "GroupingView", "TraceView", "grouping_view", "trace_view"]
@@ -210,10 +210,9 @@ def trace_view(
 
 
 def _member(source: str) -> int | None:
-    if source.startswith("exceptions[") and source.endswith("]"):
-        digits = source[len("exceptions[") : -1]
-        return int(digits) + 1 if digits.isascii() and digits.isdigit() else None
-    return None
+    """The 1-based position shown for a group member (None: not a member)."""
+    index = member_index(source)
+    return None if index is None else index + 1
 
 
 @dataclass(slots=True)

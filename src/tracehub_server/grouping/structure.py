@@ -37,7 +37,7 @@ from tracehub_server.grouping.frames import (
     python_frame,
 )
 
-__all__ = ["parse_exception"]
+__all__ = ["member_index", "parse_exception"]
 
 Value = dict[str, Any]
 
@@ -195,6 +195,15 @@ def _python_with_groups(lines: list[str], values: list[Value]) -> Value | None:
         if child is not None:
             child["mechanism"].update(parent_id=group_id, source=f"exceptions[{index}]")
     return group
+
+
+def member_index(source: object) -> int | None:
+    """``i`` of an exception-group member's ``mechanism.source``, ``exceptions[i]`` (written
+    so by the SDK and by this module); None for any other source."""
+    if type(source) is str and source.startswith("exceptions[") and source.endswith("]"):
+        digits = source[len("exceptions[") : -1]
+        return int(digits) if digits.isascii() and digits.isdigit() else None
+    return None
 
 
 def _extend(values: list[Value], chain: list[Value]) -> None:

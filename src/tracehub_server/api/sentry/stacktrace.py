@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tracehub_server.grouping.structure import member_index
+
 Value = dict[str, Any]
 Frame = dict[str, Any]
 #: Each exception of a chain with its frames (read once, for every renderer).
@@ -135,11 +137,7 @@ def _mechanism(value: Value) -> dict[str, Any]:
 
 def _member_index(value: Value) -> int | None:
     """``i`` of a member's ``exceptions[i]`` source (None: not a group's member)."""
-    source = _mechanism(value).get("source")
-    if type(source) is str and source.startswith("exceptions[") and source.endswith("]"):
-        digits = source[len("exceptions[") : -1]
-        return int(digits) if digits.isascii() and digits.isdigit() else None
-    return None
+    return member_index(_mechanism(value).get("source"))
 
 
 class _ExceptionGroups:
