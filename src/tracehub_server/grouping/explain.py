@@ -11,10 +11,9 @@ from typing import Any, Protocol
 
 from tracehub_server.grouping.fingerprint import (
     GROUPING_VERSION,
-    fingerprint_parts,
+    distinct_members,
     grouping_frames,
     is_default_placeholder,
-    member_keys,
     reads_groups,
 )
 from tracehub_server.grouping.frames import parse_stack
@@ -54,15 +53,12 @@ def grouping_view(
     hashes them."""
     kind = (error_type or "").strip()
     view = GroupingView(kind="frames", version=version, error_type=kind)
-    groups = reads_groups(version)
-    parts = fingerprint_parts(error_type, error_message, stack_trace, groups=groups)
-    if parts[0] == "frames":
-        parsed = parse_stack(stack_trace, groups=groups)
-        if parsed is not None:
-            view.chain = list(parsed.chain)
-            view.frames = [f.key for f in grouping_frames(parsed.frames)]
-            distinct = {tuple(member_keys(member)) for member in parsed.members}
-            view.members = [list(keys) for keys in sorted(distinct)]
+    # The one reading fingerprint_parts makes: frames when the trace parses, else the message.
+    parsed = parse_stack(stack_trace, groups=reads_groups(version))
+    if parsed is not None:
+        view.chain = list(parsed.chain)
+        view.frames = [f.key for f in grouping_frames(parsed.frames)]
+        view.members = distinct_members(parsed)
     else:
         view.kind = "message"
         view.message = normalise(error_message)

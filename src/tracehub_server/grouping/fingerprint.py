@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Callable
 from functools import lru_cache, partial
 
-from tracehub_server.grouping.frames import Frame, GroupMember, parse_stack, python_head
+from tracehub_server.grouping.frames import Frame, ParsedTrace, parse_stack, python_head
 from tracehub_server.grouping.normalise import normalise
 
 #: Frames hashed per fingerprint.
@@ -51,9 +51,14 @@ def grouping_frames(frames: tuple[Frame, ...]) -> list[Frame]:
     return (in_app or list(frames))[:TOP_FRAMES]
 
 
-def member_keys(member: GroupMember) -> list[str]:
-    """An exception-group member as its fingerprint part names it: type, then frames."""
-    return [member.type, *(frame.key for frame in grouping_frames(member.frames))]
+def distinct_members(parsed: ParsedTrace) -> list[list[str]]:
+    """An exception group's members as the fingerprint names them -- each its type, then
+    its grouping frames' keys -- once each, in the order they are hashed."""
+    named: dict[str, list[str]] = {}
+    for member in parsed.members:
+        keys = [member.type, *(frame.key for frame in grouping_frames(member.frames))]
+        named.setdefault(">".join(keys), keys)  # hashed as this text: one per text
+    return [named[text] for text in sorted(named)]
 
 
 def fingerprint_parts(
@@ -70,13 +75,12 @@ def fingerprint_parts(
     if parsed is None:
         return ["message", kind, normalise(error_message)]
     frames = grouping_frames(parsed.frames)
-    members = {"member:" + ">".join(member_keys(member)) for member in parsed.members}
     return [
         "frames",
         kind,
         ">".join(parsed.chain),
         *(frame.key for frame in frames),
-        *sorted(members),
+        *("member:" + ">".join(keys) for keys in distinct_members(parsed)),
     ]
 
 
