@@ -6,7 +6,6 @@ standard library's ``json`` (library frames), so a trace has both kinds.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 
@@ -27,17 +26,3 @@ def charge(raw: str) -> None:
 
 def refund(amount: int) -> None:
     raise LookupError(f"no payment of {amount} to refund")
-
-
-async def _load_customer(customer_id: str) -> None:
-    raise LookupError(f"no customer {customer_id} in a very long list of places looked at")
-
-
-async def _load_cart(customer_id: str) -> None:
-    async with asyncio.TaskGroup() as group:
-        group.create_task(_load_customer(customer_id))
-
-
-def show_cart(customer_id: str) -> None:
-    """Fails with an exception group, as an ``asyncio.TaskGroup`` does (Python 3.11+)."""
-    asyncio.run(_load_cart(customer_id))

@@ -13,6 +13,7 @@ import pytest
 from browser_support import World, login, screenshot
 from playwright.sync_api import expect
 
+import task_group_app
 from tracehub import TraceHubLogger
 from tracehub_server.grouping.fingerprint import GROUPING_VERSION
 
@@ -130,14 +131,6 @@ def test_issue_page_fits_a_phone(browser: Any, world: World, sdk: Any) -> None:
         ctx.close()
 
 
-def _task_group_failure(tag: str) -> BaseException:
-    try:
-        errors_app.show_cart(tag)
-    except BaseException as exc:  # the group is what the application logs
-        return exc
-    raise AssertionError("show_cart did not fail")
-
-
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup needs Python 3.11")
 def test_a_task_group_failure_shows_its_members_on_a_phone(
     browser: Any, world: World, sdk: Any
@@ -147,7 +140,7 @@ def test_a_task_group_failure_shows_its_members_on_a_phone(
     tag = uuid.uuid4().hex[:6]
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
-        failure = pool.submit(_task_group_failure, tag).result()
+        failure = pool.submit(task_group_app.failure, tag).result()
     sdk.error(f"cart {tag} failed", exception=failure)
     assert sdk.flush(timeout=10)
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
@@ -157,7 +150,7 @@ def test_a_task_group_failure_shows_its_members_on_a_phone(
         page.get_by_role("link", name="ExceptionGroup").first.click()
         page.wait_for_url("**/issues/*")
         members = page.locator("#grouping-members")
-        expect(members).to_contain_text("LookupError at browser/errors_app:_load_customer")
+        expect(members).to_contain_text("LookupError at tests/task_group_app:_load_customer")
         trace = page.locator("#trace")
         marked = trace.locator(".frame.used .frame-where")
         expect(marked.filter(has_text="in _load_cart")).to_have_count(1)

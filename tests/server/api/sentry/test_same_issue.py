@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import sys
@@ -16,6 +15,7 @@ from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 
+import task_group_app
 from tracehub import TraceHubLogger
 
 
@@ -108,23 +108,6 @@ def _assert_one_issue(database_url: str, project_id: int, error_type: str) -> No
     assert {r["issue_id"] for r in rows} == {issue["id"]}
 
 
-async def _fetch_user(user_id: str) -> None:
-    raise LookupError(f"no user {user_id}")
-
-
-async def _show_profile(user_id: str) -> None:
-    async with asyncio.TaskGroup() as group:
-        group.create_task(_fetch_user(user_id))
-
-
-def _task_group_failure(user_id: str) -> BaseException:
-    try:
-        asyncio.run(_show_profile(user_id))
-    except BaseException as exc:  # the group is what is reported
-        return exc
-    raise AssertionError("the task group did not fail")
-
-
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup needs Python 3.11")
 def test_a_task_group_failure_is_one_issue_whichever_client_reports_it(
     server_url, project_key, migrated_database_url, tmp_path
@@ -132,7 +115,7 @@ def test_a_task_group_failure_is_one_issue_whichever_client_reports_it(
     """An exception group: our SDK's text, sentry-sdk's values (printed as Python prints the
     group) and the OTLP exporter's text are read as the same group, members and frames."""
     project_id, key = project_key
-    _report_natively(server_url, key, tmp_path, _task_group_failure("u1"))
-    _report_with_sentry(server_url, project_id, key, _task_group_failure("u2"))
-    _report_with_opentelemetry(server_url, key, _task_group_failure("u3"))
+    _report_natively(server_url, key, tmp_path, task_group_app.failure("u1"))
+    _report_with_sentry(server_url, project_id, key, task_group_app.failure("u2"))
+    _report_with_opentelemetry(server_url, key, task_group_app.failure("u3"))
     _assert_one_issue(migrated_database_url, project_id, "ExceptionGroup")

@@ -3,7 +3,6 @@ reads the same group, members and frames as from our SDK's text."""
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import traceback
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ import pytest
 import sentry_sdk
 from sentry_sdk.transport import Transport
 
+import task_group_app
 from tracehub_server.api.sentry.mapping import event_entry
 from tracehub_server.grouping.fingerprint import fingerprint_parts
 
@@ -80,17 +80,8 @@ def group_with_its_own_cause() -> None:
             raise Group("g", [exc]) from cause
 
 
-async def _fetch_user() -> None:
-    raise KeyError("u1")
-
-
-async def _handler() -> None:
-    async with asyncio.TaskGroup() as group:
-        group.create_task(_fetch_user())
-
-
 def task_group() -> None:
-    asyncio.run(_handler())
+    task_group_app.show_cart("u1")
 
 
 @pytest.mark.parametrize("raise_it", [members_chained_and_nested, group_with_its_own_cause,
