@@ -47,7 +47,6 @@ _PY_CAUSE = "The above exception was the direct cause of the following exception
 _PY_CONTEXT = "During handling of the above exception, another exception occurred:"
 _PY_HEADERS = ("Traceback (most recent call last):", "Exception Group Traceback (most recent")
 _PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]{0,200})(?:: (?P<value>.*))?$")
-_GROUP_MEMBER = re.compile(r"^\+?[-+]*-{4,} (?:\d+|\.\.\.) -+$")
 _GROUP_END = re.compile(r"^\+-{20,}$")
 _CARETS = re.compile(r"^[\s~^]+$")
 _JAVA_HEAD = re.compile(r"^(?:Caused by: )?(?P<type>[\w$.]{1,300}?)(?:: (?P<value>.*))?$")
@@ -151,22 +150,33 @@ def _python_chain(lines: list[str]) -> list[Value]:
 
 
 def _group_lines(lines: list[str]) -> tuple[list[str], list[list[str]]]:
-    """Split a group's lines: its own (prefix removed) and each member's (one level less)."""
+    """Split a group's lines (those after its header): its own, margin removed, and each
+    direct member's, one level less.
+
+    Python prints a group's own lines ``<indent>| ``, opens its first member with
+    ``<indent>+-+---- 1 ----``, the others with ``<indent>  +---- 2 ----``, and prints a
+    member's lines ``<indent>  | ``. A member that is itself a group keeps its own markers one
+    level less, ``+-+----`` and ``  | ``, for the recursion to read: only markers at this
+    group's level split its members.
+    """
+    opening = next((line for line in lines if line.lstrip().startswith("+-+-")), None)
+    if opening is not None:
+        indent = opening[: len(opening) - len(opening.lstrip())]
+    else:  # no member printed: the margin of the first own line
+        indent = next((line[: line.find("|")] for line in lines if "|" in line), "")
+    margin, lead = indent + "|", len(indent) + 2
     own: list[str] = []
     members: list[list[str]] = []
     for line in lines:
-        body = line.strip()
-        if _GROUP_MEMBER.match(body):
-            members.append([])
-            continue
-        if _GROUP_END.match(body):
-            continue
-        cut = line.find("|")
-        content = line[cut + 2 :] if cut >= 0 else line.lstrip("+ ")
-        if members:
-            members[-1].append(content)
+        if line[:lead] in (indent + "+-", indent + "  ") and line[lead : lead + 3] == "+--":
+            if not _GROUP_END.match(line.strip()):
+                members.append([])  # a member of this group opens (its end line closes all)
+        elif members:
+            content = line[lead:]
+            # The member's own margin goes; a nested group's markers stay for the recursion.
+            members[-1].append(content[2:] if content[:1] == "|" else content)
         else:
-            own.append(content)
+            own.append(line[len(margin) + 1 :] if line.startswith(margin) else line)
     return own, members
 
 

@@ -55,6 +55,22 @@ def _group() -> None:
     raise GROUP("two orders failed", [*errors, ValueError("bad amount")])
 
 
+def _nested_group() -> None:
+    """A group holding a chained exception and a group of its own (printed one level in)."""
+    errors: list[BaseException] = []
+    try:
+        _handle("ord_2")
+    except Exception as exc:  # the chained one
+        errors.append(exc)
+    if GROUP is None:
+        pytest.skip("exception groups need Python 3.11")
+    try:
+        raise GROUP("inner", [ValueError("bad amount"), KeyError("sku")])
+    except GROUP as inner:
+        errors.append(inner)
+    raise GROUP("outer", errors)
+
+
 async def _async_inner() -> None:
     await asyncio.sleep(0)
     raise TimeoutError("gateway timed out")
@@ -108,6 +124,7 @@ SCENARIOS = {
     "chained cause and context": lambda: _handle("ord_1"),
     "recursion": lambda: _recurse(30),
     "exception group": _group,
+    "nested exception group": _nested_group,
     "async": lambda: asyncio.run(_async_outer()),
 }
 
